@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * voipwall: definitions shared by the XDP program (bpf/) and the voipwall command (user/).
+ *
+ * Plain C with fixed-width fields only: both clang --target=bpf and the host compiler build it.
+ * The layout of the pinned maps described here is a stable interface (see README, "Pinned state").
+ *
+ * Numbers in the enums below never change; a retired value keeps its slot.
+ */
+#ifndef VOIPWALL_H
+#define VOIPWALL_H
+
+#include <linux/types.h>
+
+/* ---- Limits (each one a reason) ---------------------------------------------------------- */
+
+/* Classes are bits of a __u32 allow mask. */
+#define VW_MAX_CLASSES 32
+/* Counter/fragment slot used for "no class" (unprotected, malformed, non-IP). */
+#define VW_CLASS_NONE VW_MAX_CLASSES
+#define VW_CLASS_SLOTS (VW_MAX_CLASSES + 1)
+/* Class names are short words (sip, rtp, mgmt); 15 characters and a NUL. */
+#define VW_CLASS_NAME_MAX 16
+
+/* Two generations of config: one live, one being built; a reload flips between them. */
+#define VW_GENS 2
+
+/* Interfaces one pin directory can serve; counters are sized for this many. */
+#define VW_MAX_IFACES 64
+/* Counter slot for traffic on an interface that has no slot (e.g. test runs). */
+#define VW_IFACE_SLOT_OTHER VW_MAX_IFACES
+#define VW_IFACE_SLOTS (VW_MAX_IFACES + 1)
+/* vw_ifslot is an array indexed by ifindex; ifindexes at or above this cannot be loaded. */
+#define VW_MAX_IFINDEX 65536
+
+/* Every L4 port, per generation. */
+#define VW_PORTS 65536
+
+/* IPv4 DIR-24-8-style table: 2^24 /24 entries of 16 bits, packed four to a __u64
+ * (array map elements are 8 bytes at least), so one generation is 32 MiB. */
+#define VW_V4_TBL24_WORDS (1U << 22)
+/* Entry bit 15: some /25../32 prefix lies inside this /24; look up vw_v4_long. */
+#define VW_TBL24_LONG 0x8000U
+/* Entry bits 0..14: index into vw_masks (0 is the empty mask). */
+#define VW_TBL24_MASK_IDX 0x7fffU
+/* Distinct class masks one generation can hold (15-bit index). */
+#define VW_MAX_MASKS 32768
+
+/* IPv6 prefix lengths 0..128; the program tries the lengths in use, longest first. */
+#define VW_V6_LENS 129
+
+/* Rules (allow statements, one prefix each) one generation can hold: 4M keeps a generation's
+ * rule record at 96 MiB while leaving room beyond the 1,000,000 prefixes we promise. */
+#define VW_MAX_RULES (4U << 20)
+/* Expanded /25../32 entries and IPv6 prefixes one generation can hold. */
+#define VW_MAX_V4_LONG (8U << 20)
+#define VW_MAX_V6 (4U << 20)
+
+/* Fragments whose first fragment was seen: enough for ~64k datagrams in flight. */
+#define VW_FRAG_LRU_SIZE 65536
+/* Sources seen dropped/monitored, read by `voipwall top`. */
+#define VW_SRC_LRU_SIZE 65536
+
+/* IPv6 extension headers walked before giving up (RFC 8200 places no limit; RFC 9098 notes
+ * long chains are an evasion tool). A chain longer than this is dropped as malformed. */
+#define VW_MAX_IPV6_EXT 12
+/* VLAN tags parsed (802.1Q 0x8100 and 802.1ad 0x88a8 in any order); a third tag is malformed. */
+#define VW_MAX_VLAN 2
+
+/* ---- Verdicts and reasons ------------------------------------------------------------------ */
+
+enum vw_verdict {
+	VW_VERDICT_PASS = 0,
+	VW_VERDICT_DROP = 1,
+	VW_VERDICT_MONITOR = 2, /* would drop, passed because the class policy is monitor */
+	VW_VERDICT_MAX
+};
+
+enum vw_reason {
+	VW_REASON_ALLOWLISTED = 0,      /* protected class, source allowlisted for it */
+	VW_REASON_NOT_ALLOWLISTED = 1,  /* protected class, source not allowlisted for it */
+	VW_REASON_UNPROTECTED = 2,      /* IP, but no class (port not protected, or no ports) */
+	VW_REASON_MALFORMED = 3,        /* truncated or inconsistent L2/L3/L4 header, tiny fragment */
+	VW_REASON_FRAGMENT = 4,         /* later fragment following its first fragment's verdict */
+	VW_REASON_FRAGMENT_UNKNOWN = 5, /* later fragment whose first fragment was not seen */
+	VW_REASON_NON_IP = 6,           /* neither IPv4 nor IPv6 */
+	VW_REASON_MAX
+};
+
+/* L4 protocols that carry ports we classify. */
+enum vw_l4 {
+	VW_L4_UDP = 0,
+	VW_L4_TCP = 1,
+	VW_L4_SCTP = 2,
+	VW_L4_MAX
+};
+
+/* ---- Map values and keys ------------------------------------------------------------------- */
+
+/* vw_counters: PERCPU_ARRAY of struct vw_counter, indexed by VW_COUNTER_INDEX(). */
+struct vw_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+#define VW_COUNTER_INDEX(slot, cls, verdict, reason)                                               \
+	((((slot) * VW_CLASS_SLOTS + (cls)) * VW_VERDICT_MAX + (verdict)) * VW_REASON_MAX + (reason))
+#define VW_COUNTERS (VW_IFACE_SLOTS * VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+
+/* vw_ifslot: ARRAY[VW_MAX_IFINDEX] of __u32, ifindex -> counter slot + 1 (0: no slot). */
+
+/* vw_active: ARRAY[1] of __u32, the live generation (0 or 1). */
+
+/* vw_gen_cfg: ARRAY[VW_GENS] of struct vw_gen_cfg. The program reads monitor_mask and the IPv6
+ * lengths; the rest describes the generation to userspace (status, allow list). */
+#define VW_GEN_BUILTIN 0x1U /* built from the built-in default config */
+#define VW_SOURCE_MAX 256
+struct vw_gen_cfg {
+	__u32 class_mask;   /* bit c: class c is defined */
+	__u32 monitor_mask; /* bit c: class c has policy monitor (else drop) */
+	__u32 flags;        /* VW_GEN_* */
+	__u32 nrules;       /* entries used in this generation's vw_rules inner map */
+	__u32 nrules_v4;
+	__u32 nrules_v6;
+	__u32 v6_nlens;     /* entries used in v6_lens */
+	__u32 serial;       /* incremented by every apply (load, reload, allow add/del) */
+	__u64 applied_realtime_ns;
+	__u8 v6_lens[VW_V6_LENS + 3]; /* prefix lengths in vw_v6, longest first */
+	char source[VW_SOURCE_MAX];   /* config file path, or "(built-in)" */
+	char class_names[VW_MAX_CLASSES][VW_CLASS_NAME_MAX];
+};
+
+/* vw_ports: ARRAY[VW_GENS * VW_PORTS], index gen * VW_PORTS + destination port (host order).
+ * cls[l4] is class + 1 for that protocol, 0 when the port is in no class. */
+struct vw_port_cls {
+	__u8 cls[4]; /* indexed by enum vw_l4; cls[3] unused */
+};
+
+/* vw_v4_tbl24: ARRAY[VW_GENS * VW_V4_TBL24_WORDS] of __u64, mmapable.
+ * For source address a (host order): word = gen * VW_V4_TBL24_WORDS + (a >> 10),
+ * entry = (word >> (16 * ((a >> 8) & 3))) & 0xffff. */
+#define VW_TBL24_WORD(gen, a) ((gen) * VW_V4_TBL24_WORDS + ((a) >> 10))
+#define VW_TBL24_SHIFT(a) (16 * (((a) >> 8) & 3))
+
+/* vw_masks: ARRAY[VW_GENS * VW_MAX_MASKS] of __u32, mmapable: gen * VW_MAX_MASKS + index ->
+ * class mask. Index 0 always holds 0. */
+
+/* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 address (network order),
+ * value __u32 class mask. Every /25../32 rule is expanded to its addresses; the value is the
+ * union of the masks of all rules covering that address (shorter ones included). */
+
+/* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen),
+ * value __u32 class mask: the union of the masks of all rules covering that prefix. */
+struct vw_v6_key {
+	__u32 plen;
+	__u8 addr[16];
+};
+
+/* vw_rules: ARRAY_OF_MAPS[VW_GENS] -> ARRAY (BPF_F_INNER_MAP | BPF_F_MMAPABLE, sized per
+ * generation) of struct vw_rule: the allow statements as applied, for userspace only. */
+#define VW_FAMILY_V4 4
+#define VW_FAMILY_V6 6
+struct vw_rule {
+	__u8 family; /* VW_FAMILY_V4 or VW_FAMILY_V6 */
+	__u8 plen;
+	__u16 pad;
+	__u32 mask; /* classes this prefix is allowed for */
+	__u8 addr[16]; /* IPv4 in addr[0..3], network order; host bits zero */
+};
+
+/* vw_frags: LRU_HASH, first-fragment verdicts. Addresses are IPv4-mapped IPv6 for IPv4. */
+struct vw_frag_key {
+	__u8 family; /* VW_FAMILY_V4 or VW_FAMILY_V6 */
+	__u8 proto;  /* IPv4 protocol, or the IPv6 fragment header's next header */
+	__u16 pad;
+	__u32 id;    /* IPv4 identification (16 bits) or IPv6 fragment identification */
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+struct vw_frag_val {
+	__u8 verdict; /* enum vw_verdict */
+	__u8 cls;     /* class, or VW_CLASS_NONE */
+	__u8 reason;  /* the first fragment's reason */
+	__u8 pad;
+};
+
+/* vw_sources: LRU_HASH, sources whose packets got verdict drop or monitor. */
+struct vw_src_key {
+	__u8 addr[16]; /* IPv4-mapped IPv6 for IPv4 */
+};
+struct vw_src_val {
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_seen_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE */
+	__u32 last_class;   /* class, or VW_CLASS_NONE */
+	__u32 last_reason;
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
+_Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
+_Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
+_Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");
+_Static_assert(sizeof(struct vw_frag_key) == 40, "vw_frag_key layout");
+_Static_assert(sizeof(struct vw_frag_val) == 4, "vw_frag_val layout");
+_Static_assert(sizeof(struct vw_src_val) == 32, "vw_src_val layout");
+#endif
+
+/* vw_ifaces: ARRAY[VW_MAX_IFACES] of struct vw_iface, the attached interfaces (userspace
+ * registry; the program only reads vw_ifslot). ifindex 0 marks a free slot. */
+#define VW_MODE_NATIVE 1
+#define VW_MODE_SKB 2
+#define VW_IFNAME_MAX 16
+struct vw_iface {
+	__u32 ifindex;
+	__u32 mode; /* VW_MODE_* */
+	__u32 link_id;
+	__u32 prog_id;
+	__u64 attached_realtime_ns;
+	char name[VW_IFNAME_MAX];
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct vw_iface) == 40, "vw_iface layout");
+#endif
+
+/* Names of the pinned objects under the pin directory. */
+#define VW_PIN_LINK_FMT "link_%u" /* one bpf_link per attached ifindex */
+#define VW_PIN_PROG "prog"
+
+#endif /* VOIPWALL_H */

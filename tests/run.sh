@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Runs every test suite and ends with "N passed, N failed, N skipped".
+# A suite is an executable printing one line per test: "PASS <name>", "FAIL <name>: why" or
+# "SKIP <name>: why"; anything else it prints is its log, shown only when it fails.
+# Suites: $BUILD/tests/unit/* (C programs), then tests/*/test_*.sh in order.
+# TESTS=pattern runs only suites whose path matches the (grep -E) pattern.
+set -u
+cd "$(dirname "$0")/.."
+export BUILD=${BUILD:-build}
+export PYTHON=${PYTHON:-/usr/bin/python3}
+export VOIPWALL="$PWD/$BUILD/voipwall"
+
+passed=0 failed=0 skipped=0
+logdir=$(mktemp -d /tmp/voipwall-test.XXXXXX)
+trap 'rm -rf "$logdir"' EXIT
+
+suites=()
+for b in "$BUILD"/tests/unit/*; do
+	[ -f "$b" ] && [ -x "$b" ] && [[ "$b" != *.d ]] && suites+=("$b")
+done
+for s in tests/*/test_*.sh; do
+	[ -x "$s" ] && suites+=("$s")
+done
+
+for s in "${suites[@]}"; do
+	if [ -n "${TESTS:-}" ] && ! grep -qE -- "$TESTS" <<<"$s"; then
+		continue
+	fi
+	log="$logdir/$(basename "$s").log"
+	start=$(date +%s)
+	"$s" </dev/null >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^PASS ' "$log")
+	f=$(grep -c '^FAIL ' "$log")
+	k=$(grep -c '^SKIP ' "$log")
+	grep -E '^(PASS|FAIL|SKIP) ' "$log"
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "FAIL $s: exited with status $rc"
+		f=$((f + 1))
+	fi
+	if [ "$f" -ne 0 ]; then
+		echo "---- log of $s ----"
+		grep -vE '^(PASS|SKIP) ' "$log" | tail -n 200
+		echo "---- end of log ----"
+	fi
+	echo "# $s: $p passed, $f failed, $k skipped ($(($(date +%s) - start))s)"
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+done
+
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The parsed configuration: classes (ports, policy) and allow rules. Pure userspace, no BPF. */
+#ifndef VW_CONFIG_H
+#define VW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "voipwall.h"
+
+#define VW_DEFAULT_CONFIG "/etc/voipwall/voipwall.conf"
+#define VW_BUILTIN_SOURCE "(built-in)"
+/* include nesting depth: deep enough for any sane layout, shallow enough to stop a loop. */
+#define VW_MAX_INCLUDE_DEPTH 8
+/* Port ranges one class can list. */
+#define VW_MAX_RANGES 64
+
+enum vw_policy {
+	VW_POLICY_DROP = 0,
+	VW_POLICY_MONITOR = 1,
+};
+
+struct vw_port_range {
+	__u16 lo, hi; /* inclusive, host order */
+	__u8 l4;      /* enum vw_l4 */
+};
+
+struct vw_class {
+	char name[VW_CLASS_NAME_MAX];
+	__u8 id;     /* bit in allow masks, 0..31; see vw_config_assign_ids() */
+	__u8 policy; /* enum vw_policy */
+	unsigned int nranges;
+	struct vw_port_range ranges[VW_MAX_RANGES];
+};
+
+struct vw_config {
+	unsigned int nclasses;
+	struct vw_class classes[VW_MAX_CLASSES]; /* in order of first definition */
+	struct vw_rule *rules;                   /* mask uses class ids */
+	size_t nrules, cap;
+	char source[VW_SOURCE_MAX]; /* path given, or VW_BUILTIN_SOURCE */
+	bool builtin;
+};
+
+/* Parse a config file (and its includes). On error, prints "file:line: message" lines to err
+ * (every error found, not just the first) and returns -EINVAL; cfg is then empty. Other -errno
+ * for I/O failures on the top file (a missing include is a file:line error). */
+int vw_config_load(struct vw_config *cfg, const char *path, FILE *err);
+/* Parse from a memory buffer; name is used in messages (fuzzing, tests). */
+int vw_config_parse_buf(struct vw_config *cfg, const char *name, const char *buf, size_t len,
+			FILE *err);
+/* The built-in default: sip and mgmt classes as in the README, empty allowlists. */
+int vw_config_builtin(struct vw_config *cfg);
+void vw_config_free(struct vw_config *cfg);
+
+/* Find a class by name; NULL if none. */
+const struct vw_class *vw_config_class(const struct vw_config *cfg, const char *name);
+/* Parse "a,b,c" into a class-id mask against cfg; on an unknown name, prints it to err and
+ * returns -EINVAL. */
+int vw_config_class_mask(const struct vw_config *cfg, const char *list, __u32 *mask, FILE *err);
+/* Parse one prefix ("198.51.100.0/24", "2001:db8::1", host bits must be zero).
+ * Returns 0, or -EINVAL with a short reason in *why. */
+int vw_parse_prefix(const char *s, struct vw_rule *r, const char **why);
+/* Format a rule's prefix into buf ("198.51.100.0/24"). */
+const char *vw_format_prefix(const struct vw_rule *r, char *buf, size_t len);
+/* Append a rule; merges masks of identical prefixes. */
+int vw_config_add_rule(struct vw_config *cfg, const struct vw_rule *r);
+/* Remove class bits from identical prefixes (drops rules left with no class).
+ * Returns the number of rules changed. */
+size_t vw_config_del_rule(struct vw_config *cfg, const struct vw_rule *r);
+
+/* Give class ids that keep the ids of same-named classes in prev (the live generation), so
+ * counters keep their meaning across reloads; new classes take free ids. Rewrites rule masks.
+ * prev may be NULL (ids in order). */
+int vw_config_assign_ids(struct vw_config *cfg, const struct vw_gen_cfg *prev);
+
+#endif

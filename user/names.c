@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Name tables tied to the enums in include/voipwall.h: adding a value without a name fails the
+ * build (the array sizes below must equal the enum's _MAX). */
+#include "names.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *const vw_verdict_names[] = {
+	[VW_VERDICT_PASS] = "pass",
+	[VW_VERDICT_DROP] = "drop",
+	[VW_VERDICT_MONITOR] = "monitor",
+};
+_Static_assert(ARRAY_LEN(vw_verdict_names) == VW_VERDICT_MAX, "a verdict has no name");
+
+const char *const vw_reason_names[] = {
+	[VW_REASON_ALLOWLISTED] = "allowlisted",
+	[VW_REASON_NOT_ALLOWLISTED] = "not_allowlisted",
+	[VW_REASON_UNPROTECTED] = "unprotected",
+	[VW_REASON_MALFORMED] = "malformed",
+	[VW_REASON_FRAGMENT] = "fragment",
+	[VW_REASON_FRAGMENT_UNKNOWN] = "fragment_unknown",
+	[VW_REASON_NON_IP] = "non_ip",
+};
+_Static_assert(ARRAY_LEN(vw_reason_names) == VW_REASON_MAX, "a reason has no name");
+
+const char *const vw_l4_names[] = {
+	[VW_L4_UDP] = "udp",
+	[VW_L4_TCP] = "tcp",
+	[VW_L4_SCTP] = "sctp",
+};
+_Static_assert(ARRAY_LEN(vw_l4_names) == VW_L4_MAX, "an L4 protocol has no name");
+
+static const char *name_of(const char *const *tab, unsigned int n, unsigned int v)
+{
+	return v < n && tab[v] ? tab[v] : "unknown";
+}
+
+const char *vw_verdict_name(unsigned int v)
+{
+	return name_of(vw_verdict_names, VW_VERDICT_MAX, v);
+}
+
+const char *vw_reason_name(unsigned int r)
+{
+	return name_of(vw_reason_names, VW_REASON_MAX, r);
+}
+
+const char *vw_l4_name(unsigned int p)
+{
+	return name_of(vw_l4_names, VW_L4_MAX, p);
+}
