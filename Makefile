@@ -68,14 +68,26 @@ $(BUILD)/voipwall: $(BUILD)/user/main.o $(BUILD)/libvw.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# ---- Tests: every tests/unit/*.c and tests/fuzz/*.c (but libFuzzer targets) is one program ---
+# ---- Tests: every tests/unit/*.c and tests/fuzz/*.c (but libFuzzer targets fuzz_*.c) is one
+# program, linked with libvwtest.a (tests/lib/*.c: helpers shared by tests) and libvw.a ----------
 TEST_SRCS := $(wildcard tests/unit/*.c) $(filter-out tests/fuzz/fuzz_%.c,$(wildcard tests/fuzz/*.c))
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+TESTLIB_SRCS := $(wildcard tests/lib/*.c)
+TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRCS))
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libvw.a $(SKELS)
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(SKELS) | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/libvwtest.a: $(TESTLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libvwtest.a $(BUILD)/libvw.a $(SKELS)
 	@mkdir -p $(dir $@)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libvw.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libvwtest.a $(BUILD)/libvw.a $(LDLIBS) -o $@
 
 BINS := $(BUILD)/voipwall $(TEST_BINS)
 all: $(BPF_OBJS) $(SKELS) $(BINS)
