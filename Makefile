@@ -122,7 +122,119 @@ clean:
 	$(Q)rm -rf build build-san
 
 # ---- demo, install (issue 4) -----------------------------------------------------------------
+# demo: scripts/demo.sh installs what is missing, builds $(BUILD), runs the scene in namespaces.
+# install: PREFIX (default /usr/local) and DESTDIR as usual; /etc files go under DESTDIR only, and
+# an existing /etc/voipwall/voipwall.conf or /etc/default/voipwall is never overwritten.
+SBINDIR ?= $(PREFIX)/sbin
+VW_LIBDIR ?= $(PREFIX)/lib/voipwall
+MAN8DIR ?= $(PREFIX)/share/man/man8
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+
+demo:
+	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/demo.sh
+
+install: $(BUILD)/voipwall $(BUILD)/voipwall.bpf.o
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(VW_LIBDIR) $(DESTDIR)$(MAN8DIR) \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/voipwall $(DESTDIR)$(SYSCONFDIR)/default
+	$(Q)install -m 0755 $(BUILD)/voipwall $(DESTDIR)$(SBINDIR)/voipwall
+	$(Q)install -m 0644 $(BUILD)/voipwall.bpf.o $(DESTDIR)$(VW_LIBDIR)/voipwall.bpf.o
+	$(Q)install -m 0644 packaging/voipwall.8 $(DESTDIR)$(MAN8DIR)/voipwall.8
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/voipwall.service > $(BUILD)/voipwall.service
+	$(Q)install -m 0644 $(BUILD)/voipwall.service $(DESTDIR)$(UNITDIR)/voipwall.service
+	$(Q)install -m 0644 examples/voipwall.conf $(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf.example
+	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/default/voipwall ] || \
+		install -m 0644 packaging/voipwall.default $(DESTDIR)$(SYSCONFDIR)/default/voipwall
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/voipwall $(DESTDIR)$(VW_LIBDIR)/voipwall.bpf.o \
+		$(DESTDIR)$(MAN8DIR)/voipwall.8 $(DESTDIR)$(UNITDIR)/voipwall.service \
+		$(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf.example
+	$(Q)rmdir $(DESTDIR)$(VW_LIBDIR) 2>/dev/null || true
+	$(Q)for f in $(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf $(DESTDIR)$(SYSCONFDIR)/default/voipwall; do \
+		[ ! -e "$$f" ] || echo "uninstall: kept your $$f"; done
+
 # ---- bench (issue 5) -------------------------------------------------------------------------
+# bench/*.bpf.c: programs the benchmark loads itself (the traffic generator), with skeletons in
+# $(BUILD)/bench; every other bench/*.c is one program, $(BUILD)/bench/<name>, linked with libvw.a.
+# `make bench` runs scripts/bench.sh (QUICK=1: the short run); the figures go to $(BUILD)/bench.json.
+BENCH_BPF_SRCS := $(wildcard bench/*.bpf.c)
+BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF_SRCS))
+.SECONDARY: $(BENCH_SKELS:.skel.h=.bpf.o)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+$(BUILD)/bench/%.bpf.o: bench/%.bpf.c include/voipwall.h | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(BENCH_SKELS) $(SKELS) $(BUILD)/libvw.a
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ibench -I$(BUILD)/bench $(LDFLAGS) $< $(BUILD)/libvw.a $(LDLIBS) -o $@
+
+bench: $(BENCH_BINS) $(BPF_OBJS) $(BUILD)/voipwall
+	$(Q)BUILD=$(BUILD) QUICK=$(QUICK) PYTHON=$(PYTHON) scripts/bench.sh
+
 # ---- fuzz (issue 6) --------------------------------------------------------------------------
+# fuzz-config (engineer h2): the config parser's libFuzzer target. It links user/config.c and
+# user/names.c directly (libvw.a is built without coverage instrumentation) and runs for
+# FUZZ_SECONDS on a fresh copy of tests/fuzz/corpus/config; libFuzzer exits non-zero on a crash,
+# a leak, a timeout (FUZZ_TIMEOUT seconds per input) or a failed check, and so does the target.
+FUZZ_SECONDS ?= 60
+FUZZ_TIMEOUT ?= 10
+FUZZ_CC_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser
+FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/config.c user/names.c
+
+$(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_SRCS) user/config.h user/names.h include/voipwall.h | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CC_FLAGS) $(FUZZ_CONFIG_SRCS) -o $@
+
+.PHONY: fuzz-config
+fuzz-config: $(BUILD)/fuzz/fuzz_config
+	$(Q)rm -rf $(BUILD)/fuzz/corpus-config && mkdir -p $(BUILD)/fuzz/corpus-config \
+		$(BUILD)/fuzz/artifacts-config
+	$(Q)cp tests/fuzz/corpus/config/* $(BUILD)/fuzz/corpus-config/
+	$(call msg,FUZZ,config parser for $(FUZZ_SECONDS)s)
+	$(Q)$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+		-rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
+		-dict=tests/fuzz/fuzz_config.dict -artifact_prefix=$(BUILD)/fuzz/artifacts-config/ \
+		$(BUILD)/fuzz/corpus-config >$(BUILD)/fuzz/fuzz-config.log 2>&1 || \
+		{ tail -n 60 $(BUILD)/fuzz/fuzz-config.log; \
+		  echo "fuzz-config: FAILED, reproducer in $(BUILD)/fuzz/artifacts-config/"; exit 1; }
+	$(Q)grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)|cov: ' \
+		$(BUILD)/fuzz/fuzz-config.log | tail -n 4
+# end of fuzz-config (engineer h2)
+
+# fuzz-diff (engineer h6): the differential packet fuzzer $(BUILD)/tests/fuzz/diff (reference
+# model tests/lib/refmodel.c, frame and config generator tests/lib/gen.c). It replays
+# tests/fuzz/regressions.txt, then runs FUZZ_FRAMES random frames under random configs through the
+# XDP program (bpf_prog_test_run, needs root) and the model; any mismatch prints a reproducer and
+# fails. FUZZ_SEED fixes the seed (default: random, printed); FUZZ_PCAPS seeds from captures.
+# `make fuzz` = fuzz-diff with at least 1,000,000 frames, then h2's fuzz-config.
+FUZZ_FRAMES ?= 1000000
+FUZZ_SEED ?=
+FUZZ_PCAPS ?= ../shared/pcaps
+
+.PHONY: fuzz-diff
+fuzz-diff: $(BUILD)/tests/fuzz/diff
+	$(call msg,FUZZ,$(FUZZ_FRAMES) frames: XDP program against the reference model)
+	$(Q)$(BUILD)/tests/fuzz/diff --frames $(FUZZ_FRAMES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) \
+		--regressions tests/fuzz/regressions.txt --pcaps $(FUZZ_PCAPS)
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory fuzz-diff
+	$(Q)$(MAKE) --no-print-directory fuzz-config
+# end of fuzz-diff (engineer h6)
+
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -40,15 +40,34 @@ struct vw_config {
 	size_t nrules, cap;
 	char source[VW_SOURCE_MAX]; /* path given, or VW_BUILTIN_SOURCE */
 	bool builtin;
+	/* Private to config.c: hash index of rules by prefix (open addressing; hash tag and rule
+	 * index + 1). Rebuilt when rules/nrules change behind its back, so code that fills rules
+	 * directly (malloc'd, cap set) may then use vw_config_add_rule/del_rule. */
+	__u64 *idx_slots;
+	size_t idx_cap;
+	const struct vw_rule *idx_rules;
+	size_t idx_n;
 };
+
+/* Room for any vw_format_prefix() output: an IPv6 address, '/' and 3 digits. */
+#define VW_PREFIX_STRLEN 52
 
 /* Parse a config file (and its includes). On error, prints "file:line: message" lines to err
  * (every error found, not just the first) and returns -EINVAL; cfg is then empty. Other -errno
- * for I/O failures on the top file (a missing include is a file:line error). */
+ * for I/O failures on the top file (a missing include is a file:line error); those print nothing,
+ * the caller reports them (e.g. falls back to the built-in config on -ENOENT).
+ * cfg is overwritten, not freed: pass a zeroed or vw_config_free()d config. err may be NULL. */
 int vw_config_load(struct vw_config *cfg, const char *path, FILE *err);
-/* Parse from a memory buffer; name is used in messages (fuzzing, tests). */
+/* Parse from a memory buffer; name is used in messages (fuzzing, tests), and relative includes
+ * are relative to name's directory. */
 int vw_config_parse_buf(struct vw_config *cfg, const char *name, const char *buf, size_t len,
 			FILE *err);
+/* Like vw_config_parse_buf, but includes are confined to dir: an include must be a relative path
+ * without "..", and is opened under dir (fuzzing: no input can read other files). */
+int vw_config_parse_buf_confined(struct vw_config *cfg, const char *name, const char *buf,
+				 size_t len, const char *dir, FILE *err);
+/* Write cfg as config text that parses back to the same classes, ids (in order) and rules. */
+int vw_config_write(const struct vw_config *cfg, FILE *out);
 /* The built-in default: sip and mgmt classes as in the README, empty allowlists. */
 int vw_config_builtin(struct vw_config *cfg);
 void vw_config_free(struct vw_config *cfg);
@@ -61,12 +80,14 @@ int vw_config_class_mask(const struct vw_config *cfg, const char *list, __u32 *m
 /* Parse one prefix ("198.51.100.0/24", "2001:db8::1", host bits must be zero).
  * Returns 0, or -EINVAL with a short reason in *why. */
 int vw_parse_prefix(const char *s, struct vw_rule *r, const char **why);
-/* Format a rule's prefix into buf ("198.51.100.0/24"). */
+/* Format a rule's prefix into buf ("198.51.100.0/24", always with the length); NULL when the rule
+ * is not a valid prefix or buf is too short (VW_PREFIX_STRLEN is always enough). */
 const char *vw_format_prefix(const struct vw_rule *r, char *buf, size_t len);
-/* Append a rule; merges masks of identical prefixes. */
+/* Append a rule; merges masks of identical prefixes (hash index: O(1) per rule). -EINVAL for an
+ * invalid prefix (bad family or length, host bits set), -E2BIG beyond VW_MAX_RULES. */
 int vw_config_add_rule(struct vw_config *cfg, const struct vw_rule *r);
-/* Remove class bits from identical prefixes (drops rules left with no class).
- * Returns the number of rules changed. */
+/* Remove class bits from identical prefixes (drops rules left with no class: the last rule takes
+ * the removed one's place). Returns the number of rules changed. */
 size_t vw_config_del_rule(struct vw_config *cfg, const struct vw_rule *r);
 
 /* Give class ids that keep the ids of same-named classes in prev (the live generation), so

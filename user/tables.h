@@ -33,4 +33,9 @@ int vw_gen_read_config(const struct vw_maps *m, __u32 gen, struct vw_config *cfg
 int vw_apply(const struct vw_maps *m, const struct vw_config *cfg, vw_progress_fn progress,
 	     void *ctx);
 
+struct bpf_object;
+/* Fill m with the fds of a loaded object's maps, found by name (the pinned names too).
+ * Returns 0, or -ENOENT naming the first map missing. */
+int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m);
+
 #endif

@@ -1,0 +1,904 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * vwbench program cost (issue 5): what voipwall's XDP program costs per packet next to the floor
+ * program (bpf/floor.bpf.c), measured with bpf_prog_test_run_opts.
+ *
+ * - Shapes: one frame per packet shape, run with a large repeat count (the kernel times the
+ *   loop; ns per packet is its duration).
+ * - Allowlist scale: configs of 10 .. 1,000,000 generated prefixes (a realistic mix, see
+ *   gen_rules), each applied with vw_apply (timed), then many frames with distinct sources, each
+ *   run once (repeat=1), so the lookups miss the caches as a scan would. The floor runs the same
+ *   frames the same way, so the fixed cost of a test run is in both figures.
+ *
+ * Every run's return code is checked against the verdict the path must give; the count of
+ * frames that got another one is in the output ("unexpected"), so a figure measured on a wrong
+ * path is visible. Output: one JSON object on stdout with the raw per-round figures;
+ * bench/report.py turns rounds into medians.
+ *
+ * The generated prefixes are drawn from the whole unicast space: they never leave this process
+ * and the kernel (test runs send nothing), and a realistic table needs more room than the
+ * documentation ranges have.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <linux/tcp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "common.h"
+#include "config.h"
+#include "tables.h"
+#include "floor.skel.h"
+
+#define PROG "cost"
+
+/* Classes of the benchmark configs: the README's example. */
+static const char bench_classes[] = "class sip 5060/udp 5060/tcp 5061/tcp\n"
+				    "class rtp 10000-20000/udp policy monitor\n"
+				    "class mgmt 22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp "
+				    "161/udp 7547/tcp\n";
+
+#define FRAME_MAX 128
+#define SCALE_MAX 8
+
+struct frame {
+	unsigned char data[FRAME_MAX];
+	__u32 len;
+};
+
+struct opts {
+	const char *build;
+	unsigned int rounds, packets, repeat, nscales;
+	unsigned long scales[SCALE_MAX];
+	__u64 seed;
+};
+
+/* ---- Pseudo-random numbers (splitmix64: fixed seed, same tables every run) ------------------ */
+
+static __u64 rng_state;
+
+static __u64 rng(void)
+{
+	__u64 z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static __u32 rng_range(__u32 lo, __u32 hi) /* inclusive */
+{
+	return lo + rng() % ((__u64)hi - lo + 1);
+}
+
+/* ---- Prefixes ------------------------------------------------------------------------------ */
+
+static void mask_addr(__u8 *addr, unsigned int plen, unsigned int bytes)
+{
+	unsigned int i;
+
+	for (i = 0; i < bytes; i++) {
+		if (plen >= 8 * (i + 1))
+			continue;
+		addr[i] &= plen > 8 * i ? (__u8)(0xff << (8 - (plen - 8 * i))) : 0;
+	}
+}
+
+/* A random IPv4 unicast address (1.0.0.0 .. 223.255.255.255), network order in addr[0..3]. */
+static void rand_v4(__u8 *addr)
+{
+	__u32 a = htonl(rng_range(0x01000000, 0xdfffffff));
+
+	memset(addr, 0, 16);
+	memcpy(addr, &a, 4);
+}
+
+/* A random global unicast IPv6 address (2000::/3). */
+static void rand_v6(__u8 *addr)
+{
+	__u64 hi = rng(), lo = rng();
+
+	memcpy(addr, &hi, 8);
+	memcpy(addr + 8, &lo, 8);
+	addr[0] = 0x20 | (addr[0] & 0x1f);
+}
+
+/*
+ * n distinct prefixes, a mix a carrier's allowlist might have: 60% IPv4, 40% IPv6; of each, 90%
+ * hosts (/32, /128) and 10% networks (/16../29, /32../64, lengths uniform). Class masks: 70% sip,
+ * 20% sip+rtp, 10% mgmt.
+ */
+static int gen_rules(struct vw_config *cfg, size_t n, __u32 sip, __u32 rtp, __u32 mgmt)
+{
+	struct vw_rule r;
+	__u32 pick;
+	int err;
+
+	while (cfg->nrules < n) {
+		memset(&r, 0, sizeof(r));
+		if (rng() % 10 < 6) {
+			r.family = VW_FAMILY_V4;
+			r.plen = rng() % 10 < 9 ? 32 : rng_range(16, 29);
+			rand_v4(r.addr);
+			mask_addr(r.addr, r.plen, 4);
+		} else {
+			r.family = VW_FAMILY_V6;
+			r.plen = rng() % 10 < 9 ? 128 : rng_range(32, 64);
+			rand_v6(r.addr);
+			mask_addr(r.addr, r.plen, 16);
+		}
+		pick = rng() % 10;
+		r.mask = pick < 7 ? sip : pick < 9 ? sip | rtp : mgmt;
+		err = vw_config_add_rule(cfg, &r);
+		if (err) {
+			fprintf(stderr, PROG ": adding a generated rule: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The union of the masks of the rules covering an address: an independent model of the lookup,
+ * used to pick sources that are (not) allowlisted. Rules sorted by family, length, address. */
+struct model {
+	struct vw_rule *rules;
+	size_t n;
+	struct {
+		size_t start, end;
+	} len[2][VW_V6_LENS];
+};
+
+static int rule_cmp(const void *pa, const void *pb)
+{
+	const struct vw_rule *a = pa, *b = pb;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	if (a->plen != b->plen)
+		return a->plen < b->plen ? -1 : 1;
+	return memcmp(a->addr, b->addr, 16);
+}
+
+static int model_build(struct model *m, const struct vw_config *cfg)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->rules = malloc(cfg->nrules * sizeof(*m->rules) + 1);
+	if (!m->rules)
+		return -ENOMEM;
+	memcpy(m->rules, cfg->rules, cfg->nrules * sizeof(*m->rules));
+	m->n = cfg->nrules;
+	qsort(m->rules, m->n, sizeof(*m->rules), rule_cmp);
+	for (i = 0; i < m->n; i++) {
+		int f = m->rules[i].family == VW_FAMILY_V6;
+		unsigned int p = m->rules[i].plen;
+
+		if (m->len[f][p].end == 0)
+			m->len[f][p].start = i;
+		m->len[f][p].end = i + 1;
+	}
+	return 0;
+}
+
+static __u32 model_mask(const struct model *m, int family, const __u8 *addr)
+{
+	int f = family == VW_FAMILY_V6;
+	unsigned int p, maxlen = f ? 128 : 32;
+	struct vw_rule key;
+	const struct vw_rule *hit;
+	__u32 mask = 0;
+
+	for (p = 0; p <= maxlen; p++) {
+		if (m->len[f][p].end == 0)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.family = family;
+		key.plen = p;
+		memcpy(key.addr, addr, f ? 16 : 4);
+		mask_addr(key.addr, p, f ? 16 : 4);
+		hit = bsearch(&key, m->rules + m->len[f][p].start,
+			      m->len[f][p].end - m->len[f][p].start, sizeof(key), rule_cmp);
+		if (hit)
+			mask |= hit->mask;
+	}
+	return mask;
+}
+
+/* A source of the family whose allow mask has (want) or lacks (!want) the class bit. */
+static void pick_source(const struct model *m, int family, __u32 cls_bit, bool want, __u8 *addr)
+{
+	unsigned int bytes = family == VW_FAMILY_V6 ? 16 : 4;
+
+	for (;;) {
+		if (want) {
+			const struct vw_rule *r;
+			__u8 host[16];
+			unsigned int i;
+
+			/* A random address inside a random rule of the family with the class. */
+			r = &m->rules[rng() % m->n];
+			if (r->family != family || !(r->mask & cls_bit))
+				continue;
+			family == VW_FAMILY_V6 ? rand_v6(host) : rand_v4(host);
+			memset(addr, 0, 16);
+			for (i = 0; i < bytes; i++) {
+				unsigned int keep = r->plen >= 8 * (i + 1) ? 8 :
+						    r->plen > 8 * i ? r->plen - 8 * i : 0;
+				__u8 mask = keep ? (__u8)(0xff << (8 - keep)) : 0;
+
+				addr[i] = (r->addr[i] & mask) | (host[i] & ~mask);
+			}
+		} else {
+			family == VW_FAMILY_V6 ? rand_v6(addr) : rand_v4(addr);
+		}
+		if (!!(model_mask(m, family, addr) & cls_bit) == want)
+			return;
+	}
+}
+
+/* ---- Frames -------------------------------------------------------------------------------- */
+
+static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+#define DST_V4 "198.18.0.2"
+#define DST_V6 "2001:db8::2"
+
+static unsigned char *put_eth(unsigned char *p, __u16 proto)
+{
+	memcpy(p, mac_dst, 6);
+	memcpy(p + 6, mac_src, 6);
+	p[12] = proto >> 8;
+	p[13] = proto & 0xff;
+	return p + 14;
+}
+
+static unsigned char *put_vlan(unsigned char *p, __u16 tci, __u16 next)
+{
+	p[0] = tci >> 8;
+	p[1] = tci & 0xff;
+	p[2] = next >> 8;
+	p[3] = next & 0xff;
+	return p + 4;
+}
+
+/* IPv4 header without options; frag_off in host order (flags and offset). */
+static unsigned char *put_ip4(unsigned char *p, const __u8 *src, __u8 proto, __u16 l4len,
+			      __u16 frag_off)
+{
+	struct iphdr *ip = (void *)p;
+
+	memset(ip, 0, sizeof(*ip));
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = proto;
+	ip->id = htons(0x1234);
+	ip->frag_off = htons(frag_off);
+	ip->tot_len = htons(sizeof(*ip) + l4len);
+	memcpy(&ip->saddr, src, 4);
+	inet_pton(AF_INET, DST_V4, &ip->daddr);
+	ip->check = htons(~bench_csum_fold(ip, sizeof(*ip)) & 0xffff);
+	return p + sizeof(*ip);
+}
+
+static unsigned char *put_ip6(unsigned char *p, const __u8 *src, __u8 nexthdr, __u16 paylen)
+{
+	struct ipv6hdr *ip6 = (void *)p;
+
+	memset(ip6, 0, sizeof(*ip6));
+	ip6->version = 6;
+	ip6->nexthdr = nexthdr;
+	ip6->hop_limit = 64;
+	ip6->payload_len = htons(paylen);
+	memcpy(&ip6->saddr, src, 16);
+	inet_pton(AF_INET6, DST_V6, &ip6->daddr);
+	return p + sizeof(*ip6);
+}
+
+/* An 8-byte IPv6 extension header (hop-by-hop or destination options) holding a PadN option. */
+static unsigned char *put_ext8(unsigned char *p, __u8 nexthdr)
+{
+	memset(p, 0, 8);
+	p[0] = nexthdr;
+	p[1] = 0;    /* (0 + 1) * 8 bytes */
+	p[2] = 1;    /* PadN */
+	p[3] = 4;
+	return p + 8;
+}
+
+#define UDP_PAYLOAD 18 /* 64-byte frames on the wire for IPv4 (60 + FCS) */
+
+static unsigned char *put_udp(unsigned char *p, __u16 dport, __u16 len)
+{
+	struct udphdr *u = (void *)p;
+
+	u->source = htons(40000);
+	u->dest = htons(dport);
+	u->len = htons(len);
+	u->check = 0;
+	memset(u + 1, 0x5a, len - sizeof(*u));
+	return p + len;
+}
+
+static unsigned char *put_tcp_syn(unsigned char *p, __u16 dport)
+{
+	struct tcphdr *t = (void *)p;
+
+	memset(t, 0, sizeof(*t));
+	t->source = htons(40000);
+	t->dest = htons(dport);
+	t->seq = htonl(1);
+	t->doff = 5;
+	t->syn = 1;
+	t->window = htons(65535);
+	return p + sizeof(*t);
+}
+
+static void frame_udp(struct frame *f, int family, const __u8 *src, __u16 dport)
+{
+	unsigned char *p = f->data;
+	__u16 ulen = sizeof(struct udphdr) + UDP_PAYLOAD;
+
+	if (family == VW_FAMILY_V4) {
+		p = put_eth(p, ETH_P_IP);
+		p = put_ip4(p, src, IPPROTO_UDP, ulen, 0);
+	} else {
+		p = put_eth(p, ETH_P_IPV6);
+		p = put_ip6(p, src, IPPROTO_UDP, ulen);
+	}
+	p = put_udp(p, dport, ulen);
+	f->len = p - f->data;
+}
+
+/* ---- Running programs ---------------------------------------------------------------------- */
+
+/* Run fd on the frame repeat times; *ns gets the kernel's time per run, *ret the action. */
+static int test_run(int fd, const struct frame *f, __u32 repeat, __u32 *ns, __u32 *ret)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = f->data, .data_size_in = f->len,
+		    .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &topts)) {
+		int err = -errno;
+
+		fprintf(stderr, PROG ": test run: %s\n", strerror(errno));
+		return err;
+	}
+	*ns = topts.duration;
+	*ret = topts.retval;
+	return 0;
+}
+
+struct progs {
+	struct bpf_object *vw_obj;
+	struct floor_bpf *floor;
+	struct vw_maps maps;
+	int vw_fd, floor_drop_fd, floor_pass_fd;
+};
+
+static int progs_open(struct progs *p, const char *build)
+{
+	struct bpf_program *prog;
+	char path[4096];
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(path, sizeof(path), "%s/voipwall.bpf.o", build);
+	p->vw_obj = bpf_object__open_file(path, NULL);
+	if (!p->vw_obj) {
+		err = -errno;
+		fprintf(stderr, PROG ": opening %s: %s\n", path, strerror(errno));
+		return err;
+	}
+	err = bpf_object__load(p->vw_obj);
+	if (err) {
+		fprintf(stderr, PROG ": loading %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	prog = bpf_object__find_program_by_name(p->vw_obj, "voipwall_xdp");
+	if (!prog) {
+		fprintf(stderr, PROG ": %s has no program voipwall_xdp\n", path);
+		return -ENOENT;
+	}
+	p->vw_fd = bpf_program__fd(prog);
+	err = vw_maps_from_obj(p->vw_obj, &p->maps);
+	if (err)
+		return err;
+	p->floor = floor_bpf__open_and_load();
+	if (!p->floor) {
+		err = -errno;
+		fprintf(stderr, PROG ": loading the floor program: %s\n", strerror(errno));
+		return err;
+	}
+	p->floor_drop_fd = bpf_program__fd(p->floor->progs.floor_drop);
+	p->floor_pass_fd = bpf_program__fd(p->floor->progs.floor_pass);
+	return 0;
+}
+
+static void progs_close(struct progs *p)
+{
+	floor_bpf__destroy(p->floor);
+	bpf_object__close(p->vw_obj);
+}
+
+static void json_array_u32(const char *name, const __u32 *v, unsigned int n)
+{
+	unsigned int i;
+
+	printf("\"%s\":[", name);
+	for (i = 0; i < n; i++)
+		printf("%s%u", i ? "," : "", v[i]);
+	printf("]");
+}
+
+static void json_array_dbl(const char *name, const double *v, unsigned int n)
+{
+	unsigned int i;
+
+	printf("\"%s\":[", name);
+	for (i = 0; i < n; i++)
+		printf("%s%.3f", i ? "," : "", v[i]);
+	printf("]");
+}
+
+/* Base config: the classes, no rules; class ids in order. */
+static int base_config(struct vw_config *cfg, __u32 *sip, __u32 *rtp, __u32 *mgmt)
+{
+	int err;
+
+	memset(cfg, 0, sizeof(*cfg));
+	err = vw_config_parse_buf(cfg, "bench-classes", bench_classes, strlen(bench_classes),
+				  stderr);
+	if (err)
+		return err;
+	err = vw_config_assign_ids(cfg, NULL);
+	if (err)
+		return err;
+	*sip = 1U << vw_config_class(cfg, "sip")->id;
+	*rtp = 1U << vw_config_class(cfg, "rtp")->id;
+	*mgmt = 1U << vw_config_class(cfg, "mgmt")->id;
+	return 0;
+}
+
+static int apply_timed(struct progs *p, const struct vw_config *cfg, double *seconds)
+{
+	double t0 = bench_now();
+	int err = vw_apply(&p->maps, cfg, NULL, NULL);
+
+	*seconds = bench_now() - t0;
+	if (err)
+		fprintf(stderr, PROG ": vw_apply of %zu prefixes: %s\n", cfg->nrules,
+			strerror(-err));
+	return err;
+}
+
+/* ---- Shapes -------------------------------------------------------------------------------- */
+
+enum { SHAPES = 7 };
+
+struct shape {
+	const char *name, *desc;
+	struct frame f;
+	__u32 expect; /* XDP action voipwall must return */
+	bool floor_pass;
+};
+
+static int build_shapes(struct shape *s, const struct model *m, __u32 sip, __u32 mgmt,
+			struct frame *first_frag)
+{
+	__u8 bad4[16], good4[16], bad6[16], badm4[16];
+	__u16 ulen = sizeof(struct udphdr) + UDP_PAYLOAD;
+	unsigned char *p;
+
+	pick_source(m, VW_FAMILY_V4, sip, false, bad4);
+	pick_source(m, VW_FAMILY_V4, sip, true, good4);
+	pick_source(m, VW_FAMILY_V6, sip, false, bad6);
+	pick_source(m, VW_FAMILY_V4, mgmt, false, badm4);
+
+	s[0] = (struct shape){ "udp5060_attack", "UDP 5060, IPv4 source not allowlisted",
+			       .expect = XDP_DROP };
+	frame_udp(&s[0].f, VW_FAMILY_V4, bad4, 5060);
+	s[1] = (struct shape){ "udp5060_allowed", "UDP 5060, IPv4 source allowlisted",
+			       .expect = XDP_PASS, .floor_pass = true };
+	frame_udp(&s[1].f, VW_FAMILY_V4, good4, 5060);
+	s[2] = (struct shape){ "udp_unprotected", "UDP 9999 (no class)", .expect = XDP_PASS,
+			       .floor_pass = true };
+	frame_udp(&s[2].f, VW_FAMILY_V4, bad4, 9999);
+
+	s[3] = (struct shape){ "tcp_syn_22", "TCP SYN to 22 (mgmt), not allowlisted",
+			       .expect = XDP_DROP };
+	p = put_eth(s[3].f.data, ETH_P_IP);
+	p = put_ip4(p, badm4, IPPROTO_TCP, sizeof(struct tcphdr), 0);
+	p = put_tcp_syn(p, 22);
+	s[3].f.len = p - s[3].f.data;
+
+	s[4] = (struct shape){ "ipv6_2ext", "IPv6, hop-by-hop + dest options, UDP 5060, attack",
+			       .expect = XDP_DROP };
+	p = put_eth(s[4].f.data, ETH_P_IPV6);
+	p = put_ip6(p, bad6, 0 /* hop-by-hop */, 16 + ulen);
+	p = put_ext8(p, 60 /* destination options */);
+	p = put_ext8(p, IPPROTO_UDP);
+	p = put_udp(p, 5060, ulen);
+	s[4].f.len = p - s[4].f.data;
+
+	s[5] = (struct shape){ "qinq", "QinQ (802.1ad + 802.1Q), UDP 5060, attack",
+			       .expect = XDP_DROP };
+	p = put_eth(s[5].f.data, 0x88a8);
+	p = put_vlan(p, 100, 0x8100);
+	p = put_vlan(p, 200, ETH_P_IP);
+	p = put_ip4(p, bad4, IPPROTO_UDP, ulen, 0);
+	p = put_udp(p, 5060, ulen);
+	s[5].f.len = p - s[5].f.data;
+
+	/* A datagram whose first fragment (offset 0, MF) was seen; the later one (offset 8 bytes)
+	 * follows its verdict: the LRU lookup path. */
+	s[6] = (struct shape){ "later_fragment", "IPv4 later fragment of a dropped datagram",
+			       .expect = XDP_DROP };
+	p = put_eth(first_frag->data, ETH_P_IP);
+	p = put_ip4(p, bad4, IPPROTO_UDP, 16, 0x2000 /* MF */);
+	p = put_udp(p, 5060, 16);
+	((struct udphdr *)(p - 16))->len = htons(16 + 26); /* the whole datagram */
+	first_frag->len = p - first_frag->data;
+	p = put_eth(s[6].f.data, ETH_P_IP);
+	p = put_ip4(p, bad4, IPPROTO_UDP, 26, 2 /* offset 2 * 8 = 16 bytes */);
+	memset(p, 0x5a, 26);
+	s[6].f.len = p + 26 - s[6].f.data;
+	return 0;
+}
+
+static int run_shapes(struct progs *p, const struct opts *o, const struct model *m, __u32 sip,
+		      __u32 mgmt)
+{
+	struct shape s[SHAPES];
+	struct frame first_frag;
+	__u32 *vw_ns = NULL, *fl_ns = NULL, ret, ns;
+	unsigned int i, r, unexpected;
+	int err;
+
+	err = build_shapes(s, m, sip, mgmt, &first_frag);
+	if (err)
+		return err;
+	vw_ns = calloc(o->rounds, sizeof(*vw_ns));
+	fl_ns = calloc(o->rounds, sizeof(*fl_ns));
+	if (!vw_ns || !fl_ns) {
+		err = -ENOMEM;
+		goto out;
+	}
+	printf("\"program_cost\":[");
+	for (i = 0; i < SHAPES; i++) {
+		int floor_fd = s[i].floor_pass ? p->floor_pass_fd : p->floor_drop_fd;
+
+		unexpected = 0;
+		for (r = 0; r < o->rounds; r++) {
+			if (i == 6) { /* the first fragment, so the later one has a verdict to follow */
+				err = test_run(p->vw_fd, &first_frag, 1, &ns, &ret);
+				if (err)
+					goto out;
+				unexpected += ret != XDP_DROP;
+			}
+			err = test_run(p->vw_fd, &s[i].f, o->repeat, &vw_ns[r], &ret);
+			if (err)
+				goto out;
+			unexpected += ret != s[i].expect;
+			err = test_run(floor_fd, &s[i].f, o->repeat, &fl_ns[r], &ret);
+			if (err)
+				goto out;
+		}
+		if (unexpected)
+			fprintf(stderr, PROG ": shape %s: voipwall returned another action than %s\n",
+				s[i].name, s[i].expect == XDP_DROP ? "XDP_DROP" : "XDP_PASS");
+		printf("%s{\"shape\":\"%s\",\"desc\":\"%s\",\"frame_bytes\":%u,\"repeat\":%u,"
+		       "\"expect\":\"%s\",\"unexpected\":%u,",
+		       i ? "," : "", s[i].name, s[i].desc, s[i].f.len, o->repeat,
+		       s[i].expect == XDP_DROP ? "drop" : "pass", unexpected);
+		json_array_u32("voipwall_ns", vw_ns, o->rounds);
+		printf(",\"floor\":\"%s\",", s[i].floor_pass ? "floor_pass" : "floor_drop");
+		json_array_u32("floor_ns", fl_ns, o->rounds);
+		printf("}");
+	}
+	printf("],\n");
+out:
+	free(vw_ns);
+	free(fl_ns);
+	return err;
+}
+
+/* ---- Allowlist scale ----------------------------------------------------------------------- */
+
+struct path {
+	const char *name;
+	int family;
+	bool allowed;
+};
+
+static const struct path scale_paths[] = {
+	{ "attack_v4", VW_FAMILY_V4, false },
+	{ "allowed_v4", VW_FAMILY_V4, true },
+	{ "attack_v6", VW_FAMILY_V6, false },
+	{ "allowed_v6", VW_FAMILY_V6, true },
+};
+#define NPATHS (sizeof(scale_paths) / sizeof(scale_paths[0]))
+
+static int run_scale_one(struct progs *p, const struct opts *o, const struct model *m, __u32 sip,
+			 const struct path *path, unsigned long prefixes, bool first)
+{
+	struct frame *frames = NULL;
+	double *vw_avg = NULL, *fl_avg = NULL, *vw_known = NULL;
+	__u32 ns, ret, expect = path->allowed ? XDP_PASS : XDP_DROP;
+	int floor_fd = path->allowed ? p->floor_pass_fd : p->floor_drop_fd;
+	unsigned int i, r, unexpected = 0;
+	int err = 0;
+
+	/* Fresh sources for every round: a scan brings new addresses (new vw_sources entries,
+	 * cold table lines), not the last round's again. */
+	frames = calloc((size_t)o->packets * o->rounds, sizeof(*frames));
+	vw_avg = calloc(o->rounds, sizeof(*vw_avg));
+	fl_avg = calloc(o->rounds, sizeof(*fl_avg));
+	vw_known = calloc(o->rounds, sizeof(*vw_known));
+	if (!frames || !vw_avg || !fl_avg || !vw_known) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < o->packets * o->rounds; i++) {
+		__u8 src[16];
+
+		pick_source(m, path->family, sip, path->allowed, src);
+		frame_udp(&frames[i], path->family, src, 5060);
+	}
+	for (r = 0; r < o->rounds; r++) {
+		__u64 vw_sum = 0, fl_sum = 0;
+
+		for (i = 0; i < o->packets; i++) {
+			const struct frame *f = &frames[(size_t)r * o->packets + i];
+
+			err = test_run(p->vw_fd, f, 1, &ns, &ret);
+			if (err)
+				goto out;
+			vw_sum += ns;
+			unexpected += ret != expect;
+			err = test_run(floor_fd, f, 1, &ns, &ret);
+			if (err)
+				goto out;
+			fl_sum += ns;
+		}
+		vw_avg[r] = (double)vw_sum / o->packets;
+		fl_avg[r] = (double)fl_sum / o->packets;
+		/* The same sources again: the attack path once vw_sources knows them (an update,
+		 * not an insert), to tell the table lookups' cost from the LRU insert's. */
+		vw_sum = 0;
+		for (i = 0; i < o->packets; i++) {
+			err = test_run(p->vw_fd, &frames[(size_t)r * o->packets + i], 1, &ns, &ret);
+			if (err)
+				goto out;
+			vw_sum += ns;
+			unexpected += ret != expect;
+		}
+		vw_known[r] = (double)vw_sum / o->packets;
+	}
+	if (unexpected)
+		fprintf(stderr, PROG ": %lu prefixes, %s: %u runs returned another action than %s\n",
+			prefixes, path->name, unexpected, path->allowed ? "XDP_PASS" : "XDP_DROP");
+	printf("%s{\"prefixes\":%lu,\"path\":\"%s\",\"packets\":%u,\"unexpected\":%u,",
+	       first ? "" : ",", prefixes, path->name, o->packets, unexpected);
+	json_array_dbl("voipwall_ns", vw_avg, o->rounds);
+	printf(",");
+	json_array_dbl("floor_ns", fl_avg, o->rounds);
+	printf(",");
+	json_array_dbl("voipwall_seen_ns", vw_known, o->rounds);
+	printf("}");
+out:
+	free(vw_known);
+	free(frames);
+	free(vw_avg);
+	free(fl_avg);
+	return err;
+}
+
+static int run_all(const struct opts *o)
+{
+	double apply_s[SCALE_MAX];
+	size_t nrules[SCALE_MAX];
+	struct vw_config cfg;
+	struct model m = {};
+	struct progs p;
+	__u32 sip, rtp, mgmt;
+	unsigned int s, k;
+	int err;
+
+	err = progs_open(&p, o->build);
+	if (err)
+		goto out_progs;
+
+	printf("{");
+	rng_state = o->seed;
+	/* Shapes: against a 10,000-prefix config. */
+	err = base_config(&cfg, &sip, &rtp, &mgmt);
+	if (err)
+		goto out_progs;
+	err = gen_rules(&cfg, 10000, sip, rtp, mgmt);
+	if (!err)
+		err = model_build(&m, &cfg);
+	if (!err)
+		err = apply_timed(&p, &cfg, &apply_s[0]);
+	if (!err)
+		err = run_shapes(&p, o, &m, sip, mgmt);
+	vw_config_free(&cfg);
+	free(m.rules);
+	if (err)
+		goto out_progs;
+
+	printf("\"allowlist_scale\":[");
+	for (s = 0; s < o->nscales; s++) {
+		rng_state = o->seed + s + 1;
+		err = base_config(&cfg, &sip, &rtp, &mgmt);
+		if (err)
+			goto out_progs;
+		err = gen_rules(&cfg, o->scales[s], sip, rtp, mgmt);
+		if (!err)
+			err = model_build(&m, &cfg);
+		if (!err)
+			err = apply_timed(&p, &cfg, &apply_s[s]);
+		nrules[s] = cfg.nrules;
+		for (k = 0; !err && k < NPATHS; k++)
+			err = run_scale_one(&p, o, &m, sip, &scale_paths[k], o->scales[s],
+					    s == 0 && k == 0);
+		vw_config_free(&cfg);
+		free(m.rules);
+		m.rules = NULL;
+		if (err)
+			goto out_progs;
+	}
+	printf("],\n\"apply\":[");
+	for (s = 0; s < o->nscales; s++)
+		printf("%s{\"prefixes\":%zu,\"seconds\":%.4f}", s ? "," : "", nrules[s],
+		       apply_s[s]);
+	printf("]}\n");
+out_progs:
+	progs_close(&p);
+	return err;
+}
+
+/* ---- Config files for the command-line control-plane figures -------------------------------- */
+
+static int write_config(const char *path, unsigned long n, __u64 seed)
+{
+	struct vw_config cfg;
+	__u32 sip, rtp, mgmt;
+	FILE *f;
+	int err;
+
+	rng_state = seed;
+	err = base_config(&cfg, &sip, &rtp, &mgmt);
+	if (err)
+		return err;
+	err = gen_rules(&cfg, n, sip, rtp, mgmt);
+	if (err)
+		goto out;
+	f = fopen(path, "w");
+	if (!f) {
+		err = -errno;
+		fprintf(stderr, PROG ": creating %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	err = vw_config_write(&cfg, f);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (err)
+		fprintf(stderr, PROG ": writing %s: %s\n", path, strerror(-err));
+out:
+	vw_config_free(&cfg);
+	return err;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " --build DIR [--rounds N] [--packets N] [--repeat N] [--scales N,N..]\n"
+		"       " PROG " --write-config FILE --prefixes N\n"
+		"Measures voipwall's XDP program (DIR/voipwall.bpf.o) against the floor program with\n"
+		"test runs: per packet shape (repeat N, default 1000000) and per allowlist size\n"
+		"(default 10,10000,100000,1000000; N distinct packets, default 20000, each run once),\n"
+		"N rounds (default 5). Prints JSON. --write-config writes a config with N generated\n"
+		"prefixes (the same mix). Options: --seed N. Needs root.\n");
+}
+
+static int parse_scales(const char *s, struct opts *o)
+{
+	char *end;
+
+	o->nscales = 0;
+	while (*s) {
+		if (o->nscales == SCALE_MAX)
+			return -E2BIG;
+		o->scales[o->nscales] = strtoul(s, &end, 10);
+		if (end == s || !o->scales[o->nscales] || o->scales[o->nscales] > VW_MAX_RULES)
+			return -EINVAL;
+		o->nscales++;
+		s = end;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -EINVAL;
+	}
+	return o->nscales ? 0 : -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "build", required_argument, NULL, 'b' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "packets", required_argument, NULL, 'p' },
+		{ "repeat", required_argument, NULL, 'R' },
+		{ "scales", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
+		{ "write-config", required_argument, NULL, 'w' },
+		{ "prefixes", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct opts o = { .rounds = 5, .packets = 20000, .repeat = 1000000, .seed = 0x766f6970 };
+	const char *write = NULL;
+	unsigned long prefixes = 0;
+	char *end;
+	int c;
+
+	parse_scales("10,10000,100000,1000000", &o);
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			o.build = optarg;
+			break;
+		case 'r':
+		case 'p':
+		case 'R':
+		case 'n':
+		case 'S': {
+			unsigned long long v = strtoull(optarg, &end, 0);
+
+			if (*end || !v || (c != 'S' && v > 100000000)) {
+				fprintf(stderr, PROG ": bad number: %s\n", optarg);
+				return 2;
+			}
+			if (c == 'r')
+				o.rounds = v;
+			else if (c == 'p')
+				o.packets = v;
+			else if (c == 'R')
+				o.repeat = v;
+			else if (c == 'n')
+				prefixes = v;
+			else
+				o.seed = v;
+			break;
+		}
+		case 's':
+			if (parse_scales(optarg, &o)) {
+				fprintf(stderr, PROG ": bad --scales: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			write = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || (!write && !o.build) || (write && !prefixes)) {
+		usage(stderr);
+		return 2;
+	}
+	if (write)
+		return write_config(write, prefixes, o.seed) ? 1 : 0;
+	return run_all(&o) ? 1 : 0;
+}

@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# `make bench` (issue 5): voipwall against the floor program and against xdp-filter and nftables,
+# in one run, as ratios. Writes $BUILD/bench.json and prints a table of medians (min..max).
+#
+#   1. program cost per packet shape, and per allowlist size (bench/cost: test runs)
+#   2. live drop rate over a veth pair between two namespaces this script creates: a LIVE_FRAMES
+#      generator (bench/trafficgen) on CPU 0 sends 64-byte UDP frames to port 5060 from 65,536
+#      non-allowlisted sources; the receiver's NAPI thread runs on CPU 1; receivers in turn (one
+#      round = each once): floor (drop), voipwall, xdp-filter, nftables netdev ingress with a set.
+#      Counted at the receiver, by each one's own counters.
+#   3. control plane through the voipwall command: reload with 1,000,000 prefixes, with 100,000,
+#      and `voipwall stats`.
+#
+# QUICK=1: fewer rounds and packets, shorter windows (under a minute). Needs root, iproute2,
+# xdp-tools, nftables. Everything it creates (namespaces, bpffs mount, files) is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+PYTHON=${PYTHON:-/usr/bin/python3}
+QUICK=${QUICK:-}
+B=$BUILD/bench
+VW=$PWD/$BUILD/voipwall
+OUT=$BUILD/bench.json
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (XDP programs, namespaces, bpffs)"
+for f in "$B/cost" "$B/rx" "$B/trafficgen" "$VW" "$BUILD/voipwall.bpf.o" "$BUILD/floor.bpf.o"; do
+	[ -x "$f" ] || [ -f "$f" ] || die "missing $f; run: make BUILD=$BUILD bench"
+done
+for t in ip nft xdp-filter taskset; do
+	command -v "$t" >/dev/null || die "missing $t; run: make setup"
+done
+
+if [ "$QUICK" = 1 ]; then
+	COST_ARGS=(--rounds 3 --packets 2000 --repeat 200000)
+	LIVE_ROUNDS=3 LIVE_WARMUP=0.3 LIVE_WINDOW=1
+	CP_ROUNDS=1 STATS_ROUNDS=5
+else
+	COST_ARGS=(--rounds 5 --packets 20000 --repeat 2000000)
+	LIVE_ROUNDS=8 LIVE_WARMUP=0.5 LIVE_WINDOW=2
+	CP_ROUNDS=3 STATS_ROUNDS=10
+fi
+NSRC=65536
+
+# ---- Workspace, namespaces, cleanup on every exit path ------------------------------------------
+work=$(mktemp -d /tmp/vwbench.XXXXXX)
+id=$(printf '%05x' $((($$ * 32768 + RANDOM) % 1048576)))
+NS_TX="vwbench-tx-$$-$id"
+NS_RX="vwbench-rx-$$-$id"
+# Short names: the receiver's NAPI thread is found by its name, "napi/<ifname>-<id>", which the
+# kernel cuts at 15 characters.
+IF_TX="vt$id"
+IF_RX="vr$id"
+BPFFS="$work/bpf"
+gen_pid=
+
+cleanup() {
+	set +e
+	[ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null && wait "$gen_pid" 2>/dev/null
+	if ip netns list | grep -qw "$NS_RX"; then
+		ip netns exec "$NS_RX" "$VW" --pin-dir "$BPFFS/vw" unload --all >/dev/null 2>&1
+		LIBXDP_BPFFS="$BPFFS/xdp" ip netns exec "$NS_RX" xdp-filter unload --all \
+			>/dev/null 2>&1
+	fi
+	ip netns del "$NS_TX" 2>/dev/null
+	ip netns del "$NS_RX" 2>/dev/null
+	mountpoint -q "$BPFFS" && umount "$BPFFS"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$BPFFS"
+mount -t bpf bpf "$BPFFS"
+mkdir -p "$BPFFS/floor" "$BPFFS/vw" "$BPFFS/xdp"
+# The voipwall command must not see an SSH session to protect: this is a lab.
+unset SSH_CONNECTION SSH_CLIENT
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+now() { echo "$EPOCHREALTIME"; }
+
+# ---- 1. Program cost ----------------------------------------------------------------------------
+log "program cost and allowlist scale (test runs)"
+"$B/cost" --build "$BUILD" "${COST_ARGS[@]}" >"$work/cost.json"
+
+# ---- 2. Live rate -------------------------------------------------------------------------------
+log "live rate over veth ($LIVE_ROUNDS rounds of ${LIVE_WINDOW}s per receiver)"
+ip netns add "$NS_TX"
+ip netns add "$NS_RX"
+ip link add "$IF_TX" netns "$NS_TX" type veth peer name "$IF_RX" netns "$NS_RX"
+ip -n "$NS_TX" link set "$IF_TX" up
+ip -n "$NS_RX" link set "$IF_RX" up
+ip -n "$NS_TX" addr add 198.19.0.1/24 dev "$IF_TX"
+ip -n "$NS_RX" addr add 198.19.0.2/24 dev "$IF_RX"
+mac() { ip -n "$1" link show "$2" | awk '/link\/ether/ {print $2}'; }
+MAC_TX=$(mac "$NS_TX" "$IF_TX")
+MAC_RX=$(mac "$NS_RX" "$IF_RX")
+
+# The allowlist every receiver gets: the same hosts (xdp-filter matches exact addresses only).
+ALLOWED=(198.19.200.1 198.19.200.2 198.19.200.3 198.19.200.4 198.19.201.10 198.19.201.11
+	198.19.202.20 198.19.202.21)
+{
+	echo "# vwbench live config: the README's classes, a few allowlisted hosts"
+	echo "class sip 5060/udp 5060/tcp 5061/tcp"
+	echo "class rtp 10000-20000/udp policy monitor"
+	echo "class mgmt 22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp 161/udp 7547/tcp"
+	for a in "${ALLOWED[@]}"; do echo "allow sip,rtp $a"; done
+	echo "allow mgmt 198.19.0.0/24"
+} >"$work/live.conf"
+nft_elems=$(IFS=,; echo "${ALLOWED[*]}")
+
+rx() { ip netns exec "$NS_RX" "$@"; }
+
+# Receivers: setup_KIND, count_KIND (packets it dropped so far), teardown_KIND.
+setup_floor() { rx "$B/rx" attach "$IF_RX" drop "$BPFFS/floor"; }
+count_floor() { "$B/rx" count floor "$BPFFS/floor" drop; }
+teardown_floor() { rm -f "$BPFFS/floor/floor_link" "$BPFFS/floor/floor_counters"; }
+
+setup_voipwall() {
+	rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/live.conf" load "$IF_RX" --mode native >/dev/null
+}
+count_voipwall() { "$B/rx" count voipwall "$BPFFS/vw"; }
+teardown_voipwall() { rx "$VW" --pin-dir "$BPFFS/vw" unload --all >/dev/null; }
+
+xf() { LIBXDP_BPFFS="$BPFFS/xdp" rx xdp-filter "$@"; }
+setup_xdp_filter() {
+	# Default deny, the allowlisted sources allowed: the same verdict on this traffic (xdp-filter
+	# has no "port AND source" rule).
+	xf load --mode native --policy deny --features ipv4,udp "$IF_RX"
+	for a in "${ALLOWED[@]}"; do xf ip --mode src "$a"; done
+}
+count_xdp_filter() { xf status | awk '$1 == "XDP_DROP" {print $2; f=1} END {exit !f}'; }
+teardown_xdp_filter() { xf unload "$IF_RX"; }
+
+setup_nftables() {
+	# LIVE_FRAMES frames reach a veth peer only while it has an XDP program: floor_pass.
+	rx "$B/rx" attach "$IF_RX" pass "$BPFFS/floor"
+	rx nft -f - <<-EOF
+		table netdev vwbench {
+			set allowed { type ipv4_addr; flags interval; elements = { $nft_elems } }
+			counter dropped { }
+			chain ingress {
+				type filter hook ingress device "$IF_RX" priority -500; policy accept;
+				udp dport 5060 ip saddr != @allowed counter name dropped drop
+			}
+		}
+	EOF
+}
+count_nftables() {
+	rx nft list counter netdev vwbench dropped | awk '$1 == "packets" {print $2; f=1} END {exit !f}'
+}
+teardown_nftables() {
+	rx nft delete table netdev vwbench
+	teardown_floor
+}
+
+# Run the receiver's NAPI in a thread on CPU 1, the generator on CPU 0: the receiver's rate is then
+# its own, not shared with the generator's cost. Without threaded NAPI both run on one CPU.
+# The thread's CPU time (schedstat) also gives the receiver's packets per CPU-second: its cost,
+# whatever share of CPU 1 the machine's other load left it.
+napi_mode=inline napi_pid=
+pin_napi() {
+	napi_mode=inline napi_pid=
+	if rx sh -c "echo 1 > /sys/class/net/$IF_RX/threaded" 2>/dev/null; then
+		napi_pid=$(ps -eo pid=,comm= |
+			awk -v p="napi/$IF_RX-" 'index($2, p) == 1 {print $1; exit}')
+		if [ -n "$napi_pid" ] && taskset -pc 1 "$napi_pid" >/dev/null 2>&1; then
+			napi_mode=threaded
+			return
+		fi
+	fi
+	napi_pid=
+}
+napi_cpu_ns() { # CPU time of the NAPI thread so far, ns (0 when it runs inline)
+	if [ -n "$napi_pid" ]; then
+		awk '{print $1}' "/proc/$napi_pid/schedstat"
+	else
+		echo 0
+	fi
+}
+
+# measure KIND ROUND: one window of live traffic; appends to live.txt
+# "kind round dropped_pps offered_pps napi_mode dropped_per_napi_cpu_second"
+measure() {
+	local kind=$1 round=$2 c0 c1 t0 t1 a b secs s0 s1
+	"setup_$kind" >"$work/setup.log" 2>&1 || {
+		cat "$work/setup.log" >&2
+		die "setting up receiver $kind failed"
+	}
+	pin_napi
+	secs=$(awk -v w="$LIVE_WARMUP" -v d="$LIVE_WINDOW" 'BEGIN {print w + d + 0.3}')
+	ip netns exec "$NS_TX" "$B/trafficgen" -i "$IF_TX" --dst-mac "$MAC_RX" --src-mac "$MAC_TX" \
+		--src 198.18.0.0 --sources "$NSRC" --dst 198.19.0.2 --dport 5060 \
+		--seconds "$secs" --cpu 0 >"$work/gen.json" &
+	gen_pid=$!
+	sleep "$LIVE_WARMUP"
+	# Each count is taken at the midpoint of the command that reads it.
+	s0=$(napi_cpu_ns)
+	a=$(now); c0=$("count_$kind"); b=$(now)
+	t0=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.6f", (a + b) / 2}')
+	sleep "$LIVE_WINDOW"
+	a=$(now); c1=$("count_$kind"); b=$(now)
+	s1=$(napi_cpu_ns)
+	t1=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.6f", (a + b) / 2}')
+	wait "$gen_pid" || die "the traffic generator failed"
+	gen_pid=
+	"teardown_$kind" >/dev/null 2>&1 || die "removing receiver $kind failed"
+	awk -v k="$kind" -v r="$round" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" \
+		-v m="$napi_mode" -v g="$(cat "$work/gen.json")" -v s0="$s0" -v s1="$s1" \
+		'BEGIN {match(g, /"pps":[0-9.]+/); o = substr(g, RSTART + 6, RLENGTH - 6);
+			pc = s1 > s0 ? (c1 - c0) / ((s1 - s0) / 1e9) : 0;
+			printf "%s %d %.0f %s %s %.0f\n", k, r, (c1 - c0) / (t1 - t0), o, m, pc}' \
+		>>"$work/live.txt"
+}
+
+: >"$work/live.txt"
+for round in $(seq 1 "$LIVE_ROUNDS"); do
+	for kind in floor voipwall xdp_filter nftables; do
+		measure "$kind" "$round"
+	done
+done
+
+# ---- 3. Control plane -----------------------------------------------------------------------------
+log "control plane: reload 1,000,000 and 100,000 prefixes, stats"
+"$B/cost" --write-config "$work/p1m.conf" --prefixes 1000000
+"$B/cost" --write-config "$work/p100k.conf" --prefixes 100000 --seed 7
+setup_voipwall
+: >"$work/control.txt"
+timed() { # NAME CMD...: appends "NAME seconds"
+	local name=$1 a b
+	shift
+	a=$(now)
+	"$@" >/dev/null 2>"$work/cmd.err" || {
+		cat "$work/cmd.err" >&2
+		die "$name: $* failed"
+	}
+	b=$(now)
+	awk -v n="$name" -v a="$a" -v b="$b" 'BEGIN {printf "%s %.6f\n", n, b - a}' >>"$work/control.txt"
+}
+for round in $(seq 1 "$CP_ROUNDS"); do
+	timed reload_1m rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/p1m.conf" reload
+	timed reload_100k rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/p100k.conf" reload
+done
+# stats with the counters of live traffic in them
+rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/live.conf" reload >/dev/null
+ip netns exec "$NS_TX" "$B/trafficgen" -i "$IF_TX" --dst-mac "$MAC_RX" --src-mac "$MAC_TX" \
+	--src 198.18.0.0 --sources "$NSRC" --dst 198.19.0.2 --dport 5060 --seconds 0.2 >/dev/null
+for round in $(seq 1 "$STATS_ROUNDS"); do
+	timed stats "$VW" --pin-dir "$BPFFS/vw" stats
+done
+teardown_voipwall
+
+# ---- Report ------------------------------------------------------------------------------------
+"$PYTHON" bench/report.py --cost "$work/cost.json" --live "$work/live.txt" \
+	--control "$work/control.txt" --quick "${QUICK:-0}" --out "$OUT"

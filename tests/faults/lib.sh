@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Shared shell helpers for tests/faults and tests/evasion: result lines, a throw-away topology
+# (two namespaces joined by a veth pair), a private bpffs for the pin directory, and cleanup on
+# every exit path. Source it; it defines functions only and sets no traps of its own until
+# vw_topo_init is called.
+
+VW_PY=${PYTHON:-/usr/bin/python3}
+VW_HELPERS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+vw_pass() { echo "PASS $1"; }
+vw_fail() { echo "FAIL $1: $2"; }
+vw_skip() { echo "SKIP $1: $2"; }
+vw_log() { echo "# $*"; }
+
+# State filled by vw_topo_init.
+VW_TMP=
+VW_PIN=
+VW_NS_GW=
+VW_NS_EXT=
+VW_BG_PIDS=()
+VW_LOADED=0
+
+vw_cleanup() {
+	local p
+	set +e
+	for p in "${VW_BG_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in "${VW_BG_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	if [ "$VW_LOADED" = 1 ] && [ -n "$VW_NS_GW" ]; then
+		ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" unload --all >/dev/null 2>&1
+	fi
+	[ -n "$VW_NS_GW" ] && ip netns del "$VW_NS_GW" 2>/dev/null
+	[ -n "$VW_NS_EXT" ] && ip netns del "$VW_NS_EXT" 2>/dev/null
+	if [ -n "$VW_TMP" ]; then
+		# voipwall's lock file for this pin dir (pin.h: /run/lock/voipwall-<escaped dir>.lock)
+		rm -f /run/lock/voipwall-*"$(basename "$VW_TMP")"*.lock
+		mountpoint -q "$VW_TMP/bpf" && umount "$VW_TMP/bpf"
+		rm -rf "$VW_TMP"
+	fi
+}
+
+# Run in the background and remember the pid for cleanup: vw_bg cmd args...; pid in $VW_LAST_PID.
+vw_bg() {
+	"$@" &
+	VW_LAST_PID=$!
+	VW_BG_PIDS+=("$VW_LAST_PID")
+}
+
+# Checks that every test needs; prints one FAIL line and returns 1 when one is missing.
+vw_require() {
+	local suite=$1
+	if [ "$(id -u)" -ne 0 ]; then
+		vw_skip "$suite" "needs root (network namespaces, bpffs)"
+		return 1
+	fi
+	if [ -z "${VOIPWALL:-}" ] || [ ! -x "$VOIPWALL" ]; then
+		vw_fail "$suite" "voipwall binary '${VOIPWALL:-}' missing (run make all; tests/run.sh sets VOIPWALL)"
+		return 1
+	fi
+	if ! "$VW_PY" -c 'import scapy' 2>/dev/null; then
+		vw_fail "$suite" "$VW_PY has no scapy (apt-get install python3-scapy)"
+		return 1
+	fi
+	return 0
+}
+
+# vw_topo_init TAG: namespaces <TAG>-gw-<pid> and <TAG>-ext-<pid>; in gw the veth end "wan"
+# (198.18.<net>.1/24, 2001:db8:<net>::1/64), in ext the end "ext". A bpffs is mounted on
+# $VW_TMP/bpf and $VW_PIN is a folder in it. Installs the cleanup trap.
+vw_topo_init() {
+	local tag=$1 net=$2
+	trap vw_cleanup EXIT
+	trap 'exit 130' INT TERM
+	VW_TMP=$(mktemp -d "/tmp/vw-$tag.XXXXXX") || return 1
+	# Traversable by others, so the permission test judges the pin directory's own mode.
+	chmod 0755 "$VW_TMP"
+	mkdir "$VW_TMP/bpf"
+	mount -t bpf bpf "$VW_TMP/bpf" || return 1
+	VW_PIN="$VW_TMP/bpf/voipwall"
+	VW_NS_GW="$tag-gw-$$"
+	VW_NS_EXT="$tag-ext-$$"
+	ip netns add "$VW_NS_GW" || return 1
+	ip netns add "$VW_NS_EXT" || return 1
+	ip -n "$VW_NS_GW" link add wan type veth peer name ext netns "$VW_NS_EXT" || return 1
+	ip -n "$VW_NS_GW" link set lo up
+	ip -n "$VW_NS_EXT" link set lo up
+	ip netns exec "$VW_NS_GW" sysctl -qw net.ipv6.conf.wan.accept_dad=0
+	ip netns exec "$VW_NS_EXT" sysctl -qw net.ipv6.conf.ext.accept_dad=0
+	ip -n "$VW_NS_GW" addr add "198.18.$net.1/24" dev wan
+	ip -n "$VW_NS_GW" addr add "2001:db8:$net::1/64" dev wan nodad
+	ip -n "$VW_NS_GW" link set wan up
+	ip -n "$VW_NS_EXT" link set ext up
+	VW_GW4="198.18.$net.1"
+	VW_GW6="2001:db8:$net::1"
+	VW_WAN_MAC=$(ip -n "$VW_NS_GW" -br link show wan | awk '{print $3}')
+	VW_EXT_MAC=$(ip -n "$VW_NS_EXT" -br link show ext | awk '{print $3}')
+}
+
+# voipwall in the gateway namespace with the test's pin directory.
+vw() {
+	ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" "$@"
+}
+
+# Load voipwall on wan with config $1; sets VW_LOADED. Output in $VW_TMP/load.log.
+vw_load() {
+	if ! vw -c "$1" load wan >"$VW_TMP/load.log" 2>&1; then
+		cat "$VW_TMP/load.log"
+		return 1
+	fi
+	VW_LOADED=1
+}
+
+# Counter snapshot as a flat JSON object {"iface|class|verdict|reason": [packets, bytes]}.
+vw_snap() {
+	vw stats -j 2>"$VW_TMP/stats.err" | "$VW_PY" "$VW_HELPERS/vwstats.py" flatten
+}
+
+# Sorted listing (relative path, type, mode) of the pin directory, for comparisons.
+vw_pin_listing() {
+	(cd "$VW_PIN" && find . -mindepth 1 -printf '%p %y %m\n' | sort)
+}
+
+# Forget pids that were waited for, so cleanup never signals a recycled pid.
+vw_reaped() {
+	local p q keep=()
+	for p in "${VW_BG_PIDS[@]}"; do
+		for q in "$@"; do
+			[ "$p" = "$q" ] && continue 2
+		done
+		keep+=("$p")
+	done
+	VW_BG_PIDS=("${keep[@]}")
+}

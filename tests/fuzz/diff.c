@@ -1,0 +1,848 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Differential packet fuzzer: every frame runs through the real XDP program
+ * (bpf_prog_test_run_opts) and through the reference model (tests/lib/refmodel.c), under random
+ * configs applied with vw_apply(). The XDP action, the one counter cell that moved (which gives
+ * verdict, reason and class), the vw_frags entry a first fragment stores, and the vw_sources
+ * entry a drop/monitor updates must all agree. Regression cases (tests/fuzz/regressions.txt) are
+ * replayed first. A mismatch prints a reproducer in the regression-file format.
+ *
+ * Usage: diff [--frames N] [--seed S] [--configs K] [--regressions FILE|--no-regressions]
+ *             [--pcaps DIR|--no-pcaps] [--max-mismatches M] [-v]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include "voipwall.skel.h"
+#include "names.h"
+#include "tables.h"
+#include "lib/gen.h"
+#include "lib/refmodel.h"
+
+/* Test runs arrive on the loopback device; each config gives it a random counter slot through
+ * vw_ifslot (or none: VW_IFACE_SLOT_OTHER). Its counters are one row of class x verdict x reason.
+ */
+#define ROW_CELLS (VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+#define CELL(cls, verdict, reason) VW_COUNTER_INDEX(0, cls, verdict, reason)
+
+/* A frame of the current config, kept for reproducers. */
+struct hist {
+	__u8 *data;
+	size_t len;
+	struct rm_result exp;
+};
+
+struct runner {
+	struct voipwall_bpf *skel;
+	struct vw_maps maps;
+	int prog_fd;
+	int ncpus;
+	size_t linear; /* bytes test_run puts in the first buffer */
+	__u32 lo_ifindex;
+	__u32 slot;     /* counter slot of the loopback device in this config */
+	struct vw_counter *percpu;
+	struct rm_state st;
+	const struct vw_config *cfg;
+	__u64 exp_pk[ROW_CELLS], exp_by[ROW_CELLS]; /* expected absolute counter row */
+	struct hist *hist;
+	size_t nhist, hist_cap;
+	/* reporting */
+	__u64 seed;
+	unsigned int cfg_no;
+	long mismatches, max_mismatches;
+	bool verbose;
+	__u64 seen[VW_VERDICT_MAX][VW_REASON_MAX]; /* model outcomes of random frames, coverage */
+	long frames_run;
+	__u64 seen_first, seen_later_hit, seen_multibuf;
+	char why[48][96]; /* which rule of the spec decided, and how often (coverage) */
+	__u64 why_n[48];
+	unsigned int nwhy;
+	char ctx[64]; /* "seed S config C" or "regression NAME" */
+};
+
+/* What the program did with one frame. */
+struct actual {
+	int action;
+	int moved;       /* counter cells that moved (vs the model's row) */
+	int cell;        /* the cell that moved, when moved == 1 */
+	__u64 dpk, dby;  /* its delta */
+};
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* test_run puts a frame in one page after XDP_PACKET_HEADROOM and before the aligned
+ * skb_shared_info; the rest goes to fragments. Read the struct's size from the kernel's BTF. */
+static size_t linear_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct btf *btf = btf__load_vmlinux_btf();
+	size_t shinfo = 320;
+
+	if (btf) {
+		int id = btf__find_by_name_kind(btf, "skb_shared_info", BTF_KIND_STRUCT);
+
+		if (id > 0)
+			shinfo = btf__type_by_id(btf, id)->size;
+		btf__free(btf);
+	}
+	return (size_t)page - 256 - ((shinfo + 63) / 64 * 64);
+}
+
+static int read_cell(struct runner *rn, int cell, __u64 *pk, __u64 *by)
+{
+	__u32 key = (__u32)(VW_COUNTER_INDEX(rn->slot, 0, 0, 0) + cell);
+
+	*pk = *by = 0;
+	if (bpf_map_lookup_elem(rn->maps.counters, &key, rn->percpu))
+		return -errno;
+	for (int c = 0; c < rn->ncpus; c++) {
+		*pk += rn->percpu[c].packets;
+		*by += rn->percpu[c].bytes;
+	}
+	return 0;
+}
+
+/* Load the whole row as the expectation (start of a config). */
+static int sync_row(struct runner *rn)
+{
+	for (int i = 0; i < ROW_CELLS; i++) {
+		int err = read_cell(rn, i, &rn->exp_pk[i], &rn->exp_by[i]);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Cells whose value differs from the expectation; the first one into *cell. */
+static int diff_row(struct runner *rn, int *cell, __u64 *dpk, __u64 *dby, bool resync)
+{
+	int n = 0;
+
+	for (int i = 0; i < ROW_CELLS; i++) {
+		__u64 pk, by;
+
+		if (read_cell(rn, i, &pk, &by))
+			continue;
+		if (pk == rn->exp_pk[i] && by == rn->exp_by[i])
+			continue;
+		if (!n++) {
+			*cell = i;
+			*dpk = pk - rn->exp_pk[i];
+			*dby = by - rn->exp_by[i];
+		}
+		if (resync) {
+			rn->exp_pk[i] = pk;
+			rn->exp_by[i] = by;
+		}
+	}
+	return n;
+}
+
+static void cell_split(int cell, unsigned int *cls, unsigned int *verdict, unsigned int *reason)
+{
+	*reason = cell % VW_REASON_MAX;
+	*verdict = cell / VW_REASON_MAX % VW_VERDICT_MAX;
+	*cls = cell / (VW_REASON_MAX * VW_VERDICT_MAX);
+}
+
+static int clear_map(int fd, size_t key_size)
+{
+	__u8 key[64];
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	return 0;
+}
+
+static void print_expect(FILE *o, const struct vw_config *cfg, unsigned int verdict,
+			 unsigned int reason, unsigned int cls)
+{
+	fprintf(o, "%s %s %s", vw_verdict_name(verdict), vw_reason_name(reason),
+		gen_class_name(cfg, (__u8)cls));
+}
+
+static void print_frame_case(FILE *o, const struct vw_config *cfg, const __u8 *d, size_t len,
+			     const struct rm_result *e)
+{
+	fprintf(o, "frame ");
+	gen_hex_print(o, d, len);
+	fprintf(o, "\nexpect ");
+	print_expect(o, cfg, e->verdict, e->reason, e->cls);
+	fprintf(o, "\n");
+}
+
+/* A reproducer in the regression-file format: the config, every earlier frame of this config
+ * that stored a fragment entry under the same key, and the frame. */
+static void reproducer(struct runner *rn, const __u8 *d, size_t len, const struct rm_result *e,
+		       const char *what)
+{
+	char *cfgtext = NULL;
+	size_t cfglen = 0;
+	FILE *m = open_memstream(&cfgtext, &cfglen);
+	const char *line;
+
+	fprintf(stdout, "# MISMATCH %s frame %zu: %s\n", rn->ctx, rn->nhist ? rn->nhist - 1 : 0,
+		what);
+	fprintf(stdout, "# model: ");
+	print_expect(stdout, rn->cfg, e->verdict, e->reason, e->cls);
+	fprintf(stdout, " (%s)\n", e->why);
+	fprintf(stdout, "case %s-frame-%zu\n", rn->ctx, rn->nhist ? rn->nhist - 1 : 0);
+	if (m) {
+		gen_config_print(rn->cfg, m);
+		fclose(m);
+		for (line = cfgtext; line && *line;) {
+			const char *nl = strchr(line, '\n');
+			int n = nl ? (int)(nl - line) : (int)strlen(line);
+
+			fprintf(stdout, "config %.*s\n", n, line);
+			line = nl ? nl + 1 : NULL;
+		}
+		free(cfgtext);
+	}
+	if (e->frag != RM_FRAG_NONE)
+		for (size_t i = 0; i + 1 < rn->nhist; i++) {
+			const struct hist *h = &rn->hist[i];
+
+			if (h->exp.frag == RM_FRAG_FIRST &&
+			    !memcmp(&h->exp.frag_key, &e->frag_key, sizeof(e->frag_key)))
+				print_frame_case(stdout, rn->cfg, h->data, h->len, &h->exp);
+		}
+	print_frame_case(stdout, rn->cfg, d, len, e);
+	fprintf(stdout, "end\n");
+	fflush(stdout);
+	rn->mismatches++;
+}
+
+static int hist_add(struct runner *rn, const __u8 *d, size_t len)
+{
+	struct hist *h;
+
+	if (rn->nhist == rn->hist_cap) {
+		size_t cap = rn->hist_cap ? rn->hist_cap * 2 : 1024;
+		void *p = realloc(rn->hist, cap * sizeof(*rn->hist));
+
+		if (!p)
+			return -ENOMEM;
+		rn->hist = p;
+		rn->hist_cap = cap;
+	}
+	h = &rn->hist[rn->nhist];
+	h->data = malloc(len);
+	if (!h->data)
+		return -ENOMEM;
+	memcpy(h->data, d, len);
+	h->len = len;
+	rn->nhist++;
+	return 0;
+}
+
+static void hist_clear(struct runner *rn)
+{
+	for (size_t i = 0; i < rn->nhist; i++)
+		free(rn->hist[i].data);
+	rn->nhist = 0;
+}
+
+/* Start a config: apply it, give the loopback device counter slot slot_plus1 - 1 (0: none), empty
+ * the LRU maps and the model's state, read the counter row. */
+static int begin_config(struct runner *rn, const struct vw_config *cfg, __u32 slot_plus1)
+{
+	int err;
+
+	rn->cfg = cfg;
+	rn->slot = slot_plus1 ? slot_plus1 - 1 : VW_IFACE_SLOT_OTHER;
+	if (bpf_map_update_elem(rn->maps.ifslot, &rn->lo_ifindex, &slot_plus1, BPF_ANY)) {
+		err = -errno;
+		fprintf(stderr, "vw_ifslot: %s\n", strerror(-err));
+		return err;
+	}
+	err = vw_apply(&rn->maps, cfg, NULL, NULL);
+	if (err) {
+		fprintf(stderr, "vw_apply: %s\n", strerror(-err));
+		return err;
+	}
+	err = clear_map(rn->maps.frags, sizeof(struct vw_frag_key));
+	if (!err)
+		err = clear_map(rn->maps.sources, sizeof(struct vw_src_key));
+	if (!err)
+		err = sync_row(rn);
+	if (err) {
+		fprintf(stderr, "resetting maps: %s\n", strerror(-err));
+		return err;
+	}
+	rm_state_reset(&rn->st);
+	hist_clear(rn);
+	return 0;
+}
+
+static bool src_equal(const struct rm_src_entry *m, const struct vw_src_val *k)
+{
+	return m->packets == k->packets && m->bytes == k->bytes && m->last_class == k->last_class &&
+	       m->last_reason == k->last_reason;
+}
+
+/* Check what the frame did to vw_frags and vw_sources; returns a description of the first
+ * difference, or NULL. */
+static const char *check_state(struct runner *rn, const struct rm_result *e, char *buf,
+			       size_t len)
+{
+	if (e->frag == RM_FRAG_FIRST) {
+		struct vw_frag_val kv;
+		const struct rm_frag_entry *me = rm_frag_find(&rn->st, &e->frag_key);
+
+		if (bpf_map_lookup_elem(rn->maps.frags, &e->frag_key, &kv))
+			return "first fragment: no vw_frags entry under the expected key";
+		if (me && (kv.verdict != me->val.verdict || kv.cls != me->val.cls ||
+			   kv.reason != me->val.reason)) {
+			snprintf(buf, len, "vw_frags entry %s/%s/%s, expected %s/%s/%s",
+				 vw_verdict_name(kv.verdict), vw_reason_name(kv.reason),
+				 gen_class_name(rn->cfg, kv.cls), vw_verdict_name(me->val.verdict),
+				 vw_reason_name(me->val.reason),
+				 gen_class_name(rn->cfg, me->val.cls));
+			return buf;
+		}
+	}
+	if (e->src_updated || e->src_peek) {
+		const struct vw_src_key *key = e->src_updated ? &e->src : &e->src_bytes;
+		const struct rm_src_entry *me = rm_src_find(&rn->st, key);
+		struct vw_src_val kv;
+		bool have = !bpf_map_lookup_elem(rn->maps.sources, key, &kv);
+
+		if (!me && have) {
+			snprintf(buf, len, "vw_sources has an entry (%llu packets) the model has not",
+				 (unsigned long long)kv.packets);
+			return buf;
+		}
+		if (me && !have)
+			return "vw_sources lacks the source's entry";
+		if (me && !src_equal(me, &kv)) {
+			snprintf(buf, len,
+				 "vw_sources entry %llu pkts %llu bytes class %u reason %u, expected "
+				 "%llu pkts %llu bytes class %u reason %u",
+				 (unsigned long long)kv.packets, (unsigned long long)kv.bytes,
+				 kv.last_class, kv.last_reason, (unsigned long long)me->packets,
+				 (unsigned long long)me->bytes, me->last_class, me->last_reason);
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Run one frame through both. Returns 1 on a mismatch (reproducer printed), 0 when they agree,
+ * -errno when the frame could not be run. *exp_out receives the model's result.
+ */
+static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_result *exp_out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = d, .data_size_in = (__u32)len, .repeat = 1);
+	struct rm_result e;
+	struct actual a = { 0 };
+	char why[256], buf[200];
+	const char *state;
+	int cell, err;
+	__u64 pk, by;
+
+	err = hist_add(rn, d, len);
+	if (err)
+		return err;
+	err = rm_classify(rn->cfg, &rn->st, d, len, len < rn->linear ? len : rn->linear,
+			  (long)rn->nhist - 1, &e);
+	if (err)
+		return err;
+	rn->hist[rn->nhist - 1].exp = e;
+	rn->seen[e.verdict][e.reason]++;
+	rn->seen_first += e.frag == RM_FRAG_FIRST;
+	rn->seen_later_hit += e.frag_hit;
+	rn->seen_multibuf += len > rn->linear;
+	for (unsigned int i = 0; i <= rn->nwhy && i < 48; i++) {
+		if (i == rn->nwhy) {
+			snprintf(rn->why[i], sizeof(rn->why[i]), "%s", e.why);
+			rn->nwhy++;
+		}
+		if (!strcmp(rn->why[i], e.why)) {
+			rn->why_n[i]++;
+			break;
+		}
+	}
+	if (exp_out)
+		*exp_out = e;
+	cell = CELL(e.cls, e.verdict, e.reason);
+	rn->exp_pk[cell] += 1;
+	rn->exp_by[cell] += len;
+
+	if (bpf_prog_test_run_opts(rn->prog_fd, &o)) {
+		err = -errno;
+		fprintf(stderr, "bpf_prog_test_run_opts (%zu bytes): %s\n", len, strerror(-err));
+		return err;
+	}
+	a.action = (int)o.retval;
+	err = read_cell(rn, cell, &pk, &by);
+	if (err)
+		return err;
+	if (a.action == e.action && pk == rn->exp_pk[cell] && by == rn->exp_by[cell]) {
+		state = check_state(rn, &e, buf, sizeof(buf));
+		if (!state)
+			return 0;
+		reproducer(rn, d, len, &e, state);
+		return 1;
+	}
+	/* Something differs: find which cell moved instead, and resync the row. */
+	rn->exp_pk[cell] -= 1;
+	rn->exp_by[cell] -= len;
+	a.moved = diff_row(rn, &a.cell, &a.dpk, &a.dby, true);
+	if (a.moved == 1) {
+		unsigned int kc, kv, kr;
+
+		cell_split(a.cell, &kc, &kv, &kr);
+		snprintf(why, sizeof(why),
+			 "program: action %d, counted %s %s %s (+%llu pkt +%llu bytes); model: "
+			 "action %d",
+			 a.action, vw_verdict_name(kv), vw_reason_name(kr),
+			 gen_class_name(rn->cfg, (__u8)kc), (unsigned long long)a.dpk,
+			 (unsigned long long)a.dby, e.action);
+	} else {
+		snprintf(why, sizeof(why), "program: action %d, %d counter cells moved; model: "
+			 "action %d", a.action, a.moved, e.action);
+	}
+	reproducer(rn, d, len, &e, why);
+	return 1;
+}
+
+/* End of a config: the whole counter row, and every vw_frags and vw_sources entry. */
+static int end_config(struct runner *rn)
+{
+	struct vw_frag_key fk, *fprev = NULL;
+	struct vw_src_key sk, *sprev = NULL;
+	size_t nf = 0, ns = 0;
+	int cell, moved, bad = 0;
+	__u64 dpk, dby;
+
+	moved = diff_row(rn, &cell, &dpk, &dby, true);
+	if (moved) {
+		printf("# MISMATCH %s: %d counter cells differ at the end of the config\n", rn->ctx,
+		       moved);
+		bad++;
+	}
+	while (!bpf_map_get_next_key(rn->maps.frags, fprev, &fk)) {
+		struct vw_frag_val v;
+		const struct rm_frag_entry *me = rm_frag_find(&rn->st, &fk);
+
+		nf++;
+		if (!bpf_map_lookup_elem(rn->maps.frags, &fk, &v) &&
+		    (!me || me->val.verdict != v.verdict || me->val.cls != v.cls ||
+		     me->val.reason != v.reason)) {
+			printf("# MISMATCH %s: vw_frags entry (proto %u id %u) %s\n", rn->ctx,
+			       fk.proto, fk.id, me ? "differs" : "not in the model");
+			bad++;
+		}
+		fprev = &fk;
+	}
+	if (nf != rn->st.nfrags) {
+		printf("# MISMATCH %s: vw_frags has %zu entries, the model %zu\n", rn->ctx, nf,
+		       rn->st.nfrags);
+		bad++;
+	}
+	while (!bpf_map_get_next_key(rn->maps.sources, sprev, &sk)) {
+		struct vw_src_val v;
+		const struct rm_src_entry *me = rm_src_find(&rn->st, &sk);
+
+		ns++;
+		if (!bpf_map_lookup_elem(rn->maps.sources, &sk, &v) && (!me || !src_equal(me, &v))) {
+			printf("# MISMATCH %s: vw_sources entry %s\n", rn->ctx,
+			       me ? "differs" : "not in the model");
+			bad++;
+		}
+		sprev = &sk;
+	}
+	if (ns != rn->st.nsrcs) {
+		printf("# MISMATCH %s: vw_sources has %zu entries, the model %zu\n", rn->ctx, ns,
+		       rn->st.nsrcs);
+		bad++;
+	}
+	rn->mismatches += bad;
+	return bad;
+}
+
+/* ---- Regression cases ------------------------------------------------------------------------ */
+
+static int parse_expect(const struct vw_config *cfg, const char *s, struct rm_result *want)
+{
+	char v[32], r[32], c[VW_CLASS_NAME_MAX + 8];
+	unsigned int i;
+
+	if (sscanf(s, "%31s %31s %23s", v, r, c) != 3)
+		return -EINVAL;
+	for (i = 0; i < VW_VERDICT_MAX && strcmp(v, vw_verdict_name(i)); i++)
+		;
+	want->verdict = (__u8)i;
+	for (i = 0; i < VW_REASON_MAX && strcmp(r, vw_reason_name(i)); i++)
+		;
+	want->reason = (__u8)i;
+	want->cls = VW_CLASS_NONE;
+	for (i = 0; i < cfg->nclasses; i++)
+		if (!strcmp(cfg->classes[i].name, c))
+			want->cls = cfg->classes[i].id;
+	if (want->verdict == VW_VERDICT_MAX || want->reason == VW_REASON_MAX ||
+	    (want->cls == VW_CLASS_NONE && strcmp(c, "none")))
+		return -EINVAL;
+	return 0;
+}
+
+/* Replay every case of the file; prints one PASS/FAIL line for the file. */
+static int run_regressions(struct runner *rn, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct vw_config cfg;
+	char *line = NULL, name[64] = "";
+	size_t cap = 0, lineno = 0, cases = 0, frames = 0;
+	long failed = 0, before = rn->mismatches;
+	bool in_case = false, applied = false;
+	__u8 *frame = malloc(GEN_MAX_FRAME);
+	long flen = -1;
+	int err = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (!f || !frame) {
+		err = f ? -ENOMEM : -errno;
+		printf("FAIL fuzz_regressions: cannot read %s: %s\n", path, strerror(-err));
+		goto out;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char *s = line;
+		const char *why = NULL;
+
+		lineno++;
+		s[strcspn(s, "\r\n")] = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		if (!strncmp(s, "case ", 5)) {
+			gen_config_free(&cfg);
+			memset(&cfg, 0, sizeof(cfg));
+			snprintf(name, sizeof(name), "%s", s + 5);
+			in_case = true;
+			applied = false;
+			cases++;
+		} else if (in_case && !strncmp(s, "config ", 7)) {
+			if (gen_config_parse_line(&cfg, s + 7, &why)) {
+				printf("# %s:%zu: %s\n", path, lineno, why);
+				err = -EINVAL;
+				break;
+			}
+		} else if (in_case && !strncmp(s, "frame ", 6)) {
+			flen = gen_hex_parse(s + 6, frame, GEN_MAX_FRAME);
+			if (flen < GEN_MIN_FRAME) {
+				printf("# %s:%zu: bad frame hex\n", path, lineno);
+				err = -EINVAL;
+				break;
+			}
+		} else if (in_case && !strncmp(s, "expect ", 7) && flen >= GEN_MIN_FRAME) {
+			struct rm_result want, got;
+			int r;
+
+			if (!applied) {
+				snprintf(rn->ctx, sizeof(rn->ctx), "regression-%s", name);
+				err = begin_config(rn, &cfg, 0);
+				if (err)
+					break;
+				applied = true;
+			}
+			if (parse_expect(&cfg, s + 7, &want)) {
+				printf("# %s:%zu: bad expect line\n", path, lineno);
+				err = -EINVAL;
+				break;
+			}
+			r = run_frame(rn, frame, (size_t)flen, &got);
+			if (r < 0) {
+				err = r;
+				break;
+			}
+			frames++;
+			if (got.verdict != want.verdict || got.reason != want.reason ||
+			    got.cls != want.cls) {
+				printf("# %s:%zu: case %s: the model says ", path, lineno, name);
+				print_expect(stdout, &cfg, got.verdict, got.reason, got.cls);
+				printf(" (%s), the case expects %s\n", got.why, s + 7);
+				r = 1;
+			}
+			failed += r;
+			flen = -1;
+		} else if (in_case && !strcmp(s, "end")) {
+			if (applied && end_config(rn))
+				failed++;
+			in_case = false;
+		} else {
+			printf("# %s:%zu: unexpected line\n", path, lineno);
+			err = -EINVAL;
+			break;
+		}
+	}
+	if (err)
+		printf("FAIL fuzz_regressions: %s: %s\n", path, strerror(-err));
+	else if (failed)
+		printf("FAIL fuzz_regressions: %ld of %zu frames in %zu cases differ\n", failed,
+		       frames, cases);
+	else
+		printf("PASS fuzz_regressions\n# %zu cases, %zu frames replayed from %s\n", cases,
+		       frames, path);
+	rn->mismatches = before + failed;
+out:
+	gen_config_free(&cfg);
+	free(line);
+	free(frame);
+	if (f)
+		fclose(f);
+	return err ? err : failed ? 1 : 0;
+}
+
+/* ---- Random runs --------------------------------------------------------------------------- */
+
+static int run_random(struct runner *rn, struct gen *g, long frames, long configs)
+{
+	struct gen_frame *fr = malloc(sizeof(*fr));
+	long per = (frames + configs - 1) / configs, done = 0;
+	struct vw_config cfg;
+	int err = 0;
+
+	if (!fr)
+		return -ENOMEM;
+	memset(&cfg, 0, sizeof(cfg));
+	for (long c = 0; c < configs && done < frames && !err; c++) {
+		err = gen_config(gen_rng(g), &cfg);
+		if (err)
+			break;
+		rn->cfg_no = (unsigned int)c;
+		snprintf(rn->ctx, sizeof(rn->ctx), "seed-%llu-config-%ld",
+			 (unsigned long long)rn->seed, c);
+		err = begin_config(rn, &cfg,
+				   gen_chance(gen_rng(g), 50)
+					   ? (__u32)gen_range_u(gen_rng(g), 1, VW_MAX_IFACES) : 0);
+		if (err)
+			break;
+		gen_set_config(g, &cfg);
+		if (rn->verbose)
+			printf("# config %ld: %u classes, %zu rules\n", c, cfg.nclasses,
+			       cfg.nrules);
+		for (long i = 0; i < per && done < frames; i++, done++) {
+			int r;
+
+			gen_next(g, fr);
+			r = run_frame(rn, fr->data, fr->len, NULL);
+			rn->frames_run++;
+			if (r < 0) {
+				err = r;
+				break;
+			}
+			if (r)
+				printf("# (frame made as: %s)\n", fr->desc);
+			if (rn->mismatches >= rn->max_mismatches)
+				break;
+		}
+		if (!err)
+			end_config(rn);
+		gen_config_free(&cfg);
+		if (rn->mismatches >= rn->max_mismatches)
+			break;
+	}
+	free(fr);
+	return err;
+}
+
+static void usage(FILE *o)
+{
+	fprintf(o, "usage: diff [--frames N] [--seed S] [--configs K] [--regressions FILE | "
+		   "--no-regressions]\n"
+		   "            [--pcaps DIR | --no-pcaps] [--max-mismatches M] [-v]\n"
+		   "Runs N random frames (default 20000) under K random configs (default N/2000)\n"
+		   "through the XDP program and the reference model; exits 1 on any mismatch.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "frames", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "configs", required_argument, NULL, 'k' },
+		{ "regressions", required_argument, NULL, 'r' },
+		{ "no-regressions", no_argument, NULL, 'R' },
+		{ "pcaps", required_argument, NULL, 'p' },
+		{ "no-pcaps", no_argument, NULL, 'P' },
+		{ "max-mismatches", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *regress = "tests/fuzz/regressions.txt", *pcaps = "../shared/pcaps";
+	struct runner *rn = calloc(1, sizeof(*rn));
+	long frames = 20000, configs = 0;
+	struct timespec t0, t1;
+	struct gen *g = NULL;
+	int opt, err = 0, ret = 1;
+	char *end;
+
+	if (!rn) {
+		fprintf(stderr, "diff: out of memory\n");
+		return 1;
+	}
+	rn->seed = (__u64)time(NULL) ^ ((__u64)getpid() << 32);
+	rn->max_mismatches = 10;
+	while ((opt = getopt_long(argc, argv, "n:s:k:r:Rp:Pm:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			frames = strtol(optarg, &end, 0);
+			if (*end || frames < 0)
+				goto bad_usage;
+			break;
+		case 's':
+			rn->seed = strtoull(optarg, &end, 0);
+			if (*end)
+				goto bad_usage;
+			break;
+		case 'k':
+			configs = strtol(optarg, &end, 0);
+			if (*end || configs < 1)
+				goto bad_usage;
+			break;
+		case 'r':
+			regress = optarg;
+			break;
+		case 'R':
+			regress = NULL;
+			break;
+		case 'p':
+			pcaps = optarg;
+			break;
+		case 'P':
+			pcaps = NULL;
+			break;
+		case 'm':
+			rn->max_mismatches = strtol(optarg, &end, 0);
+			if (*end || rn->max_mismatches < 1)
+				goto bad_usage;
+			break;
+		case 'v':
+			rn->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 0;
+			goto out;
+		default:
+			goto bad_usage;
+		}
+	}
+	if (optind != argc)
+		goto bad_usage;
+	if (!configs)
+		configs = frames / 2000 ? frames / 2000 : 1;
+
+	libbpf_set_print(libbpf_quiet);
+	rm_state_init(&rn->st);
+	rn->ncpus = libbpf_num_possible_cpus();
+	if (rn->ncpus < 1) {
+		fprintf(stderr, "diff: cannot count CPUs: %s\n", strerror(-rn->ncpus));
+		goto out;
+	}
+	rn->percpu = calloc((size_t)rn->ncpus, sizeof(*rn->percpu));
+	if (!rn->percpu) {
+		fprintf(stderr, "diff: out of memory\n");
+		goto out;
+	}
+	rn->linear = linear_size();
+	rn->lo_ifindex = if_nametoindex("lo");
+	if (!rn->lo_ifindex) {
+		fprintf(stderr, "diff: no loopback device: %s\n", strerror(errno));
+		goto out;
+	}
+	rn->skel = voipwall_bpf__open_and_load();
+	if (!rn->skel) {
+		err = -errno;
+		fprintf(stderr, "diff: loading the XDP object: %s (root needed)\n", strerror(-err));
+		goto out;
+	}
+	rn->prog_fd = bpf_program__fd(rn->skel->progs.voipwall_xdp);
+	err = vw_maps_from_obj(rn->skel->obj, &rn->maps);
+	if (err) {
+		fprintf(stderr, "diff: finding the maps: %s\n", strerror(-err));
+		goto out;
+	}
+	printf("# seed %llu, %ld frames, %ld configs, first buffer %zu bytes\n",
+	       (unsigned long long)rn->seed, frames, configs, rn->linear);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	if (regress && run_regressions(rn, regress) < 0)
+		goto out;
+
+	g = gen_new(rn->seed, pcaps);
+	if (!g && pcaps) {
+		printf("# captures in %s not read (%s); generating without them\n", pcaps,
+		       strerror(errno));
+		g = gen_new(rn->seed, NULL);
+	}
+	if (!g) {
+		fprintf(stderr, "diff: out of memory\n");
+		goto out;
+	}
+	printf("# %zu frames read from captures\n", gen_pcap_frames(g));
+	gen_set_linear(g, rn->linear);
+	long before = rn->mismatches;
+
+	err = run_random(rn, g, frames, configs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (err) {
+		printf("FAIL fuzz_differential: stopped: %s\n", strerror(-err));
+		goto out;
+	}
+	if (rn->mismatches > before)
+		printf("FAIL fuzz_differential: %ld mismatches (seed %llu)\n",
+		       rn->mismatches - before, (unsigned long long)rn->seed);
+	else
+		printf("PASS fuzz_differential\n");
+	printf("# %ld frames, %ld configs, %.1f s, %ld mismatches, seed %llu\n", rn->frames_run,
+	       configs,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	       rn->mismatches, (unsigned long long)rn->seed);
+	printf("# model outcomes:");
+	for (int v = 0; v < VW_VERDICT_MAX; v++)
+		for (int r = 0; r < VW_REASON_MAX; r++)
+			if (rn->seen[v][r])
+				printf(" %s/%s=%llu", vw_verdict_name(v), vw_reason_name(r),
+				       (unsigned long long)rn->seen[v][r]);
+	printf("\n# first fragments %llu, later fragments following one %llu, multi-buffer %llu\n",
+	       (unsigned long long)rn->seen_first, (unsigned long long)rn->seen_later_hit,
+	       (unsigned long long)rn->seen_multibuf);
+	for (unsigned int i = 0; i < rn->nwhy; i++)
+		printf("#   %8llu  %s\n", (unsigned long long)rn->why_n[i], rn->why[i]);
+	ret = rn->mismatches ? 1 : 0;
+	goto out;
+
+bad_usage:
+	usage(stderr);
+	ret = 2;
+out:
+	gen_free(g);
+	hist_clear(rn);
+	free(rn->hist);
+	rm_state_free(&rn->st);
+	free(rn->percpu);
+	voipwall_bpf__destroy(rn->skel);
+	free(rn);
+	return ret;
+}

@@ -1,0 +1,1474 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Random configs and hostile frames for the differential fuzzer; see gen.h. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gen.h"
+#include "pkt.h"
+
+/* ---- PRNG: splitmix64 (tiny, full period, good enough to fuzz with) ---------------------- */
+
+void gen_rng_seed(struct gen_rng *r, __u64 seed)
+{
+	r->s = seed;
+}
+
+__u64 gen_rand(struct gen_rng *r)
+{
+	__u64 z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+__u64 gen_below(struct gen_rng *r, __u64 n)
+{
+	return n ? gen_rand(r) % n : 0;
+}
+
+bool gen_chance(struct gen_rng *r, unsigned int pct)
+{
+	return gen_below(r, 100) < pct;
+}
+
+__u64 gen_range_u(struct gen_rng *r, __u64 lo, __u64 hi)
+{
+	return lo + gen_below(r, hi - lo + 1);
+}
+
+
+/* ---- Random configs ------------------------------------------------------------------------- */
+
+/* Ports an operator would protect, and edges of the port space. */
+static const __u16 common_ports[] = { 5060, 5061, 22, 23, 80, 443, 8080, 8443, 69, 161, 7547,
+				      0,    1,    65535, 10000, 20000 };
+
+/* Ports already taken per protocol: a port belongs to at most one class per protocol. */
+struct port_use {
+	__u8 used[VW_L4_MAX][VW_PORTS / 8];
+};
+
+static bool range_free(const struct port_use *u, __u8 l4, unsigned int lo, unsigned int hi)
+{
+	for (unsigned int p = lo; p <= hi; p++)
+		if (u->used[l4][p / 8] & (1U << (p % 8)))
+			return false;
+	return true;
+}
+
+static void range_take(struct port_use *u, __u8 l4, unsigned int lo, unsigned int hi)
+{
+	for (unsigned int p = lo; p <= hi; p++)
+		u->used[l4][p / 8] |= (__u8)(1U << (p % 8));
+}
+
+static void gen_class_ports(struct gen_rng *r, struct vw_class *k, struct port_use *u)
+{
+	unsigned int want = (unsigned int)gen_range_u(r, 1, gen_chance(r, 10) ? 12 : 4);
+
+	for (unsigned int tries = 0; k->nranges < want && tries < 50; tries++) {
+		unsigned int x = (unsigned int)gen_below(r, 100), lo, hi;
+		__u8 l4 = x < 45 ? VW_L4_UDP : x < 85 ? VW_L4_TCP : VW_L4_SCTP;
+
+		if (gen_chance(r, 60))
+			lo = common_ports[gen_below(r, sizeof(common_ports) / sizeof(common_ports[0]))];
+		else
+			lo = (unsigned int)gen_below(r, VW_PORTS);
+		hi = lo;
+		if (gen_chance(r, 25))
+			hi = lo + (unsigned int)gen_below(r, gen_chance(r, 10) ? VW_PORTS : 2000);
+		if (hi > 65535)
+			hi = 65535;
+		if (!range_free(u, l4, lo, hi))
+			continue;
+		range_take(u, l4, lo, hi);
+		k->ranges[k->nranges].lo = (__u16)lo;
+		k->ranges[k->nranges].hi = (__u16)hi;
+		k->ranges[k->nranges].l4 = l4;
+		k->nranges++;
+	}
+}
+
+static void mask_prefix(__u8 *addr, unsigned int plen, unsigned int bytes)
+{
+	for (unsigned int i = 0; i < bytes; i++) {
+		unsigned int bit = i * 8;
+
+		if (bit >= plen)
+			addr[i] = 0;
+		else if (plen - bit < 8)
+			addr[i] &= (__u8)(0xff << (8 - (plen - bit)));
+	}
+}
+
+static unsigned int gen_plen(struct gen_rng *r, bool v6)
+{
+	unsigned int x = (unsigned int)gen_below(r, 100);
+
+	if (!v6) {
+		if (x < 25)
+			return 32;
+		if (x < 55)
+			return (unsigned int)gen_range_u(r, 25, 31);
+		if (x < 75)
+			return 24;
+		if (x < 98)
+			return (unsigned int)gen_range_u(r, 8, 23);
+		return (unsigned int)gen_range_u(r, 0, 7);
+	}
+	if (x < 25)
+		return 128;
+	if (x < 60)
+		return (unsigned int)gen_range_u(r, 48, 127);
+	if (x < 97)
+		return (unsigned int)gen_range_u(r, 16, 47);
+	return (unsigned int)gen_range_u(r, 0, 15);
+}
+
+static int add_rule(struct vw_config *cfg, const struct vw_rule *nr)
+{
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		struct vw_rule *o = &cfg->rules[i];
+
+		if (o->family == nr->family && o->plen == nr->plen &&
+		    !memcmp(o->addr, nr->addr, sizeof(o->addr))) {
+			o->mask |= nr->mask;
+			return 0;
+		}
+	}
+	if (cfg->nrules == cfg->cap) {
+		size_t cap = cfg->cap ? cfg->cap * 2 : 32;
+		void *p = realloc(cfg->rules, cap * sizeof(*cfg->rules));
+
+		if (!p)
+			return -ENOMEM;
+		cfg->rules = p;
+		cfg->cap = cap;
+	}
+	cfg->rules[cfg->nrules++] = *nr;
+	return 0;
+}
+
+int gen_config(struct gen_rng *r, struct vw_config *cfg)
+{
+	struct port_use *use;
+	__u32 idmask = 0, zones4[3];
+	__u8 zones6[3][16];
+	unsigned int nrules;
+	int err = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->source, sizeof(cfg->source), "(fuzz)");
+	use = calloc(1, sizeof(*use));
+	if (!use)
+		return -ENOMEM;
+
+	if (gen_chance(r, 3))
+		cfg->nclasses = 0; /* no ports protected: everything IP is unprotected */
+	else if (gen_chance(r, 5))
+		cfg->nclasses = (unsigned int)gen_range_u(r, 6, VW_MAX_CLASSES);
+	else
+		cfg->nclasses = (unsigned int)gen_range_u(r, 1, 5);
+	for (unsigned int c = 0; c < cfg->nclasses; c++) {
+		struct vw_class *k = &cfg->classes[c];
+		__u8 id;
+
+		do
+			id = (__u8)gen_below(r, VW_MAX_CLASSES);
+		while (idmask & (1U << id));
+		idmask |= 1U << id;
+		k->id = id;
+		snprintf(k->name, sizeof(k->name), "k%u", id);
+		k->policy = gen_chance(r, 30) ? VW_POLICY_MONITOR : VW_POLICY_DROP;
+		gen_class_ports(r, k, use);
+	}
+	free(use);
+
+	/* A few zones per config, so that rules nest and overlap (union semantics). */
+	for (int z = 0; z < 3; z++) {
+		zones4[z] = (__u32)gen_rand(r);
+		for (int i = 0; i < 16; i++)
+			zones6[z][i] = (__u8)gen_rand(r);
+		if (gen_chance(r, 50)) {
+			zones6[z][0] = 0x20;
+			zones6[z][1] = 0x01;
+			zones6[z][2] = 0x0d;
+			zones6[z][3] = 0xb8;
+		}
+	}
+	nrules = (unsigned int)(gen_chance(r, 10) ? gen_range_u(r, 0, 200) : gen_range_u(r, 0, 24));
+	for (unsigned int i = 0; i < nrules && !err; i++) {
+		struct vw_rule nr = { 0 };
+		bool v6 = gen_chance(r, 50);
+		unsigned int z = (unsigned int)gen_below(r, 3), keep;
+
+		nr.family = v6 ? VW_FAMILY_V6 : VW_FAMILY_V4;
+		nr.plen = (__u8)gen_plen(r, v6);
+		/* Random address sharing the zone's first `keep` bits. */
+		for (int b = 0; b < 16; b++)
+			nr.addr[b] = (__u8)gen_rand(r);
+		keep = (unsigned int)gen_below(r, v6 ? 129 : 33);
+		if (gen_chance(r, 80)) {
+			__u8 za[16];
+
+			if (v6) {
+				memcpy(za, zones6[z], 16);
+			} else {
+				__u32 n = htonl(zones4[z]);
+
+				memcpy(za, &n, 4);
+			}
+			for (unsigned int bit = 0; bit < keep; bit++) {
+				__u8 m = (__u8)(0x80 >> (bit % 8));
+
+				nr.addr[bit / 8] = (__u8)((nr.addr[bit / 8] & ~m) | (za[bit / 8] & m));
+			}
+		}
+		if (!v6)
+			memset(nr.addr + 4, 0, 12);
+		mask_prefix(nr.addr, nr.plen, v6 ? 16 : 4);
+		if (!idmask)
+			break; /* no class to allow anything for */
+		do
+			nr.mask = (__u32)gen_rand(r) & idmask;
+		while (!nr.mask);
+		if (gen_chance(r, 60)) { /* mostly one class per rule */
+			__u32 m = nr.mask;
+
+			nr.mask = m & -m;
+		}
+		err = add_rule(cfg, &nr);
+	}
+	if (err)
+		gen_config_free(cfg);
+	return err;
+}
+
+void gen_config_free(struct vw_config *cfg)
+{
+	free(cfg->rules);
+	free(cfg->idx_slots); /* config.c's index, if vw_config_add_rule() ever built one */
+	cfg->idx_slots = NULL;
+	cfg->rules = NULL;
+	cfg->nrules = cfg->cap = 0;
+}
+
+const char *gen_class_name(const struct vw_config *cfg, __u8 cls)
+{
+	for (unsigned int c = 0; c < cfg->nclasses; c++)
+		if (cfg->classes[c].id == cls)
+			return cfg->classes[c].name;
+	return "none";
+}
+
+static const char *l4_word(__u8 l4)
+{
+	return l4 == VW_L4_UDP ? "udp" : l4 == VW_L4_TCP ? "tcp" : "sctp";
+}
+
+void gen_config_print(const struct vw_config *cfg, FILE *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	for (unsigned int c = 0; c < cfg->nclasses; c++) {
+		const struct vw_class *k = &cfg->classes[c];
+
+		fprintf(out, "class %s", k->name);
+		for (unsigned int i = 0; i < k->nranges; i++) {
+			const struct vw_port_range *p = &k->ranges[i];
+
+			if (p->lo == p->hi)
+				fprintf(out, " %u/%s", p->lo, l4_word(p->l4));
+			else
+				fprintf(out, " %u-%u/%s", p->lo, p->hi, l4_word(p->l4));
+		}
+		fprintf(out, " policy %s\n", k->policy == VW_POLICY_MONITOR ? "monitor" : "drop");
+	}
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		const struct vw_rule *rl = &cfg->rules[i];
+		const char *sep = "";
+
+		fprintf(out, "allow ");
+		for (unsigned int c = 0; c < cfg->nclasses; c++) {
+			if (rl->mask & (1U << cfg->classes[c].id)) {
+				fprintf(out, "%s%s", sep, cfg->classes[c].name);
+				sep = ",";
+			}
+		}
+		inet_ntop(rl->family == VW_FAMILY_V6 ? AF_INET6 : AF_INET, rl->addr, buf,
+			  sizeof(buf));
+		fprintf(out, " %s/%u\n", buf, rl->plen);
+	}
+}
+
+/* Next whitespace-separated word of *s into buf; false at the end of the line. */
+static bool next_word(const char **s, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (**s && isspace((unsigned char)**s))
+		(*s)++;
+	if (!**s || **s == '#')
+		return false;
+	while (**s && !isspace((unsigned char)**s)) {
+		if (n + 1 < cap)
+			buf[n++] = **s;
+		(*s)++;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+static int parse_ports(struct vw_class *k, const char *w, const char **why)
+{
+	unsigned long lo, hi;
+	char *end, *slash = strchr(w, '/');
+	__u8 l4;
+
+	if (!slash) {
+		*why = "port without /proto";
+		return -EINVAL;
+	}
+	if (!strcmp(slash + 1, "udp"))
+		l4 = VW_L4_UDP;
+	else if (!strcmp(slash + 1, "tcp"))
+		l4 = VW_L4_TCP;
+	else if (!strcmp(slash + 1, "sctp"))
+		l4 = VW_L4_SCTP;
+	else {
+		*why = "unknown protocol";
+		return -EINVAL;
+	}
+	lo = strtoul(w, &end, 10);
+	hi = lo;
+	if (*end == '-')
+		hi = strtoul(end + 1, &end, 10);
+	if (end != slash || lo > hi || hi > 65535 || k->nranges == VW_MAX_RANGES) {
+		*why = "bad port range";
+		return -EINVAL;
+	}
+	k->ranges[k->nranges].lo = (__u16)lo;
+	k->ranges[k->nranges].hi = (__u16)hi;
+	k->ranges[k->nranges].l4 = l4;
+	k->nranges++;
+	return 0;
+}
+
+int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **why)
+{
+	char w[128];
+	const char *s = line;
+
+	if (!next_word(&s, w, sizeof(w)))
+		return 0;
+	if (!strcmp(w, "class")) {
+		struct vw_class *k;
+
+		if (cfg->nclasses == VW_MAX_CLASSES || !next_word(&s, w, sizeof(w)) ||
+		    strlen(w) >= VW_CLASS_NAME_MAX) {
+			*why = "bad class statement";
+			return -EINVAL;
+		}
+		k = &cfg->classes[cfg->nclasses];
+		memset(k, 0, sizeof(*k));
+		snprintf(k->name, sizeof(k->name), "%s", w);
+		k->id = (__u8)cfg->nclasses;
+		while (next_word(&s, w, sizeof(w))) {
+			if (!strcmp(w, "policy")) {
+				if (!next_word(&s, w, sizeof(w)) ||
+				    (strcmp(w, "drop") && strcmp(w, "monitor"))) {
+					*why = "bad policy";
+					return -EINVAL;
+				}
+				k->policy = !strcmp(w, "monitor") ? VW_POLICY_MONITOR
+								  : VW_POLICY_DROP;
+			} else if (parse_ports(k, w, why)) {
+				return -EINVAL;
+			}
+		}
+		cfg->nclasses++;
+		return 0;
+	}
+	if (!strcmp(w, "allow")) {
+		struct vw_rule r = { 0 };
+		char pfx[128], *slash, *tok, *save = NULL;
+		unsigned long plen;
+
+		if (!next_word(&s, w, sizeof(w)) || !next_word(&s, pfx, sizeof(pfx))) {
+			*why = "bad allow statement";
+			return -EINVAL;
+		}
+		for (tok = strtok_r(w, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			unsigned int c;
+
+			for (c = 0; c < cfg->nclasses; c++)
+				if (!strcmp(cfg->classes[c].name, tok))
+					break;
+			if (c == cfg->nclasses) {
+				*why = "unknown class";
+				return -EINVAL;
+			}
+			r.mask |= 1U << cfg->classes[c].id;
+		}
+		slash = strchr(pfx, '/');
+		if (!slash) {
+			*why = "prefix without length";
+			return -EINVAL;
+		}
+		*slash = '\0';
+		plen = strtoul(slash + 1, NULL, 10);
+		if (inet_pton(AF_INET, pfx, r.addr) == 1 && plen <= 32) {
+			r.family = VW_FAMILY_V4;
+		} else if (inet_pton(AF_INET6, pfx, r.addr) == 1 && plen <= 128) {
+			r.family = VW_FAMILY_V6;
+		} else {
+			*why = "bad prefix";
+			return -EINVAL;
+		}
+		r.plen = (__u8)plen;
+		if (add_rule(cfg, &r)) {
+			*why = "out of memory";
+			return -EINVAL;
+		}
+		return 0;
+	}
+	*why = "unknown statement";
+	return -EINVAL;
+}
+
+/* ---- Captures: classic pcap (either byte order, us or ns) and pcapng, Ethernet only -------- */
+
+struct pframe {
+	__u8 *data;
+	size_t len;
+};
+
+struct gen {
+	struct gen_rng rng;
+	const struct vw_config *cfg;
+	struct pframe *pcap;
+	size_t npcap, pcap_cap;
+	/* Queued frames (fragment series), emitted before anything new. */
+	struct pframe *queue;
+	size_t nqueue, queue_cap;
+	char queue_desc[80];
+	__u16 ids[8]; /* a small pool of IP ids so unrelated fragments collide */
+	size_t linear;
+};
+
+static int pool_add(struct pframe **v, size_t *n, size_t *cap, const __u8 *d, size_t len,
+		    size_t at)
+{
+	__u8 *copy;
+
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		void *p = realloc(*v, nc * sizeof(**v));
+
+		if (!p)
+			return -ENOMEM;
+		*v = p;
+		*cap = nc;
+	}
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, d, len);
+	if (at > *n)
+		at = *n;
+	memmove(*v + at + 1, *v + at, (*n - at) * sizeof(**v));
+	(*v)[at].data = copy;
+	(*v)[at].len = len;
+	(*n)++;
+	return 0;
+}
+
+static __u32 rd32(const __u8 *p, bool swap)
+{
+	__u32 v;
+
+	memcpy(&v, p, 4);
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+static __u16 rd16(const __u8 *p, bool swap)
+{
+	__u16 v;
+
+	memcpy(&v, p, 2);
+	return swap ? __builtin_bswap16(v) : v;
+}
+
+static int add_capture_frame(struct gen *g, const __u8 *d, size_t len)
+{
+	if (len < GEN_MIN_FRAME || len > GEN_MAX_FRAME)
+		return 0;
+	return pool_add(&g->pcap, &g->npcap, &g->pcap_cap, d, len, g->npcap);
+}
+
+static int read_pcap(struct gen *g, const __u8 *buf, size_t n)
+{
+	__u32 magic = rd32(buf, false);
+	bool swap = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
+	size_t pos = 24;
+	int err = 0;
+
+	if (rd32(buf + 20, swap) != 1) /* LINKTYPE_ETHERNET */
+		return 0;
+	while (!err && pos + 16 <= n) {
+		__u32 incl = rd32(buf + pos + 8, swap);
+
+		pos += 16;
+		if (incl > n - pos)
+			break;
+		err = add_capture_frame(g, buf + pos, incl);
+		pos += incl;
+	}
+	return err;
+}
+
+static int read_pcapng(struct gen *g, const __u8 *buf, size_t n)
+{
+	__u16 linktypes[16];
+	unsigned int nif = 0;
+	bool swap = false;
+	size_t pos = 0;
+	int err = 0;
+
+	while (!err && pos + 12 <= n) {
+		__u32 type = rd32(buf + pos, swap), blen;
+
+		if (type == 0x0a0d0d0a) { /* section header: byte order from its magic */
+			swap = rd32(buf + pos + 8, false) != 0x1a2b3c4d;
+			nif = 0;
+		}
+		blen = rd32(buf + pos + 4, swap);
+		if (blen < 12 || blen > n - pos)
+			break;
+		if (type == 1 && blen >= 20 && nif < 16) { /* interface description */
+			linktypes[nif++] = rd16(buf + pos + 8, swap);
+		} else if (type == 6 && blen >= 32) { /* enhanced packet */
+			__u32 ifc = rd32(buf + pos + 8, swap), cap = rd32(buf + pos + 20, swap);
+
+			if (ifc < nif && linktypes[ifc] == 1 && cap <= blen - 32)
+				err = add_capture_frame(g, buf + pos + 28, cap);
+		}
+		pos += blen;
+	}
+	return err;
+}
+
+static int read_capture(struct gen *g, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	__u8 *buf = NULL;
+	long n;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		err = -errno;
+		goto out;
+	}
+	buf = malloc((size_t)n + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		err = -EIO;
+		goto out;
+	}
+	if (n >= 24 && (rd32(buf, false) == 0xa1b2c3d4 || rd32(buf, false) == 0xd4c3b2a1 ||
+			rd32(buf, false) == 0xa1b23c4d || rd32(buf, false) == 0x4d3cb2a1))
+		err = read_pcap(g, buf, (size_t)n);
+	else if (n >= 12 && rd32(buf, false) == 0x0a0d0d0a)
+		err = read_pcapng(g, buf, (size_t)n);
+out:
+	free(buf);
+	fclose(f);
+	return err;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read every capture in dir, in name order (so a seed means the same frames everywhere). */
+static int load_captures(struct gen *g, const char *dir)
+{
+	char *names[256];
+	size_t nn = 0;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && nn < 256) {
+		size_t l = strlen(de->d_name);
+
+		if ((l > 5 && !strcmp(de->d_name + l - 5, ".pcap")) ||
+		    (l > 7 && !strcmp(de->d_name + l - 7, ".pcapng")))
+			names[nn++] = strdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, nn, sizeof(names[0]), cmp_str);
+	for (size_t i = 0; i < nn; i++) {
+		char path[4096];
+
+		if (!names[i]) {
+			err = -ENOMEM;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if (!err)
+			err = read_capture(g, path);
+		free(names[i]);
+	}
+	return err;
+}
+
+struct gen *gen_new(__u64 seed, const char *pcap_dir)
+{
+	struct gen *g = calloc(1, sizeof(*g));
+	int err;
+
+	if (!g)
+		return NULL;
+	gen_rng_seed(&g->rng, seed);
+	if (pcap_dir) {
+		err = load_captures(g, pcap_dir);
+		if (err) {
+			gen_free(g);
+			errno = -err;
+			return NULL;
+		}
+	}
+	return g;
+}
+
+static void pool_clear(struct pframe *v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free(v[i].data);
+	*n = 0;
+}
+
+void gen_free(struct gen *g)
+{
+	if (!g)
+		return;
+	pool_clear(g->pcap, &g->npcap);
+	pool_clear(g->queue, &g->nqueue);
+	free(g->pcap);
+	free(g->queue);
+	free(g);
+}
+
+size_t gen_pcap_frames(const struct gen *g)
+{
+	return g->npcap;
+}
+
+void gen_set_linear(struct gen *g, size_t linear)
+{
+	g->linear = linear;
+}
+
+struct gen_rng *gen_rng(struct gen *g)
+{
+	return &g->rng;
+}
+
+void gen_set_config(struct gen *g, const struct vw_config *cfg)
+{
+	g->cfg = cfg;
+	pool_clear(g->queue, &g->nqueue);
+	for (int i = 0; i < 8; i++)
+		g->ids[i] = (__u16)gen_rand(&g->rng);
+}
+
+/* ---- Frame builders -------------------------------------------------------------------------- */
+
+/* A frame under construction, with the offsets of its length/offset fields (mutation targets). */
+struct fb {
+	__u8 b[GEN_MAX_FRAME];
+	size_t len;
+	size_t hot[48];
+	unsigned int nhot;
+};
+
+static void fb_hot(struct fb *f, size_t off)
+{
+	if (f->nhot < sizeof(f->hot) / sizeof(f->hot[0]))
+		f->hot[f->nhot++] = off;
+}
+
+static __u8 *fb_put(struct fb *f, size_t n)
+{
+	__u8 *p;
+
+	if (f->len + n > GEN_MAX_FRAME)
+		n = GEN_MAX_FRAME - f->len;
+	p = f->b + f->len;
+	memset(p, 0, n);
+	f->len += n;
+	return p;
+}
+
+static void put16(__u8 *p, unsigned int v)
+{
+	p[0] = (__u8)(v >> 8);
+	p[1] = (__u8)v;
+}
+
+static void put32(__u8 *p, __u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+/* What one IP datagram carries: the parts generated before fragmentation. */
+struct dgram {
+	bool v6;
+	__u8 src[16], dst[16];
+	__u8 proto;     /* upper-layer protocol number (IPv4 protocol / last next header) */
+	__u8 l4[GEN_MAX_FRAME];
+	size_t l4len;   /* upper-layer header + payload */
+	__u16 vlan[3];  /* TPIDs of the VLAN stack */
+	unsigned int nvlan;
+	__u8 v4opt[40];
+	unsigned int v4optlen;
+	/* IPv6 extension chain: types and lengths, before (unfragmentable) and after the
+	 * fragment header (fragmentable part, sent in the first fragment). */
+	__u8 ext_type[16];
+	__u8 ext_len[16]; /* hdr_ext_len / AH payload len byte */
+	unsigned int next, next_frag; /* count; index where a fragment header goes */
+};
+
+/* Pick a source: inside an allow rule of the family (mostly), just outside one, or anywhere. */
+static void pick_source(struct gen *g, bool v6, __u8 *out)
+{
+	const struct vw_config *cfg = g->cfg;
+	struct gen_rng *r = &g->rng;
+	unsigned int alen = v6 ? 16 : 4;
+	size_t cand[64], nc = 0;
+
+	for (unsigned int i = 0; i < alen; i++)
+		out[i] = (__u8)gen_rand(r);
+	if (!cfg || gen_chance(r, 20))
+		return;
+	for (size_t i = 0; i < cfg->nrules && nc < 64; i++) {
+		size_t k = cfg->nrules <= 64 ? i : gen_below(r, cfg->nrules);
+
+		if (cfg->rules[k].family == (v6 ? VW_FAMILY_V6 : VW_FAMILY_V4))
+			cand[nc++] = k;
+	}
+	if (!nc)
+		return;
+	const struct vw_rule *rl = &cfg->rules[cand[gen_below(r, nc)]];
+
+	for (unsigned int bit = 0; bit < rl->plen; bit++) {
+		__u8 m = (__u8)(0x80 >> (bit % 8));
+
+		out[bit / 8] = (__u8)((out[bit / 8] & ~m) | (rl->addr[bit / 8] & m));
+	}
+	if (rl->plen && gen_chance(r, 20)) { /* just outside: flip the last prefix bit */
+		unsigned int bit = rl->plen - 1;
+
+		out[bit / 8] ^= (__u8)(0x80 >> (bit % 8));
+	}
+	if (gen_chance(r, 10)) /* the prefix's own first or last address */
+		for (unsigned int bit = rl->plen; bit < alen * 8; bit++) {
+			__u8 m = (__u8)(0x80 >> (bit % 8));
+
+			out[bit / 8] = (__u8)(gen_chance(r, 50) ? out[bit / 8] | m
+							       : out[bit / 8] & ~m);
+		}
+}
+
+/* Pick a destination port for l4: in a class range (mostly, edges included), or anywhere. */
+static __u16 pick_port(struct gen *g, __u8 l4)
+{
+	const struct vw_config *cfg = g->cfg;
+	struct gen_rng *r = &g->rng;
+	const struct vw_port_range *c[64];
+	unsigned int nc = 0;
+
+	if (cfg && !gen_chance(r, 25)) {
+		for (unsigned int k = 0; k < cfg->nclasses; k++)
+			for (unsigned int i = 0; i < cfg->classes[k].nranges && nc < 64; i++)
+				if (cfg->classes[k].ranges[i].l4 == l4 || gen_chance(r, 10))
+					c[nc++] = &cfg->classes[k].ranges[i];
+	}
+	if (!nc)
+		return (__u16)(gen_chance(r, 50) ? gen_below(r, 65536)
+						 : common_ports[gen_below(r, 16)]);
+	const struct vw_port_range *p = c[gen_below(r, nc)];
+
+	switch (gen_below(r, 6)) {
+	case 0:
+		return p->lo;
+	case 1:
+		return p->hi;
+	case 2:
+		return (__u16)(p->lo - 1);
+	case 3:
+		return (__u16)(p->hi + 1);
+	default:
+		return (__u16)gen_range_u(r, p->lo, p->hi);
+	}
+}
+
+static size_t pick_payload_len(struct gen_rng *r)
+{
+	unsigned int x = (unsigned int)gen_below(r, 100);
+
+	if (x < 60)
+		return gen_below(r, 64);
+	if (x < 90)
+		return gen_below(r, 600);
+	if (x < 97)
+		return gen_range_u(r, 600, 1500);
+	return gen_range_u(r, 3000, 9000); /* jumbo: spills into a second buffer */
+}
+
+/* The upper-layer header and payload, into d->l4. */
+static void build_l4(struct gen *g, struct dgram *d, size_t min_pay)
+{
+	struct gen_rng *r = &g->rng;
+	size_t pay = pick_payload_len(r), hl;
+	__u8 *h = d->l4;
+	__u8 l4;
+
+	if (d->proto == 17) {
+		l4 = VW_L4_UDP;
+		hl = 8;
+	} else if (d->proto == 6) {
+		l4 = VW_L4_TCP;
+		hl = gen_chance(r, 70) ? 20 : 4 * gen_range_u(r, 5, 15);
+	} else if (d->proto == 132) {
+		l4 = VW_L4_SCTP;
+		hl = 12;
+	} else {
+		l4 = VW_L4_MAX;
+		hl = 0;
+	}
+	if (pay < min_pay)
+		pay = min_pay;
+	if (hl + pay > GEN_MAX_FRAME - 200)
+		pay = GEN_MAX_FRAME - 200 - hl;
+	for (size_t i = 0; i < hl + pay; i++)
+		h[i] = (__u8)gen_rand(r);
+	d->l4len = hl + pay;
+	if (l4 == VW_L4_MAX)
+		return;
+	put16(h, (unsigned int)gen_below(r, 65536));
+	put16(h + 2, pick_port(g, l4));
+	if (l4 == VW_L4_UDP) {
+		size_t ulen = hl + pay;
+
+		if (gen_chance(r, 5))
+			ulen = gen_below(r, 16); /* zero and short UDP lengths */
+		put16(h + 4, (unsigned int)(ulen & 0xffff));
+	} else if (l4 == VW_L4_TCP) {
+		h[12] = (__u8)((hl / 4) << 4);
+		if (gen_chance(r, 5))
+			h[12] = (__u8)(gen_below(r, 16) << 4);
+		h[13] = (__u8)gen_rand(r); /* any flags, odd ones included */
+	}
+}
+
+static void build_eth(struct gen *g, struct fb *f, const struct dgram *d, unsigned int ethertype)
+{
+	__u8 *p = fb_put(f, 12);
+
+	for (int i = 0; i < 12; i++)
+		p[i] = (__u8)gen_rand(&g->rng);
+	for (unsigned int i = 0; i < d->nvlan; i++) {
+		p = fb_put(f, 4);
+		put16(p, d->vlan[i]);
+		put16(p + 2, (unsigned int)gen_below(&g->rng, 65536));
+		fb_hot(f, f->len - 4);
+	}
+	p = fb_put(f, 2);
+	put16(p, ethertype);
+	fb_hot(f, f->len - 2);
+}
+
+/* An IPv4 frame carrying l4 bytes [from, from + n) at fragment offset `from` (bytes). */
+static void build_v4(struct gen *g, struct fb *f, const struct dgram *d, size_t from, size_t n,
+		     bool more, __u16 id)
+{
+	size_t ihl = 20 + d->v4optlen;
+	__u8 *ip;
+
+	build_eth(g, f, d, 0x0800);
+	ip = fb_put(f, ihl);
+	ip[0] = (__u8)(0x40 | (ihl / 4));
+	put16(ip + 2, (unsigned int)((ihl + n) & 0xffff));
+	put16(ip + 4, id);
+	put16(ip + 6, (unsigned int)(((from / 8) & 0x1fff) | (more ? 0x2000 : 0) |
+				      (gen_chance(&g->rng, 10) ? 0x4000 : 0)));
+	ip[8] = 64;
+	ip[9] = d->proto;
+	memcpy(ip + 12, d->src, 4);
+	memcpy(ip + 16, d->dst, 4);
+	memcpy(ip + 20, d->v4opt, d->v4optlen);
+	fb_hot(f, (size_t)(ip - f->b));
+	fb_hot(f, (size_t)(ip - f->b) + 2);
+	fb_hot(f, (size_t)(ip - f->b) + 6);
+	memcpy(fb_put(f, n), d->l4 + from, n);
+	if (from == 0 && n >= 6)
+		fb_hot(f, (size_t)(ip - f->b) + ihl + 4);
+	if (from == 0 && n >= 13)
+		fb_hot(f, (size_t)(ip - f->b) + ihl + 12);
+}
+
+static bool is_l4_proto(__u8 p)
+{
+	return p == 17 || p == 6 || p == 132;
+}
+
+static size_t ext_bytes(__u8 type, __u8 lenb)
+{
+	if (type == 44)
+		return 8;
+	if (type == 51)
+		return ((size_t)lenb + 2) * 4;
+	return ((size_t)lenb + 1) * 8;
+}
+
+/*
+ * An IPv6 frame. Extension headers [0, next_frag) are the unfragmentable part; with frag,
+ * a fragment header follows (offset from, M more, identification id), then the fragmentable
+ * part: headers [next_frag, next) and the l4 bytes, of which [from, from + n) are sent. Without
+ * frag, every header and all n bytes are sent.
+ */
+static void build_v6(struct gen *g, struct fb *f, const struct dgram *d, bool frag, size_t from,
+		     size_t n, bool more, __u32 id)
+{
+	struct gen_rng *r = &g->rng;
+	size_t ipoff, start;
+	__u8 *ip, *prev_nh;
+
+	build_eth(g, f, d, 0x86dd);
+	ipoff = f->len;
+	ip = fb_put(f, 40);
+	ip[0] = 0x60;
+	memcpy(ip + 8, d->src, 16);
+	memcpy(ip + 24, d->dst, 16);
+	ip[7] = 64;
+	fb_hot(f, ipoff + 4);
+	prev_nh = ip + 6;
+	start = f->len;
+	for (unsigned int i = 0; i < d->next; i++) {
+		size_t hl;
+		__u8 *h;
+
+		if (frag && i == d->next_frag) {
+			h = fb_put(f, 8);
+			*prev_nh = 44;
+			prev_nh = h;
+			put16(h + 2, (unsigned int)(((from / 8) << 3) | (more ? 1 : 0)));
+			put32(h + 4, id);
+			fb_hot(f, (size_t)(h - f->b) + 2);
+			fb_hot(f, (size_t)(h - f->b) + 3);
+			if (from) /* later fragment: what follows is the datagram's middle */
+				break;
+		}
+		hl = ext_bytes(d->ext_type[i], d->ext_len[i]);
+		if (f->len + hl + 64 > GEN_MAX_FRAME)
+			break;
+		h = fb_put(f, hl);
+		*prev_nh = d->ext_type[i];
+		prev_nh = h;
+		h[1] = d->ext_len[i];
+		for (size_t k = 2; k < hl; k++)
+			h[k] = (__u8)(gen_chance(r, 70) ? 0 : gen_rand(r));
+		fb_hot(f, (size_t)(h - f->b) + 1);
+	}
+	if (frag && d->next_frag >= d->next) {
+		__u8 *h = fb_put(f, 8);
+
+		*prev_nh = 44;
+		prev_nh = h;
+		put16(h + 2, (unsigned int)(((from / 8) << 3) | (more ? 1 : 0)));
+		put32(h + 4, id);
+		fb_hot(f, (size_t)(h - f->b) + 2);
+		fb_hot(f, (size_t)(h - f->b) + 3);
+	}
+	*prev_nh = d->proto;
+	if (f->len + n > GEN_MAX_FRAME)
+		n = GEN_MAX_FRAME - f->len;
+	memcpy(fb_put(f, n), d->l4 + from, n);
+	if (from == 0 && n >= 6)
+		fb_hot(f, f->len - n + 4);
+	put16(f->b + ipoff + 4, (unsigned int)((f->len - start) & 0xffff));
+}
+
+/* Everything about a datagram but its fragmentation. */
+static void gen_dgram(struct gen *g, struct dgram *d)
+{
+	struct gen_rng *r = &g->rng;
+	unsigned int x;
+
+	memset(d, 0, sizeof(*d));
+	x = (unsigned int)gen_below(r, 100);
+	d->nvlan = x < 60 ? 0 : x < 80 ? 1 : x < 95 ? 2 : 3;
+	for (unsigned int i = 0; i < d->nvlan; i++)
+		d->vlan[i] = gen_chance(r, 50) ? 0x8100 : 0x88a8;
+	d->v6 = gen_chance(r, 50);
+	pick_source(g, d->v6, d->src);
+	for (int i = 0; i < 16; i++)
+		d->dst[i] = (__u8)gen_rand(r);
+	x = (unsigned int)gen_below(r, 100);
+	d->proto = x < 35 ? 17 : x < 65 ? 6 : x < 80 ? 132 : (__u8)gen_below(r, 256);
+	if (!d->v6 && gen_chance(r, 20)) {
+		d->v4optlen = 4 * (unsigned int)gen_range_u(r, 1, 10);
+		for (unsigned int i = 0; i < d->v4optlen; i++)
+			d->v4opt[i] = gen_chance(r, 50) ? 1 : (__u8)gen_rand(r);
+	}
+	if (d->v6 && gen_chance(r, 45)) {
+		static const __u8 types[] = { 0, 43, 60, 135, 139, 140, 51, 60, 43, 0, 253, 59, 44 };
+
+		d->next = (unsigned int)(gen_chance(r, 15) ? gen_range_u(r, 9, 14)
+							   : gen_range_u(r, 1, 4));
+		for (unsigned int i = 0; i < d->next; i++) {
+			d->ext_type[i] = types[gen_below(r, sizeof(types))];
+			if (gen_chance(r, 3))
+				d->ext_type[i] = (__u8)gen_rand(r); /* any number at all */
+			d->ext_len[i] = (__u8)(gen_chance(r, 3) ? gen_range_u(r, 100, 255)
+								 : gen_below(r, 3));
+		}
+	}
+	d->next_frag = (unsigned int)gen_below(r, d->next + 1);
+	build_l4(g, d, 0);
+}
+
+/* One frame of a datagram (not fragmented, or the part [from, from+n) of a fragment series). */
+static void dgram_frame(struct gen *g, struct fb *f, const struct dgram *d, bool frag, size_t from,
+			size_t n, bool more, __u32 id)
+{
+	f->len = 0;
+	f->nhot = 0;
+	if (d->v6)
+		build_v6(g, f, d, frag, from, n, more, id);
+	else if (frag)
+		build_v4(g, f, d, from, n, more, (__u16)id);
+	else
+		build_v4(g, f, d, 0, n, gen_chance(&g->rng, 2), (__u16)id);
+}
+
+/* ---- Mutations ----------------------------------------------------------------------------- */
+
+static void mutate(struct gen *g, struct fb *f, char *desc, size_t dlen)
+{
+	struct gen_rng *r = &g->rng;
+	unsigned int rounds = (unsigned int)gen_range_u(r, 1, 3);
+	size_t used = strlen(desc);
+
+	for (unsigned int i = 0; i < rounds; i++) {
+		unsigned int what = (unsigned int)gen_below(r, 100);
+		const char *tag;
+
+		if (what < 25 && f->len > GEN_MIN_FRAME) {
+			f->len = gen_range_u(r, GEN_MIN_FRAME, f->len - 1);
+			tag = " trunc";
+		} else if (what < 55 && f->nhot) {
+			size_t off = f->hot[gen_below(r, f->nhot)] + gen_below(r, 2);
+
+			if (off < f->len)
+				f->b[off] ^= (__u8)(1U << gen_below(r, 8));
+			tag = " flip-field";
+		} else if (what < 70 && f->nhot) {
+			size_t off = f->hot[gen_below(r, f->nhot)] + gen_below(r, 2);
+			static const __u8 vals[] = { 0, 0xff, 0x80, 0x01, 0x7f, 0x3f };
+
+			if (off < f->len)
+				f->b[off] = vals[gen_below(r, sizeof(vals))];
+			tag = " set-field";
+		} else if (what < 85) {
+			size_t off = gen_below(r, f->len < 96 ? f->len : 96);
+
+			f->b[off] = (__u8)gen_rand(r);
+			tag = " byte";
+		} else if (f->len + 64 <= GEN_MAX_FRAME) {
+			size_t n = gen_range_u(r, 1, 64);
+
+			for (size_t k = 0; k < n; k++)
+				f->b[f->len + k] = (__u8)gen_rand(r);
+			f->len += n;
+			tag = " pad";
+		} else {
+			tag = "";
+		}
+		if (used + strlen(tag) < dlen) {
+			strcpy(desc + used, tag);
+			used += strlen(tag);
+		}
+	}
+}
+
+/* ---- Frame kinds ---------------------------------------------------------------------------- */
+
+static void emit(struct gen_frame *out, const struct fb *f, const char *desc)
+{
+	memcpy(out->data, f->b, f->len);
+	out->len = f->len;
+	if (out->len < GEN_MIN_FRAME) { /* a builder gave up: a zero-filled Ethernet header */
+		memset(out->data + out->len, 0, GEN_MIN_FRAME - out->len);
+		out->len = GEN_MIN_FRAME;
+	}
+	snprintf(out->desc, sizeof(out->desc), "%s", desc);
+}
+
+static int queue_add(struct gen *g, const struct fb *f, bool shuffle)
+{
+	size_t at = shuffle ? gen_below(&g->rng, g->nqueue + 1) : g->nqueue;
+
+	return pool_add(&g->queue, &g->nqueue, &g->queue_cap, f->b,
+			f->len < GEN_MIN_FRAME ? GEN_MIN_FRAME : f->len, at);
+}
+
+/*
+ * A fragment series: the datagram split at multiples of 8, optionally with a tiny first fragment,
+ * overlapping pieces, a missing first fragment, duplicates and shuffled order. Queued.
+ */
+static void gen_fragments(struct gen *g, struct fb *f)
+{
+	struct gen_rng *r = &g->rng;
+	struct dgram *d = malloc(sizeof(*d));
+	size_t total, step, from;
+	bool shuffle = gen_chance(r, 30), skip_first = gen_chance(r, 10);
+	__u32 id;
+
+	if (!d)
+		return;
+	gen_dgram(g, d);
+	if (d->l4len < 24) { /* room for at least three pieces */
+		for (size_t i = d->l4len; i < 24; i++)
+			d->l4[i] = (__u8)gen_rand(r);
+		d->l4len = 24;
+	}
+	total = d->l4len;
+	id = gen_chance(r, 50) ? g->ids[gen_below(r, 8)] : (__u32)gen_rand(r);
+	if (!d->v6)
+		id &= 0xffff;
+	step = 8 * gen_range_u(r, 1, total / 8 > 1 ? total / 8 - 1 : 1);
+	if (gen_chance(r, 20))
+		step = 8; /* tiny pieces */
+	if (gen_chance(r, 20) && step > 48) /* bound the series */
+		step = 8 * gen_range_u(r, 6, step / 8);
+	from = 0;
+	for (unsigned int i = 0; from < total && i < 24; i++) {
+		size_t n = from + step < total ? step : total - from;
+		bool more = from + n < total;
+
+		if (i == 0 && gen_chance(r, 15))
+			n = gen_chance(r, 50) ? 8 : 16 < total ? 16 : total; /* tiny first */
+		more = from + n < total;
+		if (!(i == 0 && skip_first)) {
+			dgram_frame(g, f, d, true, from, n, more, id);
+			if (gen_chance(r, 10))
+				mutate(g, f, g->queue_desc, sizeof(g->queue_desc));
+			queue_add(g, f, shuffle);
+		}
+		if (gen_chance(r, 10) && from >= 8) { /* overlapping piece, one unit back */
+			size_t back = from - 8;
+
+			dgram_frame(g, f, d, true, back, n + 8 <= total - back ? n + 8 : n, more, id);
+			queue_add(g, f, true);
+		}
+		from += n;
+	}
+	free(d);
+}
+
+/* A frame from a capture, its source rewritten to one of ours and its port often too. */
+static void gen_from_capture(struct gen *g, struct fb *f)
+{
+	struct gen_rng *r = &g->rng;
+	const struct pframe *p = &g->pcap[gen_below(r, g->npcap)];
+	size_t off = 12;
+	unsigned int type;
+
+	f->nhot = 0;
+	f->len = p->len;
+	memcpy(f->b, p->data, p->len);
+	type = (unsigned int)f->b[off] << 8 | f->b[off + 1];
+	while ((type == 0x8100 || type == 0x88a8) && off + 6 <= f->len) {
+		fb_hot(f, off);
+		off += 4;
+		type = (unsigned int)f->b[off] << 8 | f->b[off + 1];
+	}
+	off += 2;
+	if (type == 0x0800 && off + 20 <= f->len && gen_chance(r, 85)) {
+		size_t ihl = (size_t)(f->b[off] & 15) * 4;
+
+		pick_source(g, false, f->b + off + 12);
+		fb_hot(f, off);
+		fb_hot(f, off + 2);
+		fb_hot(f, off + 6);
+		if (ihl >= 20 && off + ihl + 4 <= f->len && !(f->b[off + 6] & 0x1f) &&
+		    !f->b[off + 7] && gen_chance(r, 60)) {
+			__u8 l4 = f->b[off + 9] == 6 ? VW_L4_TCP : f->b[off + 9] == 132 ?
+				VW_L4_SCTP : VW_L4_UDP;
+
+			put16(f->b + off + ihl + 2, pick_port(g, l4));
+			fb_hot(f, off + ihl + 4);
+		}
+	} else if (type == 0x86dd && off + 40 <= f->len && gen_chance(r, 85)) {
+		pick_source(g, true, f->b + off + 8);
+		fb_hot(f, off + 4);
+		if (off + 44 <= f->len && (f->b[off + 6] == 17 || f->b[off + 6] == 6) &&
+		    gen_chance(r, 60))
+			put16(f->b + off + 42, pick_port(g, f->b[off + 6] == 6 ? VW_L4_TCP
+									     : VW_L4_UDP));
+	}
+}
+
+/*
+ * An IPv6 frame whose extension chain ends near the end of the first buffer, so that the last
+ * extension header or the L4 header lies just inside, across, or just past it ("available"
+ * bytes, datapath.md), with enough payload behind it to need a second buffer.
+ */
+static void gen_boundary(struct gen *g, struct fb *f)
+{
+	struct gen_rng *r = &g->rng;
+	struct dgram *d = malloc(sizeof(*d));
+	size_t l3off, want, fixed, fill;
+
+	if (!d)
+		return;
+	gen_dgram(g, d);
+	d->v6 = true;
+	pick_source(g, true, d->src);
+	d->next = 3;
+	d->next_frag = 3;
+	d->ext_type[0] = gen_chance(r, 50) ? 0 : 60;
+	d->ext_type[1] = gen_chance(r, 50) ? 43 : 60;
+	d->ext_type[2] = gen_chance(r, 20) ? 51 : 60;
+	d->ext_len[0] = 255;
+	d->ext_len[2] = (__u8)gen_below(r, 3);
+	l3off = 14 + 4 * d->nvlan;
+	/* where the upper-layer header should start: around linear - 20 */
+	want = g->linear - 20 + gen_below(r, 48) - 24;
+	fixed = l3off + 40 + 2048 + ext_bytes(d->ext_type[2], d->ext_len[2]);
+	fill = want > fixed + 8 ? (want - fixed) / 8 : 1;
+	d->ext_len[1] = (__u8)(fill - 1 > 255 ? 255 : fill - 1);
+	if (!is_l4_proto(d->proto) && gen_chance(r, 80))
+		d->proto = 17;
+	build_l4(g, d, 1500);
+	dgram_frame(g, f, d, gen_chance(r, 20), 0, d->l4len, gen_chance(r, 50),
+		    (__u32)gen_rand(r));
+	free(d);
+}
+
+/* Frames in the unit tests' style, through tests/lib/pkt.h's spec builder. */
+static const char *const pkt_specs[] = {
+	"eth ip4=%s>%s udp=40000>%u data=40",
+	"eth q=10 ip4=%s>%s tcp=40000>%u flags=2",
+	"eth q=10 ad=20 ip4=%s>%s opt=8 udp=40000>%u data=200",
+	"eth ad=5 q=6 ip4=%s>%s sctp=40000>%u data=16",
+	"eth ip4=%s>%s id=77 mf udp=40000>%u data=1400",
+	"eth ip4=%s>%s id=77 mf tcp=40000>%u opt=40",
+	"eth ip4=%s>%s udp=40000>%u len=0",
+	"eth ip4=%s>%s tcp=40000>%u doff=4",
+	"eth ip4=%s>%s opt=40 tcp=40000>%u opt=40 flags=63 data=3",
+	"eth ip6=%s>%s udp=40000>%u data=100",
+	"eth ip6=%s>%s hbh rt dst mh hip shim6 ah frag udp=40000>%u data=8",
+	"eth q=1 ip6=%s>%s hbh=16 dst=24 frag id=5 mf tcp=40000>%u",
+	"eth ip6=%s>%s frag id=9 udp=40000>%u data=20",
+	"eth ip6=%s>%s ah=12 sctp=40000>%u",
+	"eth ip6=%s>%s dst dst dst dst dst dst dst dst udp=40000>%u data=4",
+	"eth ip6=%s>%s hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh udp=40000>%u",
+	"eth ip6=%s>%s hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh udp=40000>%u",
+	"eth ip6=%s>%s frag id=3 mf frag id=3 udp=40000>%u",
+	"eth ip6=%s>%s ext=253:8 udp=40000>%u",
+	"eth ip4=%s>%s udp=40000>%u data=8000",
+	"eth ip6=%s>%s tcp=40000>%u data=5000 pad=30",
+};
+
+static void gen_from_pkt(struct gen *g, struct fb *f)
+{
+	struct gen_rng *r = &g->rng;
+	const char *fmt = pkt_specs[gen_below(r, sizeof(pkt_specs) / sizeof(pkt_specs[0]))];
+	bool v6 = strstr(fmt, "ip6=") != NULL;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], spec[256];
+	__u8 a[16], b[16];
+	struct pkt *p = malloc(sizeof(*p));
+	__u8 l4 = strstr(fmt, "tcp=") ? VW_L4_TCP : strstr(fmt, "sctp=") ? VW_L4_SCTP : VW_L4_UDP;
+
+	if (!p)
+		return;
+	pick_source(g, v6, a);
+	for (int i = 0; i < 16; i++)
+		b[i] = (__u8)gen_rand(r);
+	inet_ntop(v6 ? AF_INET6 : AF_INET, a, src, sizeof(src));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, b, dst, sizeof(dst));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(spec, sizeof(spec), fmt, src, dst, pick_port(g, l4));
+#pragma GCC diagnostic pop
+	if (!pkt_build(p, spec, NULL) && p->len <= GEN_MAX_FRAME) {
+		memcpy(f->b, p->data, p->len);
+		f->len = p->len;
+		if (p->l3_off >= 0) {
+			fb_hot(f, (size_t)p->l3_off + 2);
+			fb_hot(f, (size_t)p->l3_off + 4);
+			fb_hot(f, (size_t)p->l3_off + 6);
+		}
+		if (p->l4_off >= 0) {
+			fb_hot(f, (size_t)p->l4_off + 4);
+			fb_hot(f, (size_t)p->l4_off + 12);
+		}
+	}
+	free(p);
+}
+
+void gen_next(struct gen *g, struct gen_frame *out)
+{
+	struct gen_rng *r = &g->rng;
+	struct fb *f;
+	char desc[80];
+	unsigned int kind;
+
+	if (g->nqueue) {
+		struct pframe p = g->queue[0];
+
+		memmove(g->queue, g->queue + 1, (g->nqueue - 1) * sizeof(*g->queue));
+		g->nqueue--;
+		out->len = p.len;
+		memcpy(out->data, p.data, p.len);
+		snprintf(out->desc, sizeof(out->desc), "%s", g->queue_desc);
+		free(p.data);
+		return;
+	}
+	f = malloc(sizeof(*f));
+	if (!f) { /* out of memory: a plain non-IP frame keeps the run going */
+		memset(out->data, 0, 60);
+		out->len = 60;
+		snprintf(out->desc, sizeof(out->desc), "oom filler");
+		return;
+	}
+	f->len = 0;
+	f->nhot = 0;
+	kind = (unsigned int)gen_below(r, 100);
+	if (kind < 20) {
+		snprintf(g->queue_desc, sizeof(g->queue_desc), "fragment series");
+		gen_fragments(g, f);
+		free(f);
+		if (g->nqueue) {
+			gen_next(g, out);
+			return;
+		}
+		/* nothing queued (allocation failure): fall back to a plain frame */
+		f = malloc(sizeof(*f));
+		if (!f) {
+			memset(out->data, 0, 60);
+			out->len = 60;
+			snprintf(out->desc, sizeof(out->desc), "oom filler");
+			return;
+		}
+		f->len = 0;
+		f->nhot = 0;
+		kind = 50;
+	}
+	if (kind < 32 && g->npcap) {
+		snprintf(desc, sizeof(desc), "capture");
+		gen_from_capture(g, f);
+	} else if (kind < 42) {
+		snprintf(desc, sizeof(desc), "pkt.h spec");
+		gen_from_pkt(g, f);
+	} else if (kind < 46 && g->linear > 2400) {
+		snprintf(desc, sizeof(desc), "ipv6 chain at the first buffer's end");
+		gen_boundary(g, f);
+	} else if (kind < 50) {
+		struct dgram *d = malloc(sizeof(*d));
+		unsigned int et = gen_chance(r, 50) ? 0x0806 : (unsigned int)gen_below(r, 65536);
+
+		snprintf(desc, sizeof(desc), "ethertype %04x", et);
+		if (d) {
+			gen_dgram(g, d);
+			build_eth(g, f, d, et);
+			free(d);
+		}
+		for (size_t n = gen_below(r, 80); n; n--)
+			*fb_put(f, 1) = (__u8)gen_rand(r);
+	} else {
+		struct dgram *d = malloc(sizeof(*d));
+
+		if (d) {
+			gen_dgram(g, d);
+			snprintf(desc, sizeof(desc), "%s proto %u vlans %u ext %u",
+				 d->v6 ? "ipv6" : "ipv4", d->proto, d->nvlan, d->next);
+			dgram_frame(g, f, d, false, 0, d->l4len, false, (__u32)gen_rand(r));
+			if (gen_chance(r, 8) && !d->v6)
+				/* a stray later fragment: offset set, first never seen */
+				put16(f->b + 12 + 4 * d->nvlan + 2 + 6,
+				      (unsigned int)gen_range_u(r, 1, 0x3fff));
+			free(d);
+		} else {
+			snprintf(desc, sizeof(desc), "oom filler");
+			f->len = 60;
+			memset(f->b, 0, 60);
+		}
+	}
+	if (gen_chance(r, 35))
+		mutate(g, f, desc, sizeof(desc));
+	emit(out, f, desc);
+	free(f);
+}
+
+/* ---- Hex ------------------------------------------------------------------------------------- */
+
+void gen_hex_print(FILE *out, const __u8 *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(out, "%02x", data[i]);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+long gen_hex_parse(const char *s, __u8 *out, size_t cap)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *s; s++) {
+		int v;
+
+		if (isspace((unsigned char)*s))
+			continue;
+		v = hexval((unsigned char)*s);
+		if (v < 0)
+			return -EINVAL;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n == cap)
+			return -EINVAL;
+		out[n++] = (__u8)(hi << 4 | v);
+		hi = -1;
+	}
+	return hi < 0 ? (long)n : -EINVAL;
+}

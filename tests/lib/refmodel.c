@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Reference classifier: docs/datapath.md, section by section. Each decision below cites the
+ * section it implements. Offsets are from the start of the frame; "avail" is the end of the first
+ * buffer, "len" the end of the whole frame.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/bpf.h>
+#include "refmodel.h"
+
+#define ETH_HLEN_ 14
+#define ETHTYPE_VLAN 0x8100
+#define ETHTYPE_QINQ 0x88a8
+#define ETHTYPE_IPV4 0x0800
+#define ETHTYPE_IPV6 0x86dd
+
+void rm_state_init(struct rm_state *st)
+{
+	memset(st, 0, sizeof(*st));
+}
+
+void rm_state_reset(struct rm_state *st)
+{
+	st->nfrags = 0;
+	st->nsrcs = 0;
+}
+
+void rm_state_free(struct rm_state *st)
+{
+	free(st->frags);
+	free(st->srcs);
+	memset(st, 0, sizeof(*st));
+}
+
+const struct rm_frag_entry *rm_frag_find(const struct rm_state *st, const struct vw_frag_key *k)
+{
+	for (size_t i = 0; i < st->nfrags; i++)
+		if (!memcmp(&st->frags[i].key, k, sizeof(*k)))
+			return &st->frags[i];
+	return NULL;
+}
+
+const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct vw_src_key *k)
+{
+	for (size_t i = 0; i < st->nsrcs; i++)
+		if (!memcmp(&st->srcs[i].key, k, sizeof(*k)))
+			return &st->srcs[i];
+	return NULL;
+}
+
+static int frag_store(struct rm_state *st, const struct vw_frag_key *k,
+		      const struct vw_frag_val *v, long origin)
+{
+	struct rm_frag_entry *e = (struct rm_frag_entry *)rm_frag_find(st, k);
+
+	if (!e) {
+		if (st->nfrags == st->frags_cap) {
+			size_t cap = st->frags_cap ? st->frags_cap * 2 : 256;
+			void *p = realloc(st->frags, cap * sizeof(*st->frags));
+
+			if (!p)
+				return -ENOMEM;
+			st->frags = p;
+			st->frags_cap = cap;
+		}
+		e = &st->frags[st->nfrags++];
+		e->key = *k;
+	}
+	e->val = *v;
+	e->origin = origin;
+	return 0;
+}
+
+static int src_update(struct rm_state *st, const struct vw_src_key *k, size_t len, __u8 cls,
+		      __u8 reason)
+{
+	struct rm_src_entry *e = (struct rm_src_entry *)rm_src_find(st, k);
+
+	if (!e) {
+		if (st->nsrcs == st->srcs_cap) {
+			size_t cap = st->srcs_cap ? st->srcs_cap * 2 : 256;
+			void *p = realloc(st->srcs, cap * sizeof(*st->srcs));
+
+			if (!p)
+				return -ENOMEM;
+			st->srcs = p;
+			st->srcs_cap = cap;
+		}
+		e = &st->srcs[st->nsrcs++];
+		memset(e, 0, sizeof(*e));
+		e->key = *k;
+	}
+	e->packets++;
+	e->bytes += len;
+	e->last_class = cls;
+	e->last_reason = reason;
+	return 0;
+}
+
+static unsigned int be16(const __u8 *p)
+{
+	return (unsigned int)p[0] << 8 | p[1];
+}
+
+static __u32 be32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+/* IPv4 address as IPv4-mapped IPv6 (::ffff:a.b.c.d), the form vw_frags and vw_sources use. */
+static void v4_mapped(__u8 out[16], const __u8 *a4)
+{
+	memset(out, 0, 16);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	memcpy(out + 12, a4, 4);
+}
+
+__u8 rm_port_class(const struct vw_config *cfg, __u8 l4, __u16 port)
+{
+	for (unsigned int c = 0; c < cfg->nclasses; c++) {
+		const struct vw_class *k = &cfg->classes[c];
+
+		for (unsigned int r = 0; r < k->nranges; r++)
+			if (k->ranges[r].l4 == l4 && port >= k->ranges[r].lo &&
+			    port <= k->ranges[r].hi)
+				return k->id;
+	}
+	return VW_CLASS_NONE;
+}
+
+/* Whether the first plen bits of a and b agree. */
+static bool prefix_covers(const __u8 *pfx, unsigned int plen, const __u8 *addr)
+{
+	unsigned int full = plen / 8, rest = plen % 8;
+
+	if (memcmp(pfx, addr, full))
+		return false;
+	if (rest) {
+		__u8 m = (__u8)(0xff << (8 - rest));
+
+		if ((pfx[full] & m) != (addr[full] & m))
+			return false;
+	}
+	return true;
+}
+
+bool rm_allowed(const struct vw_config *cfg, __u8 cls, __u8 family, const __u8 *addr)
+{
+	/* Section 4: union over every allow rule for the class. */
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		const struct vw_rule *r = &cfg->rules[i];
+
+		if (r->family != family || cls >= VW_MAX_CLASSES || !(r->mask & (1U << cls)))
+			continue;
+		if (prefix_covers(r->addr, r->plen, addr))
+			return true;
+	}
+	return false;
+}
+
+static const struct vw_class *class_by_id(const struct vw_config *cfg, __u8 id)
+{
+	for (unsigned int c = 0; c < cfg->nclasses; c++)
+		if (cfg->classes[c].id == id)
+			return &cfg->classes[c];
+	return NULL;
+}
+
+static void decide(struct rm_result *res, __u8 verdict, __u8 reason, __u8 cls, const char *why)
+{
+	res->verdict = verdict;
+	res->reason = reason;
+	res->cls = cls;
+	snprintf(res->why, sizeof(res->why), "%s", why);
+}
+
+#define MALFORMED(res, why) decide(res, VW_VERDICT_DROP, VW_REASON_MALFORMED, VW_CLASS_NONE, why)
+
+/* What the IP layer found, handed to the transport section. */
+struct l3_info {
+	__u8 family;
+	const __u8 *saddr; /* 4 or 16 bytes, network order */
+	size_t l4_off;     /* first byte of the upper-layer header */
+	size_t l4_end;     /* end of the L4 data (total length / payload length) */
+	bool first_frag;
+};
+
+/* Section 4: transport header checks and the class decision. */
+static void transport(const struct vw_config *cfg, const __u8 *f, size_t avail, __u8 proto,
+		      const struct l3_info *l3, struct rm_result *res)
+{
+	size_t l4len = l3->l4_end > l3->l4_off ? l3->l4_end - l3->l4_off : 0;
+	size_t need;
+	__u8 l4;
+	__u16 dport;
+	__u8 cls;
+
+	switch (proto) {
+	case 17:
+		l4 = VW_L4_UDP;
+		need = 8;
+		break;
+	case 6:
+		l4 = VW_L4_TCP;
+		need = 20;
+		break;
+	default: /* 132 */
+		l4 = VW_L4_SCTP;
+		need = 12;
+		break;
+	}
+	if (l4len < need) {
+		MALFORMED(res, "4: L4 header beyond the L4 data");
+		return;
+	}
+	if (l3->l4_off + need > avail) {
+		MALFORMED(res, "4: L4 header beyond the first buffer");
+		return;
+	}
+	if (l4 == VW_L4_UDP) {
+		unsigned int ulen = be16(f + l3->l4_off + 4);
+
+		if (ulen < 8) {
+			MALFORMED(res, "4: UDP length < 8");
+			return;
+		}
+		if (!l3->first_frag && ulen > l4len) {
+			MALFORMED(res, "4: UDP length beyond the L4 data");
+			return;
+		}
+	} else if (l4 == VW_L4_TCP) {
+		unsigned int doff = f[l3->l4_off + 12] >> 4;
+
+		if (doff < 5) {
+			MALFORMED(res, "4: TCP data offset < 5");
+			return;
+		}
+		if (doff * 4 > l4len) {
+			MALFORMED(res, "4: TCP header beyond the L4 data");
+			return;
+		}
+	}
+	dport = (__u16)be16(f + l3->l4_off + 2);
+	cls = rm_port_class(cfg, l4, dport);
+	if (cls == VW_CLASS_NONE) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE,
+		       "4: port in no class");
+		return;
+	}
+	if (rm_allowed(cfg, cls, l3->family, l3->saddr)) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_ALLOWLISTED, cls, "4: source allowlisted");
+		return;
+	}
+	const struct vw_class *k = class_by_id(cfg, cls);
+
+	if (k && k->policy == VW_POLICY_MONITOR)
+		decide(res, VW_VERDICT_MONITOR, VW_REASON_NOT_ALLOWLISTED, cls,
+		       "4: not allowlisted, policy monitor");
+	else
+		decide(res, VW_VERDICT_DROP, VW_REASON_NOT_ALLOWLISTED, cls,
+		       "4: not allowlisted, policy drop");
+}
+
+static bool is_transport(__u8 proto)
+{
+	return proto == 17 || proto == 6 || proto == 132;
+}
+
+/* Section 5, later fragment: follow the remembered first fragment, if any. */
+static void later_fragment(const struct rm_state *st, struct rm_result *res)
+{
+	const struct rm_frag_entry *e = rm_frag_find(st, &res->frag_key);
+
+	res->frag = RM_FRAG_LATER;
+	if (!e) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_FRAGMENT_UNKNOWN, VW_CLASS_NONE,
+		       "5: later fragment, first not seen");
+		return;
+	}
+	res->frag_hit = true;
+	res->frag_origin = e->origin;
+	decide(res, e->val.verdict, VW_REASON_FRAGMENT, e->val.cls,
+	       "5: later fragment follows its first");
+}
+
+/* Section 2: IPv4. */
+static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const __u8 *f, size_t len,
+		 size_t avail, size_t off, struct rm_result *res)
+{
+	const __u8 *ip = f + off;
+	unsigned int ihl, tot, fragw, fofs;
+	struct l3_info l3 = { .family = VW_FAMILY_V4 };
+
+	if (off + 16 <= avail) {
+		res->src_peek = true;
+		v4_mapped(res->src_bytes.addr, ip + 12);
+	}
+	if (avail < off + 20) {
+		MALFORMED(res, "2.1: fewer than 20 bytes");
+		return;
+	}
+	ihl = ip[0] & 0x0f;
+	tot = be16(ip + 2);
+	if (ip[0] >> 4 != 4) {
+		MALFORMED(res, "2.1: version not 4");
+		return;
+	}
+	if (ihl < 5) {
+		MALFORMED(res, "2.1: IHL < 5");
+		return;
+	}
+	if (off + ihl * 4 > avail) {
+		MALFORMED(res, "2.1: IHL*4 beyond the first buffer");
+		return;
+	}
+	if (tot < ihl * 4) {
+		MALFORMED(res, "2.1: total length < IHL*4");
+		return;
+	}
+	if (tot > len - off) {
+		MALFORMED(res, "2.1: total length beyond the packet");
+		return;
+	}
+	res->src_known = true;
+	v4_mapped(res->src.addr, ip + 12);
+
+	l3.saddr = ip + 12;
+	l3.l4_off = off + ihl * 4;
+	l3.l4_end = off + tot;
+
+	fragw = be16(ip + 6);
+	fofs = fragw & 0x1fff;
+	if (fofs || (fragw & 0x2000)) {
+		res->frag_key.family = VW_FAMILY_V4;
+		res->frag_key.proto = ip[9];
+		res->frag_key.id = be16(ip + 4);
+		v4_mapped(res->frag_key.saddr, ip + 12);
+		v4_mapped(res->frag_key.daddr, ip + 16);
+	}
+	if (fofs) {
+		later_fragment(st, res);
+		return;
+	}
+	if (fragw & 0x2000) {
+		res->frag = RM_FRAG_FIRST;
+		l3.first_frag = true;
+	}
+	if (!is_transport(ip[9])) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE,
+		       "2.4: protocol without ports");
+		return;
+	}
+	transport(cfg, f, avail, ip[9], &l3, res);
+}
+
+static bool is_v6_ext(__u8 nh)
+{
+	switch (nh) {
+	case 0:
+	case 43:
+	case 44:
+	case 51:
+	case 60:
+	case 135:
+	case 139:
+	case 140:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Section 3: IPv6. */
+static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const __u8 *f, size_t len,
+		 size_t avail, size_t off, struct rm_result *res)
+{
+	const __u8 *ip = f + off;
+	struct l3_info l3 = { .family = VW_FAMILY_V6 };
+	size_t end, pos;
+	unsigned int walked = 0;
+	bool seen_frag = false;
+	__u8 nh;
+
+	if (off + 24 <= avail) {
+		res->src_peek = true;
+		memcpy(res->src_bytes.addr, ip + 8, 16);
+	}
+	if (avail < off + 40) {
+		MALFORMED(res, "3.1: fewer than 40 bytes");
+		return;
+	}
+	if (ip[0] >> 4 != 6) {
+		MALFORMED(res, "3.1: version not 6");
+		return;
+	}
+	if (40 + (size_t)be16(ip + 4) > len - off) {
+		MALFORMED(res, "3.1: payload length beyond the packet");
+		return;
+	}
+	res->src_known = true;
+	memcpy(res->src.addr, ip + 8, 16);
+	l3.saddr = ip + 8;
+	end = off + 40 + be16(ip + 4);
+
+	nh = ip[6];
+	pos = off + 40;
+	while (is_v6_ext(nh)) {
+		size_t hl;
+
+		if (walked == VW_MAX_IPV6_EXT) {
+			MALFORMED(res, "3.4: a 13th extension header");
+			return;
+		}
+		walked++;
+		if (pos + 8 > end) {
+			MALFORMED(res, "3.2: extension header beyond the payload");
+			return;
+		}
+		if (pos + 8 > avail) {
+			MALFORMED(res, "3.2: extension header beyond the first buffer");
+			return;
+		}
+		if (nh == 44)
+			hl = 8;
+		else if (nh == 51)
+			hl = ((size_t)f[pos + 1] + 2) * 4;
+		else
+			hl = ((size_t)f[pos + 1] + 1) * 8;
+		if (pos + hl > end) {
+			MALFORMED(res, "3.2: extension header beyond the payload");
+			return;
+		}
+		if (pos + hl > avail) {
+			MALFORMED(res, "3.2: extension header beyond the first buffer");
+			return;
+		}
+		if (nh == 44) {
+			unsigned int fragw = be16(f + pos + 2);
+
+			if (seen_frag) {
+				MALFORMED(res, "3.3: a second fragment header");
+				return;
+			}
+			seen_frag = true;
+			res->frag_key.family = VW_FAMILY_V6;
+			res->frag_key.proto = f[pos];
+			res->frag_key.id = be32(f + pos + 4);
+			memcpy(res->frag_key.saddr, ip + 8, 16);
+			memcpy(res->frag_key.daddr, ip + 24, 16);
+			if (fragw >> 3) {
+				later_fragment(st, res);
+				return;
+			}
+			if (fragw & 1) {
+				res->frag = RM_FRAG_FIRST;
+				l3.first_frag = true;
+			}
+		}
+		nh = f[pos];
+		pos += hl;
+	}
+	if (!is_transport(nh)) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE,
+		       "3.5: upper layer without ports");
+		return;
+	}
+	l3.l4_off = pos;
+	l3.l4_end = end;
+	transport(cfg, f, avail, nh, &l3, res);
+}
+
+int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *frame, size_t len,
+		size_t avail, long origin, struct rm_result *res)
+{
+	size_t off = 12;
+	unsigned int type, tags = 0;
+	int err = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->frag_origin = -1;
+	if (!len)
+		return -EINVAL;
+	if (avail > len)
+		avail = len;
+
+	/* Section 1: Ethernet and VLAN. */
+	if (len < ETH_HLEN_ || avail < ETH_HLEN_) {
+		MALFORMED(res, "1.1: fewer than 14 bytes");
+		goto out;
+	}
+	type = be16(frame + off);
+	off += 2;
+	while (type == ETHTYPE_VLAN || type == ETHTYPE_QINQ) {
+		if (tags == VW_MAX_VLAN) {
+			MALFORMED(res, "1.2: a third VLAN tag");
+			goto out;
+		}
+		if (off + 4 > avail) {
+			MALFORMED(res, "1.2: VLAN tag does not fit");
+			goto out;
+		}
+		type = be16(frame + off + 2);
+		off += 4;
+		tags++;
+	}
+	if (type == ETHTYPE_IPV4)
+		ipv4(cfg, st, frame, len, avail, off, res);
+	else if (type == ETHTYPE_IPV6)
+		ipv6(cfg, st, frame, len, avail, off, res);
+	else
+		decide(res, VW_VERDICT_PASS, VW_REASON_NON_IP, VW_CLASS_NONE, "1.3: not IP");
+
+	/* Section 5: a first fragment's outcome is remembered, whatever it is. */
+	if (res->frag == RM_FRAG_FIRST) {
+		struct vw_frag_val v = { .verdict = res->verdict, .cls = res->cls,
+					 .reason = res->reason };
+
+		err = frag_store(st, &res->frag_key, &v, origin);
+		if (err)
+			goto out;
+	}
+	/* Section 6: sources seen dropped or monitored. */
+	if (res->src_known && res->verdict != VW_VERDICT_PASS) {
+		res->src_updated = true;
+		err = src_update(st, &res->src, len, res->cls, res->reason);
+	}
+out:
+	res->action = res->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
+	return err;
+}

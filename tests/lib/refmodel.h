@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Reference classifier for differential fuzzing: docs/datapath.md restated as plain, linear C.
+ *
+ * Written from the specification only, never from bpf/voipwall.bpf.c: when the two disagree, one
+ * of them is wrong and the fuzzer says so. Clarity over speed: headers are parsed byte by byte,
+ * ports and prefixes are found by scanning the config, and the program's LRU maps (vw_frags,
+ * vw_sources) are modelled as plain tables fed by the same frames in the same order.
+ */
+#ifndef VW_REFMODEL_H
+#define VW_REFMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "voipwall.h"
+#include "config.h"
+
+/* What a frame is, as far as fragmentation goes. */
+enum rm_frag_kind {
+	RM_FRAG_NONE = 0,  /* not a fragment (or not known to be one) */
+	RM_FRAG_FIRST = 1, /* offset 0, more-fragments set: its verdict is remembered */
+	RM_FRAG_LATER = 2, /* offset > 0: follows the remembered verdict, if any */
+};
+
+/* One remembered first fragment (model of a vw_frags entry). */
+struct rm_frag_entry {
+	struct vw_frag_key key;
+	struct vw_frag_val val;
+	long origin; /* caller's number of the frame that stored it (see rm_classify) */
+};
+
+/* One source seen dropped or monitored (model of a vw_sources entry, without the timestamp). */
+struct rm_src_entry {
+	struct vw_src_key key;
+	__u64 packets;
+	__u64 bytes;
+	__u32 last_class;
+	__u32 last_reason;
+};
+
+/* The model's copy of the program's state that outlives a frame. */
+struct rm_state {
+	struct rm_frag_entry *frags;
+	size_t nfrags, frags_cap;
+	struct rm_src_entry *srcs;
+	size_t nsrcs, srcs_cap;
+};
+
+/* The decision for one frame, and what it did to the state. */
+struct rm_result {
+	__u8 verdict; /* enum vw_verdict */
+	__u8 reason;  /* enum vw_reason */
+	__u8 cls;     /* class id, or VW_CLASS_NONE */
+	int action;   /* XDP_PASS or XDP_DROP */
+	__u8 frag;    /* enum rm_frag_kind */
+	bool frag_hit;                /* RM_FRAG_LATER: its first fragment was remembered */
+	long frag_origin;             /* frag_hit: origin of the entry consulted */
+	struct vw_frag_key frag_key;  /* frag != RM_FRAG_NONE: the key stored or looked up */
+	bool src_known;               /* the IP header was valid: src holds the source */
+	bool src_updated;             /* verdict drop/monitor: vw_sources[src] was updated */
+	struct vw_src_key src;
+	bool src_peek;                /* src_bytes holds whatever sits where a source would be */
+	struct vw_src_key src_bytes;  /* (even in an invalid header): must not be touched unless
+				       * src_updated */
+	char why[96];                 /* which rule of the spec decided, for reproducers */
+};
+
+void rm_state_init(struct rm_state *st);
+/* Forget every entry (vw_frags and vw_sources cleared). */
+void rm_state_reset(struct rm_state *st);
+void rm_state_free(struct rm_state *st);
+const struct rm_frag_entry *rm_frag_find(const struct rm_state *st, const struct vw_frag_key *k);
+const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct vw_src_key *k);
+
+/*
+ * Classify one frame of len bytes, of which the first avail are in the first buffer (avail ==
+ * len for a single-buffer frame), under cfg, updating st as the program updates its maps.
+ * origin is recorded with any fragment entry stored. Returns 0, or -EINVAL for len == 0.
+ */
+int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *frame, size_t len,
+		size_t avail, long origin, struct rm_result *res);
+
+/* The class a destination port maps to for l4 (enum vw_l4), or VW_CLASS_NONE. */
+__u8 rm_port_class(const struct vw_config *cfg, __u8 l4, __u16 port);
+/* Whether some allow rule for class id cls covers the source (family VW_FAMILY_V4/V6;
+ * addr in network order, 4 or 16 bytes). */
+bool rm_allowed(const struct vw_config *cfg, __u8 cls, __u8 family, const __u8 *addr);
+
+#endif

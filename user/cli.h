@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The voipwall command: options shared by all commands, the commands, and their helpers. */
+#ifndef VW_CLI_H
+#define VW_CLI_H
+
+#include <stdbool.h>
+#include "config.h"
+#include "json.h"
+#include "tables.h"
+
+/* Exit codes (documented in docs/cli.md). */
+#define VW_EXIT_OK 0
+#define VW_EXIT_FAIL 1  /* runtime failure */
+#define VW_EXIT_USAGE 2 /* usage or config error, or a refused unsafe change */
+
+#define VW_DEFAULT_WAIT 30
+#define VW_DEFAULT_TOP 10
+
+enum vw_attach_mode {
+	VW_ATTACH_AUTO = 0,
+	VW_ATTACH_NATIVE = VW_MODE_NATIVE,
+	VW_ATTACH_SKB = VW_MODE_SKB,
+};
+
+/* Options given anywhere on the command line; opt bits say which were given. */
+enum vw_opt {
+	VW_OPT_MODE = 1 << 0,
+	VW_OPT_FORCE = 1 << 1,
+	VW_OPT_ALL = 1 << 2,
+	VW_OPT_PROMETHEUS = 1 << 3,
+	VW_OPT_WATCH = 1 << 4,
+	VW_OPT_TOP_N = 1 << 5,
+	VW_OPT_WAIT = 1 << 6,
+};
+
+struct vw_cli {
+	const char *config;   /* -c; NULL: VW_DEFAULT_CONFIG, or the built-in one when missing */
+	const char *pin_dir;  /* --pin-dir, $VOIPWALL_PIN_DIR, or VW_DEFAULT_PIN_DIR */
+	bool pin_dir_default; /* the default: bpffs may be mounted for it */
+	bool json, verbose, force, all, prometheus;
+	enum vw_attach_mode mode;
+	double watch;  /* seconds; 0: no --watch */
+	unsigned int top_n;
+	int wait_secs;
+	unsigned int opts; /* enum vw_opt bits given */
+	const char *cmd;   /* command word */
+	int argc;          /* arguments after the command word */
+	char **argv;
+	struct vw_json jw; /* stdout writer for -j */
+	bool json_done;    /* the command printed its JSON, errors included */
+};
+
+int cmd_load(struct vw_cli *cli);
+int cmd_unload(struct vw_cli *cli);
+int cmd_reload(struct vw_cli *cli);
+int cmd_check(struct vw_cli *cli);
+int cmd_allow(struct vw_cli *cli);
+int cmd_status(struct vw_cli *cli);
+int cmd_stats(struct vw_cli *cli);
+int cmd_top(struct vw_cli *cli);
+
+/* ---- helpers (cmd_common.c) ---- */
+
+/* Parse the config named by -c (or the default, or the built-in one when the default file is
+ * missing). Errors are printed as "file:line: ..." lines; returns VW_EXIT_OK or VW_EXIT_USAGE. */
+int vw_cli_load_config(struct vw_cli *cli, struct vw_config *cfg);
+/* Make -c absolute (it is recorded in the pinned state, and 'reload' reads it again). */
+void vw_cli_absolute_config(struct vw_cli *cli);
+/* Root, or CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN; else one line and VW_EXIT_FAIL. */
+int vw_cli_need_privs(const struct vw_cli *cli);
+/* Open the pinned maps; says "not loaded" (or why not) and returns VW_EXIT_FAIL on failure. */
+int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m);
+/* Take the state-change lock; returns the fd, or -1 after saying why. */
+int vw_cli_lock(const struct vw_cli *cli);
+/* The live generation's description; VW_EXIT_* */
+int vw_cli_live_gen(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *gc);
+/* Anti-lockout: when $SSH_CONNECTION's server port (tcp) is in a drop class of cfg for which
+ * its client address is not allowlisted, say so and return VW_EXIT_USAGE (unless --force). */
+int vw_cli_lockout_check(const struct vw_cli *cli, const struct vw_config *cfg);
+/* Whether cfg would cut off $SSH_CONNECTION; why says how. */
+bool vw_lockout_find(const struct vw_config *cfg, char *why, size_t len);
+/* Progress callback for vw_apply: a line on stderr, only when it is a terminal. */
+void vw_cli_progress(const char *stage, size_t done, size_t total, void *ctx);
+/* Apply cfg with progress; says why on failure. VW_EXIT_* */
+int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct vw_config *cfg);
+/* Whether cfg's rule r covers address addr (16 bytes; IPv4 in addr[0..3]) of family. */
+bool vw_rule_covers(const struct vw_rule *r, int family, const __u8 *addr);
+/* Name of class id c: from gc (or alt) when defined there, "none" for VW_CLASS_NONE, else
+ * "class<c>". buf holds at least VW_CLASS_NAME_MAX + 8 bytes. */
+const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt,
+			  unsigned int c, char *buf, size_t len);
+/* "5060/udp 5061-5062/tcp" for a class. */
+void vw_format_ports(const struct vw_class *cls, char *buf, size_t len);
+/* Local time as "2026-11-26 16:40:00 UTC". */
+void vw_format_time(__u64 realtime_ns, char *buf, size_t len);
+/* The classes of cfg (ports, policy, allow rule counts), as a table or as a JSON array. */
+void vw_cli_print_classes(const struct vw_config *cfg);
+void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg);
+/* "sip,rtp" for a class-id mask of cfg. */
+void vw_format_mask(const struct vw_config *cfg, __u32 mask, char *buf, size_t len);
+/* A text for an errno returned by bpf(), hinting at the usual causes. */
+const char *vw_bpf_strerror(int err);
+
+#endif

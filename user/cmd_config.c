@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* voipwall check / reload / allow: validate, apply atomically, edit the live allowlists. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "log.h"
+#include "names.h"
+#include "pin.h"
+
+static const char *policy_name(unsigned int p)
+{
+	return p == VW_POLICY_MONITOR ? "monitor" : "drop";
+}
+
+/* Allow rules per class id and family. */
+static void count_rules(const struct vw_config *cfg, size_t v4[VW_MAX_CLASSES],
+			size_t v6[VW_MAX_CLASSES])
+{
+	memset(v4, 0, VW_MAX_CLASSES * sizeof(*v4));
+	memset(v6, 0, VW_MAX_CLASSES * sizeof(*v6));
+	for (size_t i = 0; i < cfg->nrules; i++)
+		for (unsigned int c = 0; c < VW_MAX_CLASSES; c++)
+			if (cfg->rules[i].mask & (1U << c)) {
+				if (cfg->rules[i].family == VW_FAMILY_V4)
+					v4[c]++;
+				else
+					v6[c]++;
+			}
+}
+
+void vw_cli_print_classes(const struct vw_config *cfg)
+{
+	size_t v4[VW_MAX_CLASSES], v6[VW_MAX_CLASSES];
+	char ports[2048];
+
+	count_rules(cfg, v4, v6);
+	printf("%-16s %3s %-8s %8s %8s  %s\n", "CLASS", "ID", "POLICY", "ALLOW-V4", "ALLOW-V6",
+	       "PORTS");
+	for (unsigned int i = 0; i < cfg->nclasses; i++) {
+		const struct vw_class *c = &cfg->classes[i];
+
+		vw_format_ports(c, ports, sizeof(ports));
+		printf("%-16s %3u %-8s %8zu %8zu  %s\n", c->name, c->id, policy_name(c->policy),
+		       v4[c->id % VW_MAX_CLASSES], v6[c->id % VW_MAX_CLASSES], ports);
+	}
+}
+
+void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg)
+{
+	size_t v4[VW_MAX_CLASSES], v6[VW_MAX_CLASSES];
+
+	count_rules(cfg, v4, v6);
+	vw_json_arr_begin(w);
+	for (unsigned int i = 0; i < cfg->nclasses; i++) {
+		const struct vw_class *c = &cfg->classes[i];
+
+		vw_json_obj_begin(w);
+		vw_json_kv_str(w, "name", c->name);
+		vw_json_kv_uint(w, "id", c->id);
+		vw_json_kv_str(w, "policy", policy_name(c->policy));
+		vw_json_key(w, "ports");
+		vw_json_arr_begin(w);
+		for (unsigned int j = 0; j < c->nranges; j++) {
+			vw_json_obj_begin(w);
+			vw_json_kv_str(w, "proto", vw_l4_name(c->ranges[j].l4));
+			vw_json_kv_uint(w, "from", c->ranges[j].lo);
+			vw_json_kv_uint(w, "to", c->ranges[j].hi);
+			vw_json_obj_end(w);
+		}
+		vw_json_arr_end(w);
+		vw_json_kv_uint(w, "allow_v4", v4[c->id % VW_MAX_CLASSES]);
+		vw_json_kv_uint(w, "allow_v6", v6[c->id % VW_MAX_CLASSES]);
+		vw_json_obj_end(w);
+	}
+	vw_json_arr_end(w);
+}
+
+void vw_format_mask(const struct vw_config *cfg, __u32 mask, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < cfg->nclasses && used < len; i++) {
+		int n;
+
+		if (!(mask & (1U << cfg->classes[i].id)))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", cfg->classes[i].name);
+		if (n < 0)
+			break;
+		used += n;
+	}
+}
+
+static void rule_totals(const struct vw_config *cfg, size_t *v4, size_t *v6)
+{
+	*v4 = *v6 = 0;
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		if (cfg->rules[i].family == VW_FAMILY_V4)
+			(*v4)++;
+		else
+			(*v6)++;
+	}
+}
+
+int cmd_check(struct vw_cli *cli)
+{
+	char why[256];
+	struct vw_config cfg;
+	size_t v4, v6;
+	int rc, err;
+
+	if (cli->argc) {
+		pr_warn("check takes no arguments (the config is given with -c)\n");
+		return VW_EXIT_USAGE;
+	}
+	rc = vw_cli_load_config(cli, &cfg);
+	if (rc)
+		return rc;
+	err = vw_config_assign_ids(&cfg, NULL);
+	if (err) {
+		pr_warn("cannot assign class ids: %s\n", strerror(-err));
+		rc = VW_EXIT_USAGE;
+		goto out;
+	}
+	rule_totals(&cfg, &v4, &v6);
+	if (cli->json) {
+		vw_json_obj_begin(&cli->jw);
+		vw_json_kv_bool(&cli->jw, "valid", true);
+		vw_json_kv_str(&cli->jw, "config", cfg.source);
+		vw_json_kv_bool(&cli->jw, "builtin", cfg.builtin);
+		vw_json_kv_uint(&cli->jw, "rules", cfg.nrules);
+		vw_json_kv_uint(&cli->jw, "rules_v4", v4);
+		vw_json_kv_uint(&cli->jw, "rules_v6", v6);
+		vw_json_key(&cli->jw, "classes");
+		vw_cli_json_classes(&cli->jw, &cfg);
+		vw_json_obj_end(&cli->jw);
+	} else {
+		if (cfg.builtin)
+			printf("config: built-in default (%s not found)\n", VW_DEFAULT_CONFIG);
+		else
+			printf("config: %s: OK\n", cfg.source);
+		printf("%u classes, %zu allow rules (%zu IPv4, %zu IPv6)\n", cfg.nclasses,
+		       cfg.nrules, v4, v6);
+		vw_cli_print_classes(&cfg);
+	}
+	if (vw_lockout_find(&cfg, why, sizeof(why)))
+		fprintf(stderr, "voipwall: warning: load and reload would refuse this config "
+				"without --force: %s\n", why);
+out:
+	vw_config_free(&cfg);
+	return rc;
+}
+
+int cmd_reload(struct vw_cli *cli)
+{
+	char source[VW_SOURCE_MAX];
+	struct vw_config cfg = {};
+	struct vw_gen_cfg gc;
+	struct vw_maps m;
+	int lock_fd = -1, rc, err;
+	size_t v4, v6;
+	__u32 gen;
+
+	vw_maps_init(&m);
+	if (cli->argc) {
+		pr_warn("reload takes no arguments (the config is given with -c)\n");
+		return VW_EXIT_USAGE;
+	}
+	if (cli->config) {
+		/* a broken config is reported before anything else is looked at */
+		vw_cli_absolute_config(cli);
+		rc = vw_cli_load_config(cli, &cfg);
+		if (rc)
+			return rc;
+	}
+	rc = vw_cli_need_privs(cli);
+	if (rc)
+		goto out;
+	lock_fd = vw_cli_lock(cli);
+	if (lock_fd < 0) {
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	rc = vw_cli_open_maps(cli, &m);
+	if (rc)
+		goto out;
+	rc = vw_cli_live_gen(&m, &gen, &gc);
+	if (rc)
+		goto out;
+	if (!cli->config) {
+		/* without -c: the file the live config came from (the default when that was the
+		 * built-in config: it may exist by now) */
+		if (!(gc.flags & VW_GEN_BUILTIN) && gc.source[0] == '/') {
+			snprintf(source, sizeof(source), "%.*s", VW_SOURCE_MAX - 1, gc.source);
+			cli->config = source;
+		}
+		rc = vw_cli_load_config(cli, &cfg);
+		if (rc)
+			goto out;
+	}
+	err = vw_config_assign_ids(&cfg, &gc);
+	if (err) {
+		pr_warn("cannot assign class ids: %s\n", strerror(-err));
+		rc = VW_EXIT_USAGE;
+		goto out;
+	}
+	rc = vw_cli_lockout_check(cli, &cfg);
+	if (rc)
+		goto out;
+	rc = vw_cli_apply(cli, &m, &cfg);
+	if (rc)
+		goto out;
+	rc = vw_cli_live_gen(&m, &gen, &gc);
+	if (rc)
+		goto out;
+	rule_totals(&cfg, &v4, &v6);
+	if (cli->json) {
+		vw_json_obj_begin(&cli->jw);
+		vw_json_kv_str(&cli->jw, "config", gc.source);
+		vw_json_kv_bool(&cli->jw, "builtin", gc.flags & VW_GEN_BUILTIN);
+		vw_json_kv_uint(&cli->jw, "generation", gen);
+		vw_json_kv_uint(&cli->jw, "serial", gc.serial);
+		vw_json_kv_uint(&cli->jw, "classes", cfg.nclasses);
+		vw_json_kv_uint(&cli->jw, "rules", cfg.nrules);
+		vw_json_obj_end(&cli->jw);
+	} else {
+		printf("reloaded %s: %u classes, %zu allow rules (%zu IPv4, %zu IPv6), serial %u\n",
+		       gc.flags & VW_GEN_BUILTIN ? "the built-in default config" : gc.source,
+		       cfg.nclasses, cfg.nrules, v4, v6, gc.serial);
+	}
+out:
+	vw_maps_close(&m);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	vw_config_free(&cfg);
+	return rc;
+}
+
+static int allow_list(struct vw_cli *cli)
+{
+	struct vw_config cfg = {};
+	struct vw_gen_cfg gc;
+	const struct vw_class *only = NULL;
+	char prefix[64], classes[VW_MAX_CLASSES * (VW_CLASS_NAME_MAX + 1)];
+	struct vw_maps m;
+	int rc, err;
+	__u32 gen;
+
+	vw_maps_init(&m);
+	if (cli->argc > 2) {
+		pr_warn("allow list takes at most one class\n");
+		return VW_EXIT_USAGE;
+	}
+	rc = vw_cli_open_maps(cli, &m);
+	if (rc)
+		return rc;
+	rc = vw_cli_live_gen(&m, &gen, &gc);
+	if (rc)
+		goto out;
+	err = vw_gen_read_config(&m, gen, &cfg);
+	if (err) {
+		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	if (cli->argc == 2) {
+		only = vw_config_class(&cfg, cli->argv[1]);
+		if (!only) {
+			pr_warn("unknown class '%s'\n", cli->argv[1]);
+			rc = VW_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (cli->json) {
+		vw_json_obj_begin(&cli->jw);
+		vw_json_kv_uint(&cli->jw, "serial", gc.serial);
+		vw_json_key(&cli->jw, "rules");
+		vw_json_arr_begin(&cli->jw);
+	} else {
+		printf("%-44s %s\n", "PREFIX", "CLASSES");
+	}
+	for (size_t i = 0; i < cfg.nrules; i++) {
+		const struct vw_rule *r = &cfg.rules[i];
+
+		if (only && !(r->mask & (1U << only->id)))
+			continue;
+		vw_format_prefix(r, prefix, sizeof(prefix));
+		if (!cli->json) {
+			vw_format_mask(&cfg, r->mask, classes, sizeof(classes));
+			printf("%-44s %s\n", prefix, classes);
+			continue;
+		}
+		vw_json_obj_begin(&cli->jw);
+		vw_json_kv_str(&cli->jw, "prefix", prefix);
+		vw_json_key(&cli->jw, "classes");
+		vw_json_arr_begin(&cli->jw);
+		for (unsigned int c = 0; c < cfg.nclasses; c++)
+			if (r->mask & (1U << cfg.classes[c].id))
+				vw_json_str(&cli->jw, cfg.classes[c].name);
+		vw_json_arr_end(&cli->jw);
+		vw_json_obj_end(&cli->jw);
+	}
+	if (cli->json) {
+		vw_json_arr_end(&cli->jw);
+		vw_json_obj_end(&cli->jw);
+	}
+out:
+	vw_maps_close(&m);
+	vw_config_free(&cfg);
+	return rc;
+}
+
+static int allow_change(struct vw_cli *cli, bool add)
+{
+	struct vw_config cfg = {};
+	struct vw_rule *rules = NULL;
+	struct vw_gen_cfg gc;
+	struct vw_maps m;
+	int nprefix = cli->argc - 2, lock_fd = -1, rc, err, i;
+	const char *why;
+	__u32 gen, mask;
+
+	vw_maps_init(&m);
+	if (nprefix < 1) {
+		pr_warn("usage: allow %s CLASS[,CLASS...] PREFIX...\n", add ? "add" : "del");
+		return VW_EXIT_USAGE;
+	}
+	rules = calloc(nprefix, sizeof(*rules));
+	if (!rules)
+		return VW_EXIT_FAIL;
+	for (i = 0; i < nprefix; i++) {
+		if (vw_parse_prefix(cli->argv[2 + i], &rules[i], &why)) {
+			pr_warn("invalid prefix '%s': %s\n", cli->argv[2 + i], why);
+			rc = VW_EXIT_USAGE;
+			goto out;
+		}
+	}
+	rc = vw_cli_need_privs(cli);
+	if (rc)
+		goto out;
+	lock_fd = vw_cli_lock(cli);
+	if (lock_fd < 0) {
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	rc = vw_cli_open_maps(cli, &m);
+	if (rc)
+		goto out;
+	rc = vw_cli_live_gen(&m, &gen, &gc);
+	if (rc)
+		goto out;
+	err = vw_gen_read_config(&m, gen, &cfg);
+	if (err) {
+		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	{
+		char *msgs = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&msgs, &len);
+
+		if (!f) {
+			rc = VW_EXIT_FAIL;
+			goto out;
+		}
+		err = vw_config_class_mask(&cfg, cli->argv[1], &mask, f);
+		fclose(f);
+		if (err) {
+			char *nl = msgs ? strchr(msgs, '\n') : NULL;
+
+			if (nl)
+				*nl = '\0';
+			pr_warn("%s\n", msgs && *msgs ? msgs : "unknown class");
+			free(msgs);
+			rc = VW_EXIT_USAGE;
+			goto out;
+		}
+		free(msgs);
+	}
+	for (i = 0; i < nprefix; i++) {
+		rules[i].mask = mask;
+		if (add) {
+			err = vw_config_add_rule(&cfg, &rules[i]);
+			if (err) {
+				pr_warn("cannot add %s: %s\n", cli->argv[2 + i], strerror(-err));
+				rc = VW_EXIT_FAIL;
+				goto out;
+			}
+		} else if (!vw_config_del_rule(&cfg, &rules[i])) {
+			pr_warn("%s is not allowlisted for %s; nothing changed\n", cli->argv[2 + i],
+				cli->argv[1]);
+			rc = VW_EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (!add) {
+		rc = vw_cli_lockout_check(cli, &cfg);
+		if (rc)
+			goto out;
+	}
+	rc = vw_cli_apply(cli, &m, &cfg);
+	if (rc)
+		goto out;
+	rc = vw_cli_live_gen(&m, &gen, &gc);
+	if (rc)
+		goto out;
+	if (cli->json) {
+		vw_json_obj_begin(&cli->jw);
+		vw_json_kv_str(&cli->jw, "action", add ? "add" : "del");
+		vw_json_kv_str(&cli->jw, "classes", cli->argv[1]);
+		vw_json_kv_uint(&cli->jw, "prefixes", nprefix);
+		vw_json_kv_uint(&cli->jw, "rules", cfg.nrules);
+		vw_json_kv_uint(&cli->jw, "serial", gc.serial);
+		vw_json_obj_end(&cli->jw);
+	} else {
+		printf("%s %d prefix%s %s %s (%zu allow rules, serial %u); this lasts until the next "
+		       "reload\n", add ? "allowed" : "removed", nprefix, nprefix == 1 ? "" : "es",
+		       add ? "for" : "from", cli->argv[1], cfg.nrules, gc.serial);
+	}
+out:
+	vw_maps_close(&m);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	vw_config_free(&cfg);
+	free(rules);
+	return rc;
+}
+
+int cmd_allow(struct vw_cli *cli)
+{
+	const char *sub = cli->argc ? cli->argv[0] : NULL;
+
+	if (sub && !strcmp(sub, "list")) {
+		if (cli->opts & (VW_OPT_FORCE | VW_OPT_WAIT)) {
+			pr_warn("allow list takes no --force or --wait\n");
+			return VW_EXIT_USAGE;
+		}
+		return allow_list(cli);
+	}
+	if (sub && !strcmp(sub, "add"))
+		return allow_change(cli, true);
+	if (sub && (!strcmp(sub, "del") || !strcmp(sub, "delete")))
+		return allow_change(cli, false);
+	pr_warn("allow: expected add, del or list%s%s\n", sub ? ", not " : "", sub ? sub : "");
+	return VW_EXIT_USAGE;
+}

@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* voipwall status / stats / top: read the pinned state, change nothing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "log.h"
+#include "names.h"
+#include "pin.h"
+
+static int read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
+{
+	for (__u32 i = 0; i < VW_MAX_IFACES; i++) {
+		if (bpf_map_lookup_elem(m->ifaces, &i, &ifs[i])) {
+			int err = -errno;
+
+			pr_warn("cannot read vw_ifaces: %s\n", strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static const char *mode_name(unsigned int mode)
+{
+	return mode == VW_MODE_NATIVE ? "native" : mode == VW_MODE_SKB ? "skb" : "unknown";
+}
+
+/* Both generations' descriptions: the live one, and the other for names of retired classes. */
+static int read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
+		     struct vw_gen_cfg *other)
+{
+	int rc = vw_cli_live_gen(m, gen, live);
+
+	if (rc)
+		return rc;
+	if (vw_gen_cfg_read(m, !*gen, other))
+		memset(other, 0, sizeof(*other));
+	return VW_EXIT_OK;
+}
+
+/* ---- status --------------------------------------------------------------------------------- */
+
+int cmd_status(struct vw_cli *cli)
+{
+	struct vw_iface ifs[VW_MAX_IFACES];
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo), gen;
+	struct vw_gen_cfg gc, other;
+	struct vw_config cfg = {};
+	char when[64];
+	struct vw_maps m;
+	int rc, err, prog_fd, n = 0;
+
+	vw_maps_init(&m);
+	if (cli->argc) {
+		pr_warn("status takes no arguments\n");
+		return VW_EXIT_USAGE;
+	}
+	rc = vw_cli_open_maps(cli, &m);
+	if (rc)
+		return rc;
+	prog_fd = vw_pin_open_prog(cli->pin_dir);
+	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen)) {
+		pr_warn("cannot open the pinned program in %s: %s\n", cli->pin_dir,
+			vw_bpf_strerror(prog_fd < 0 ? prog_fd : -errno));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	rc = read_gens(&m, &gen, &gc, &other);
+	if (rc)
+		goto out;
+	if (read_ifaces(&m, ifs)) {
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	err = vw_gen_read_config(&m, gen, &cfg);
+	if (err) {
+		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	vw_format_time(gc.applied_realtime_ns, when, sizeof(when));
+	for (int i = 0; i < VW_MAX_IFACES; i++)
+		n += ifs[i].ifindex != 0;
+
+	if (cli->json) {
+		struct vw_json *w = &cli->jw;
+
+		vw_json_obj_begin(w);
+		vw_json_kv_str(w, "pin_dir", cli->pin_dir);
+		vw_json_kv_uint(w, "prog_id", pinfo.id);
+		vw_json_kv_str(w, "prog_name", pinfo.name);
+		vw_json_key(w, "interfaces");
+		vw_json_arr_begin(w);
+		for (int i = 0; i < VW_MAX_IFACES; i++) {
+			char since[64];
+
+			if (!ifs[i].ifindex)
+				continue;
+			vw_format_time(ifs[i].attached_realtime_ns, since, sizeof(since));
+			vw_json_obj_begin(w);
+			vw_json_kv_str(w, "name", ifs[i].name);
+			vw_json_kv_uint(w, "ifindex", ifs[i].ifindex);
+			vw_json_kv_str(w, "mode", mode_name(ifs[i].mode));
+			vw_json_kv_uint(w, "link_id", ifs[i].link_id);
+			vw_json_kv_uint(w, "prog_id", ifs[i].prog_id);
+			vw_json_kv_str(w, "attached", since);
+			vw_json_kv_bool(w, "gone",
+					vw_pin_link_attached(cli->pin_dir, ifs[i].ifindex) == 0);
+			vw_json_obj_end(w);
+		}
+		vw_json_arr_end(w);
+		vw_json_kv_str(w, "config", gc.source);
+		vw_json_kv_bool(w, "builtin", gc.flags & VW_GEN_BUILTIN);
+		vw_json_kv_uint(w, "generation", gen);
+		vw_json_kv_uint(w, "serial", gc.serial);
+		vw_json_kv_str(w, "applied", when);
+		vw_json_kv_uint(w, "applied_unix_ns", gc.applied_realtime_ns);
+		vw_json_kv_uint(w, "rules", gc.nrules);
+		vw_json_kv_uint(w, "rules_v4", gc.nrules_v4);
+		vw_json_kv_uint(w, "rules_v6", gc.nrules_v6);
+		vw_json_key(w, "classes");
+		vw_cli_json_classes(w, &cfg);
+		vw_json_obj_end(w);
+		goto out;
+	}
+	printf("program:    id %u (%s), pinned in %s\n", pinfo.id, pinfo.name, cli->pin_dir);
+	printf("interfaces: %d\n", n);
+	for (int i = 0; i < VW_MAX_IFACES; i++) {
+		char since[64];
+
+		if (!ifs[i].ifindex)
+			continue;
+		vw_format_time(ifs[i].attached_realtime_ns, since, sizeof(since));
+		printf("  %-16s ifindex %-5u %-6s link id %-6u since %s%s\n", ifs[i].name,
+		       ifs[i].ifindex, mode_name(ifs[i].mode), ifs[i].link_id, since,
+		       vw_pin_link_attached(cli->pin_dir, ifs[i].ifindex) == 0
+			       ? " (GONE: interface removed; unload it)"
+			       : "");
+	}
+	if (gc.flags & VW_GEN_BUILTIN)
+		printf("config:     built-in default (%s was not found)\n", VW_DEFAULT_CONFIG);
+	else
+		printf("config:     %s\n", gc.source);
+	printf("applied:    %s (serial %u, generation %u)\n", when, gc.serial, gen);
+	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc.nrules, gc.nrules_v4,
+	       gc.nrules_v6);
+	printf("classes:    %u\n", cfg.nclasses);
+	vw_cli_print_classes(&cfg);
+out:
+	if (prog_fd >= 0)
+		close(prog_fd);
+	vw_maps_close(&m);
+	vw_config_free(&cfg);
+	return rc;
+}
+
+/* ---- stats ---------------------------------------------------------------------------------- */
+
+struct snapshot {
+	__u64 packets[VW_COUNTERS];
+	__u64 bytes[VW_COUNTERS];
+	struct timespec at;
+};
+
+/* Sum the per-CPU counters: one batch lookup of the whole array (a loop of lookups on kernels
+ * without batch support for it). */
+static int read_counters(int fd, struct snapshot *s)
+{
+	int ncpus = libbpf_num_possible_cpus(), err = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vw_counter *vals = NULL;
+	__u32 *keys = NULL, done = 0, in = 0, out = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	vals = calloc((size_t)VW_COUNTERS * ncpus, sizeof(*vals));
+	keys = calloc(VW_COUNTERS, sizeof(*keys));
+	if (!vals || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &s->at);
+	while (done < VW_COUNTERS) {
+		__u32 n = VW_COUNTERS - done;
+
+		err = bpf_map_lookup_batch(fd, done ? &in : NULL, &out, keys + done,
+					   vals + (size_t)done * ncpus, &n, &opts);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		done += n;
+		in = out;
+		if (err || !n) {
+			err = 0;
+			break;
+		}
+	}
+	if (err) {
+		pr_debug("batch lookup of vw_counters failed (%s); reading one by one\n",
+			 strerror(-err));
+		for (done = 0; done < VW_COUNTERS; done++) {
+			keys[done] = done;
+			if (bpf_map_lookup_elem(fd, &done, vals + (size_t)done * ncpus)) {
+				err = -errno;
+				goto out;
+			}
+		}
+		err = 0;
+	}
+	memset(s->packets, 0, sizeof(s->packets));
+	memset(s->bytes, 0, sizeof(s->bytes));
+	for (__u32 i = 0; i < done; i++) {
+		__u32 k = keys[i];
+
+		if (k >= VW_COUNTERS)
+			continue;
+		for (int c = 0; c < ncpus; c++) {
+			s->packets[k] += vals[(size_t)i * ncpus + c].packets;
+			s->bytes[k] += vals[(size_t)i * ncpus + c].bytes;
+		}
+	}
+out:
+	free(vals);
+	free(keys);
+	return err;
+}
+
+struct labels {
+	char iface[VW_IFNAME_MAX + 8];
+	char cls[VW_CLASS_NAME_MAX + 8];
+	const char *verdict, *reason;
+};
+
+struct stats_ctx {
+	struct vw_iface ifs[VW_MAX_IFACES];
+	struct vw_gen_cfg gc, other;
+};
+
+static void labels_of(const struct stats_ctx *x, __u32 k, struct labels *l)
+{
+	unsigned int reason = k % VW_REASON_MAX;
+	unsigned int verdict = (k / VW_REASON_MAX) % VW_VERDICT_MAX;
+	unsigned int cls = (k / (VW_REASON_MAX * VW_VERDICT_MAX)) % VW_CLASS_SLOTS;
+	unsigned int slot = k / (VW_REASON_MAX * VW_VERDICT_MAX * VW_CLASS_SLOTS);
+
+	if (slot == VW_IFACE_SLOT_OTHER)
+		snprintf(l->iface, sizeof(l->iface), "other");
+	else if (x->ifs[slot].ifindex)
+		snprintf(l->iface, sizeof(l->iface), "%.*s", VW_IFNAME_MAX, x->ifs[slot].name);
+	else
+		snprintf(l->iface, sizeof(l->iface), "slot%u", slot);
+	vw_class_name(&x->gc, &x->other, cls, l->cls, sizeof(l->cls));
+	l->verdict = vw_verdict_name(verdict);
+	l->reason = vw_reason_name(reason);
+}
+
+static void prom_label(const char *name, const char *v, bool last)
+{
+	printf("%s=\"", name);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			printf("\\%c", *v);
+		else if (*v == '\n')
+			printf("\\n");
+		else
+			putchar(*v);
+	}
+	printf("\"%s", last ? "" : ",");
+}
+
+static void print_prometheus(const struct stats_ctx *x, const struct snapshot *s)
+{
+	static const struct {
+		const char *name, *help;
+		bool bytes;
+	} fam[] = {
+		{ "voipwall_packets_total",
+		  "Packets seen by voipwall by interface, class, verdict and reason.", false },
+		{ "voipwall_bytes_total",
+		  "Bytes (whole frames) seen by voipwall by interface, class, verdict and reason.",
+		  true },
+	};
+	struct labels l;
+
+	for (unsigned int f = 0; f < 2; f++) {
+		printf("# HELP %s %s\n# TYPE %s counter\n", fam[f].name, fam[f].help, fam[f].name);
+		for (__u32 k = 0; k < VW_COUNTERS; k++) {
+			if (!s->packets[k])
+				continue;
+			labels_of(x, k, &l);
+			printf("%s{", fam[f].name);
+			prom_label("interface", l.iface, false);
+			prom_label("class", l.cls, false);
+			prom_label("verdict", l.verdict, false);
+			prom_label("reason", l.reason, true);
+			printf("} %llu\n",
+			       (unsigned long long)(fam[f].bytes ? s->bytes[k] : s->packets[k]));
+		}
+	}
+}
+
+/* prev: NULL, or the previous snapshot for rates. */
+static void print_stats(struct vw_cli *cli, const struct stats_ctx *x, const struct snapshot *s,
+			const struct snapshot *prev)
+{
+	double dt = 0;
+	struct labels l;
+
+	if (prev)
+		dt = (s->at.tv_sec - prev->at.tv_sec) + (s->at.tv_nsec - prev->at.tv_nsec) / 1e9;
+	if (cli->json) {
+		struct vw_json *w = &cli->jw;
+
+		vw_json_obj_begin(w);
+		if (prev)
+			vw_json_kv_double(w, "interval", dt);
+		vw_json_key(w, "counters");
+		vw_json_arr_begin(w);
+		for (__u32 k = 0; k < VW_COUNTERS; k++) {
+			if (!s->packets[k])
+				continue;
+			labels_of(x, k, &l);
+			vw_json_obj_begin(w);
+			vw_json_kv_str(w, "interface", l.iface);
+			vw_json_kv_str(w, "class", l.cls);
+			vw_json_kv_str(w, "verdict", l.verdict);
+			vw_json_kv_str(w, "reason", l.reason);
+			vw_json_kv_uint(w, "packets", s->packets[k]);
+			vw_json_kv_uint(w, "bytes", s->bytes[k]);
+			if (prev && dt > 0) {
+				vw_json_kv_double(w, "packets_per_sec",
+						  (s->packets[k] - prev->packets[k]) / dt);
+				vw_json_kv_double(w, "bytes_per_sec",
+						  (s->bytes[k] - prev->bytes[k]) / dt);
+			}
+			vw_json_obj_end(w);
+		}
+		vw_json_arr_end(w);
+		vw_json_obj_end(w);
+		fflush(stdout);
+		return;
+	}
+	printf("%-16s %-16s %-8s %-17s %12s %14s", "INTERFACE", "CLASS", "VERDICT", "REASON",
+	       "PACKETS", "BYTES");
+	if (prev)
+		printf(" %12s %14s", "PKTS/S", "BYTES/S");
+	putchar('\n');
+	for (__u32 k = 0; k < VW_COUNTERS; k++) {
+		if (!s->packets[k])
+			continue;
+		labels_of(x, k, &l);
+		printf("%-16s %-16s %-8s %-17s %12llu %14llu", l.iface, l.cls, l.verdict, l.reason,
+		       (unsigned long long)s->packets[k], (unsigned long long)s->bytes[k]);
+		if (prev && dt > 0)
+			printf(" %12.1f %14.1f", (s->packets[k] - prev->packets[k]) / dt,
+			       (s->bytes[k] - prev->bytes[k]) / dt);
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_signal(int sig)
+{
+	stop_watch = 1;
+}
+
+static int stats_context(const struct vw_maps *m, struct stats_ctx *x)
+{
+	__u32 gen;
+	int rc = read_gens(m, &gen, &x->gc, &x->other);
+
+	if (rc)
+		return rc;
+	return read_ifaces(m, x->ifs) ? VW_EXIT_FAIL : VW_EXIT_OK;
+}
+
+int cmd_stats(struct vw_cli *cli)
+{
+	struct snapshot *s = NULL, *prev = NULL;
+	struct stats_ctx x;
+	struct vw_maps m;
+	int rc, err;
+
+	vw_maps_init(&m);
+	if (cli->argc) {
+		pr_warn("stats takes no arguments\n");
+		return VW_EXIT_USAGE;
+	}
+	if (cli->prometheus && (cli->json || cli->watch > 0)) {
+		pr_warn("--prometheus goes with neither -j nor --watch\n");
+		return VW_EXIT_USAGE;
+	}
+	rc = vw_cli_open_maps(cli, &m);
+	if (rc)
+		return rc;
+	s = malloc(sizeof(*s));
+	prev = malloc(sizeof(*prev));
+	if (!s || !prev) {
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	rc = stats_context(&m, &x);
+	if (rc)
+		goto out;
+	err = read_counters(m.counters, s);
+	if (err) {
+		pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	if (cli->watch <= 0) {
+		if (cli->prometheus)
+			print_prometheus(&x, s);
+		else
+			print_stats(cli, &x, s, NULL);
+		goto out;
+	}
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	while (!stop_watch) {
+		struct timespec ts = { .tv_sec = (time_t)cli->watch,
+				       .tv_nsec = (long)((cli->watch - (time_t)cli->watch) * 1e9) };
+		struct snapshot *t;
+		char now[64];
+
+		while (nanosleep(&ts, &ts) && errno == EINTR && !stop_watch)
+			;
+		if (stop_watch)
+			break;
+		t = prev;
+		prev = s;
+		s = t;
+		/* interfaces may come and go while watching */
+		rc = stats_context(&m, &x);
+		if (rc)
+			goto out;
+		err = read_counters(m.counters, s);
+		if (err) {
+			pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
+			rc = VW_EXIT_FAIL;
+			goto out;
+		}
+		if (!cli->json) {
+			struct timespec rt;
+
+			clock_gettime(CLOCK_REALTIME, &rt);
+			vw_format_time((__u64)rt.tv_sec * 1000000000ULL + rt.tv_nsec, now,
+				       sizeof(now));
+			if (isatty(STDOUT_FILENO))
+				printf("\033[H\033[2J");
+			printf("voipwall stats, every %g s, %s (Ctrl-C to stop)\n", cli->watch, now);
+		}
+		print_stats(cli, &x, s, prev);
+		if (!cli->json)
+			putchar('\n');
+	}
+	rc = VW_EXIT_OK;
+out:
+	free(s);
+	free(prev);
+	vw_maps_close(&m);
+	return rc;
+}
+
+/* ---- top ------------------------------------------------------------------------------------ */
+
+struct source {
+	struct vw_src_key key;
+	struct vw_src_val val;
+};
+
+static int by_packets(const void *a, const void *b)
+{
+	const struct source *x = a, *y = b;
+
+	if (x->val.packets != y->val.packets)
+		return x->val.packets < y->val.packets ? 1 : -1;
+	if (x->val.bytes != y->val.bytes)
+		return x->val.bytes < y->val.bytes ? 1 : -1;
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static void format_addr(const __u8 *a, char *buf, size_t len)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!memcmp(a, mapped, sizeof(mapped)))
+		inet_ntop(AF_INET, a + 12, buf, len);
+	else
+		inet_ntop(AF_INET6, a, buf, len);
+}
+
+int cmd_top(struct vw_cli *cli)
+{
+	struct vw_src_key key, next;
+	struct source *src = NULL;
+	struct vw_gen_cfg gc, other;
+	struct timespec now;
+	size_t n = 0, cap = 0, shown;
+	struct vw_maps m;
+	int rc;
+	__u32 gen;
+	void *prev_key = NULL;
+
+	vw_maps_init(&m);
+	if (cli->argc) {
+		pr_warn("top takes no arguments (-n N sets how many sources)\n");
+		return VW_EXIT_USAGE;
+	}
+	rc = vw_cli_open_maps(cli, &m);
+	if (rc)
+		return rc;
+	rc = read_gens(&m, &gen, &gc, &other);
+	if (rc)
+		goto out;
+	while (bpf_map_get_next_key(m.sources, prev_key, &next) == 0) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			struct source *t = realloc(src, ncap * sizeof(*src));
+
+			if (!t) {
+				rc = VW_EXIT_FAIL;
+				goto out;
+			}
+			src = t;
+			cap = ncap;
+		}
+		key = next;
+		prev_key = &key;
+		if (bpf_map_lookup_elem(m.sources, &key, &src[n].val))
+			continue; /* evicted meanwhile */
+		src[n++].key = key;
+	}
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (n)
+		qsort(src, n, sizeof(*src), by_packets);
+	shown = cli->top_n && cli->top_n < n ? cli->top_n : n;
+
+	if (cli->json) {
+		vw_json_obj_begin(&cli->jw);
+		vw_json_kv_uint(&cli->jw, "sources", n);
+		vw_json_key(&cli->jw, "top");
+		vw_json_arr_begin(&cli->jw);
+	} else {
+		printf("%-40s %12s %14s %-16s %-17s %10s\n", "SOURCE", "PACKETS", "BYTES", "CLASS",
+		       "REASON", "LAST-SEEN");
+	}
+	for (size_t i = 0; i < shown; i++) {
+		const struct vw_src_val *v = &src[i].val;
+		__u64 now_ns = (__u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+		double ago = now_ns > v->last_seen_ns ? (now_ns - v->last_seen_ns) / 1e9 : 0;
+		char addr[INET6_ADDRSTRLEN], cls[VW_CLASS_NAME_MAX + 8];
+
+		format_addr(src[i].key.addr, addr, sizeof(addr));
+		vw_class_name(&gc, &other, v->last_class, cls, sizeof(cls));
+		if (cli->json) {
+			vw_json_obj_begin(&cli->jw);
+			vw_json_kv_str(&cli->jw, "source", addr);
+			vw_json_kv_uint(&cli->jw, "packets", v->packets);
+			vw_json_kv_uint(&cli->jw, "bytes", v->bytes);
+			vw_json_kv_str(&cli->jw, "class", cls);
+			vw_json_kv_str(&cli->jw, "reason", vw_reason_name(v->last_reason));
+			vw_json_kv_double(&cli->jw, "last_seen_secs_ago", ago);
+			vw_json_obj_end(&cli->jw);
+		} else {
+			printf("%-40s %12llu %14llu %-16s %-17s %9.1fs\n", addr,
+			       (unsigned long long)v->packets, (unsigned long long)v->bytes, cls,
+			       vw_reason_name(v->last_reason), ago);
+		}
+	}
+	if (cli->json) {
+		vw_json_arr_end(&cli->jw);
+		vw_json_obj_end(&cli->jw);
+	} else if (!n) {
+		printf("(no source dropped or monitored yet)\n");
+	}
+out:
+	free(src);
+	vw_maps_close(&m);
+	return rc;
+}

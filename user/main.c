@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* voipwall: the command an operator runs. Options may stand anywhere on the line; the first
+ * word that is not an option is the command, the rest are its arguments. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "log.h"
+#include "pin.h"
+
+/* Options a state-changing command accepts besides the global ones. */
+#define CHANGE_OPTS VW_OPT_WAIT
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct vw_cli *cli);
+	unsigned int opts; /* enum vw_opt bits allowed */
+	const char *synopsis;
+	const char *help;
+};
+
+static const struct cmd cmds[] = {
+	{ "load", cmd_load, VW_OPT_MODE | VW_OPT_FORCE | CHANGE_OPTS,
+	  "load IFACE... [--mode auto|native|skb] [--force]",
+	  "Apply the config and attach the filter to each interface. The program, its maps and one\n"
+	  "link per interface are pinned under the pin directory and stay after the command exits.\n"
+	  "The first load creates the pinned state (mounting bpffs on " VW_BPFFS_ROOT " when the\n"
+	  "default pin directory needs it); later loads reuse it, apply the config again and attach\n"
+	  "the new interfaces. Interfaces are attached all or none.\n"
+	  "  --mode auto    native XDP, falling back to skb (generic) mode, saying so (default)\n"
+	  "  --mode native  native (driver) XDP only\n"
+	  "  --mode skb     generic XDP\n"
+	  "  --force        apply even if the config would cut off your SSH session\n"
+	  "An interface that is already loaded, or that runs another XDP program, is an error.\n" },
+	{ "unload", cmd_unload, VW_OPT_ALL | CHANGE_OPTS, "unload IFACE... | --all",
+	  "Detach the filter from the interfaces (--all: from every interface). When no interface\n"
+	  "is left, every pinned object and the pin directory are removed.\n" },
+	{ "reload", cmd_reload, VW_OPT_FORCE | CHANGE_OPTS, "reload [--force]",
+	  "Read the config again (-c FILE, or else the file the running config was loaded from) and\n"
+	  "switch the running filter to it atomically: the new tables are built in the inactive\n"
+	  "generation, then one write makes them live, so every packet sees either the whole old\n"
+	  "config or the whole new one. Classes that keep their name keep their id, so counters keep\n"
+	  "their meaning; counters are not reset. A config with any error is reported as file:line\n"
+	  "lines and nothing changes (exit 2). It also drops the changes made by 'allow add|del'.\n"
+	  "  --force        apply even if the config would cut off your SSH session\n" },
+	{ "check", cmd_check, 0, "check",
+	  "Validate the config and print what would be applied: classes, ports, policy and the\n"
+	  "number of allow rules per class. Touches nothing; needs no privileges.\n" },
+	{ "allow", cmd_allow, VW_OPT_FORCE | CHANGE_OPTS,
+	  "allow add|del CLASS[,CLASS...] PREFIX... | allow list [CLASS]",
+	  "Change the live allowlists, or list them.\n"
+	  "  allow add CLASS[,CLASS...] PREFIX...  allow the prefixes for the classes\n"
+	  "  allow del CLASS[,CLASS...] PREFIX...  remove the classes from those exact prefixes\n"
+	  "  allow list [CLASS]                    the live allow rules (of one class)\n"
+	  "PREFIX is an IPv4 or IPv6 address or CIDR prefix with no host bits set.\n"
+	  "Changes are applied atomically and last until the next 'voipwall reload' (or load),\n"
+	  "which restores the allowlists of the config file: put lasting rules in the config.\n"
+	  "  --force        delete even if it would cut off your SSH session\n" },
+	{ "status", cmd_status, 0, "status",
+	  "Show the interfaces (mode, link id), the program id, the config source (and whether it is\n"
+	  "the built-in default), the classes with their ports, policy and allowlist sizes, and when\n"
+	  "the config was last applied.\n" },
+	{ "stats", cmd_stats, VW_OPT_PROMETHEUS | VW_OPT_WATCH,
+	  "stats [--prometheus] [--watch SECONDS]",
+	  "Show the counters: packets and bytes per interface and class, by verdict and reason.\n"
+	  "  --prometheus       Prometheus text format: voipwall_packets_total and\n"
+	  "                     voipwall_bytes_total{interface,class,verdict,reason}\n"
+	  "  --watch SECONDS    refresh every SECONDS with rates per second, until interrupted\n"
+	  "                     (with -j: one JSON object per line)\n" },
+	{ "top", cmd_top, VW_OPT_TOP_N, "top [-n N]",
+	  "Show the sources whose packets were dropped (or monitored) most: address, packets, bytes,\n"
+	  "last class, last reason, seconds since last seen.\n"
+	  "  -n N    show N sources (default 10; 0: all)\n" },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static const struct {
+	unsigned int bit;
+	const char *name;
+} opt_names[] = {
+	{ VW_OPT_MODE, "--mode" },	   { VW_OPT_FORCE, "--force" }, { VW_OPT_ALL, "--all" },
+	{ VW_OPT_PROMETHEUS, "--prometheus" }, { VW_OPT_WATCH, "--watch" }, { VW_OPT_TOP_N, "-n" },
+	{ VW_OPT_WAIT, "--wait" },
+};
+
+static const char global_help[] =
+	"Global options (before or after the command):\n"
+	"  -c, --config FILE  config file (default " VW_DEFAULT_CONFIG ";\n"
+	"                     when that file is missing, a built-in default is used)\n"
+	"  --pin-dir DIR      pin directory (default " VW_DEFAULT_PIN_DIR ", or $" VW_PIN_DIR_ENV ")\n"
+	"  --wait SECONDS     wait this long for another voipwall changing the same pin directory\n"
+	"                     (default 30)\n"
+	"  -j, --json         JSON output (errors too: {\"error\": \"...\"})\n"
+	"  -v, --verbose      more detail, with libbpf's messages\n"
+	"  -h, --help         this help, or a command's help\n"
+	"Exit codes: 0 success, 1 runtime failure, 2 usage or config error (or an unsafe change\n"
+	"refused).\n";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: voipwall [OPTIONS] COMMAND [ARGS]\n\n"
+		   "XDP filter for VoIP gateways: packets to a protected port class (sip, rtp, mgmt...)\n"
+		   "pass only from sources allowlisted for that class.\n\nCommands:\n");
+	for (unsigned int i = 0; i < NCMDS; i++)
+		fprintf(f, "  voipwall %s\n", cmds[i].synopsis);
+	fprintf(f, "\n%s\nRun 'voipwall COMMAND --help' for what a command does.\n", global_help);
+}
+
+static void cmd_usage(const struct cmd *c, FILE *f)
+{
+	fprintf(f, "Usage: voipwall [OPTIONS] %s\n\n%s\n%s", c->synopsis, c->help, global_help);
+}
+
+static int parse_num(const char *opt, const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < min || v > max || v != v) {
+		pr_warn("invalid value '%s' for %s\n", s, opt);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_FORCE, OPT_ALL, OPT_PROMETHEUS, OPT_WATCH, OPT_WAIT };
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "json", no_argument, NULL, 'j' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
+	{ "watch", required_argument, NULL, OPT_WATCH },
+	{ "wait", required_argument, NULL, OPT_WAIT },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
+{
+	double v;
+	int opt;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:jvhn:", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			cli->config = optarg;
+			break;
+		case OPT_PIN_DIR:
+			cli->pin_dir = optarg;
+			break;
+		case 'j':
+			cli->json = true;
+			break;
+		case 'v':
+			cli->verbose = true;
+			break;
+		case 'h':
+			*help = true;
+			break;
+		case OPT_MODE:
+			cli->opts |= VW_OPT_MODE;
+			if (!strcmp(optarg, "auto")) {
+				cli->mode = VW_ATTACH_AUTO;
+			} else if (!strcmp(optarg, "native")) {
+				cli->mode = VW_ATTACH_NATIVE;
+			} else if (!strcmp(optarg, "skb")) {
+				cli->mode = VW_ATTACH_SKB;
+			} else {
+				pr_warn("invalid --mode '%s' (auto, native or skb)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_FORCE:
+			cli->opts |= VW_OPT_FORCE;
+			cli->force = true;
+			break;
+		case OPT_ALL:
+			cli->opts |= VW_OPT_ALL;
+			cli->all = true;
+			break;
+		case OPT_PROMETHEUS:
+			cli->opts |= VW_OPT_PROMETHEUS;
+			cli->prometheus = true;
+			break;
+		case OPT_WATCH:
+			cli->opts |= VW_OPT_WATCH;
+			if (parse_num("--watch", optarg, 0.1, 86400, &cli->watch))
+				return -EINVAL;
+			break;
+		case OPT_WAIT:
+			cli->opts |= VW_OPT_WAIT;
+			if (parse_num("--wait", optarg, 0, 86400, &v))
+				return -EINVAL;
+			cli->wait_secs = (int)v;
+			break;
+		case 'n':
+			cli->opts |= VW_OPT_TOP_N;
+			if (parse_num("-n", optarg, 0, 1 << 20, &v) || v != (unsigned int)v) {
+				if (v != (unsigned int)v)
+					pr_warn("invalid value '%s' for -n\n", optarg);
+				return -EINVAL;
+			}
+			cli->top_n = (unsigned int)v;
+			break;
+		case ':':
+			pr_warn("option '%s' needs a value\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			pr_warn("unknown option '%s'\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		cli->cmd = argv[optind];
+		cli->argv = argv + optind + 1;
+		cli->argc = argc - optind - 1;
+	}
+	return 0;
+}
+
+/* -j needs the output to be JSON whatever happened. */
+static void json_error(struct vw_cli *cli)
+{
+	const char *msg = vw_log_errors();
+
+	vw_json_obj_begin(&cli->jw);
+	vw_json_kv_str(&cli->jw, "error", *msg ? msg : "failed");
+	vw_json_obj_end(&cli->jw);
+}
+
+int main(int argc, char **argv)
+{
+	struct vw_cli cli = {
+		.wait_secs = VW_DEFAULT_WAIT,
+		.top_n = VW_DEFAULT_TOP,
+	};
+	const struct cmd *c = NULL;
+	bool help = false;
+	int rc = VW_EXIT_USAGE;
+	unsigned int i;
+
+	/* a first pass for -j and -v only, so that errors of the real parse obey them */
+	for (i = 1; i < (unsigned int)argc && strcmp(argv[i], "--"); i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			cli.json = true;
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			cli.verbose = true;
+	}
+	vw_log_init(cli.verbose, cli.json);
+	vw_json_init(&cli.jw, stdout);
+
+	if (parse_args(&cli, argc, argv, &help))
+		goto usage_error;
+	vw_log_init(cli.verbose, cli.json);
+
+	if (!cli.pin_dir)
+		cli.pin_dir = getenv(VW_PIN_DIR_ENV);
+	if (!cli.pin_dir || !*cli.pin_dir)
+		cli.pin_dir = VW_DEFAULT_PIN_DIR;
+	cli.pin_dir_default = !strcmp(cli.pin_dir, VW_DEFAULT_PIN_DIR);
+	if (cli.pin_dir[0] != '/') {
+		pr_warn("--pin-dir must be an absolute path: '%s'\n", cli.pin_dir);
+		goto usage_error;
+	}
+
+	if (!cli.cmd) {
+		if (help) {
+			usage(stdout);
+			return VW_EXIT_OK;
+		}
+		pr_warn("no command given\n");
+		goto usage_error;
+	}
+	for (i = 0; i < NCMDS && !c; i++)
+		if (!strcmp(cli.cmd, cmds[i].name))
+			c = &cmds[i];
+	if (!c) {
+		pr_warn("unknown command '%s'\n", cli.cmd);
+		goto usage_error;
+	}
+	if (help) {
+		cmd_usage(c, stdout);
+		return VW_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++) {
+		if ((cli.opts & opt_names[i].bit) && !(c->opts & opt_names[i].bit)) {
+			pr_warn("option %s does not apply to '%s'\n", opt_names[i].name, c->name);
+			goto usage_error;
+		}
+	}
+
+	rc = c->fn(&cli);
+	if (rc && cli.json && !cli.json_done)
+		json_error(&cli);
+	return rc;
+
+usage_error:
+	if (cli.json) {
+		json_error(&cli);
+	} else if (c) {
+		fprintf(stderr, "Usage: voipwall [OPTIONS] %s\nRun 'voipwall %s --help' for more.\n",
+			c->synopsis, c->name);
+	} else {
+		fprintf(stderr, "Run 'voipwall --help' for usage.\n");
+	}
+	return VW_EXIT_USAGE;
+}

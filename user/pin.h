@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The pin directory: the program, its maps and one bpf_link per interface, pinned in a bpffs
+ * directory that later voipwall processes (and bpftool) open. Its layout is a stable interface:
+ *
+ *   DIR/                mode 0700
+ *   DIR/prog            the XDP program (voipwall_xdp)
+ *   DIR/vw_<map>        each map of the program, by its name (vw_active, vw_counters, ...)
+ *   DIR/link_<ifindex>  the XDP bpf_link of each attached interface; removing it detaches
+ *
+ * Pinned objects are mode 0600. State-changing commands hold a lock (flock) on
+ * VW_LOCK_DIR/voipwall-<escaped DIR>.lock, which holds the owner's pid. */
+#ifndef VW_PIN_H
+#define VW_PIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "tables.h"
+
+#define VW_DEFAULT_PIN_DIR "/sys/fs/bpf/voipwall"
+#define VW_PIN_DIR_ENV "VOIPWALL_PIN_DIR"
+#define VW_BPFFS_ROOT "/sys/fs/bpf"
+#define VW_LOCK_DIR "/run/lock"
+/* Objects pinned per generation of state: the program and the maps below. */
+#define VW_NUM_MAPS 13
+
+/* Map names (pinned names) and where their fd goes in struct vw_maps. */
+struct vw_map_desc {
+	const char *name;
+	size_t off; /* offsetof(struct vw_maps, ...) */
+};
+extern const struct vw_map_desc vw_map_descs[VW_NUM_MAPS];
+
+static inline int *vw_maps_fd(struct vw_maps *m, unsigned int i)
+{
+	return (int *)((char *)m + vw_map_descs[i].off);
+}
+
+/* "DIR/name" into buf; -ENAMETOOLONG when it does not fit. */
+int vw_pin_path(char *buf, size_t len, const char *dir, const char *name);
+/* Set every fd to -1. */
+void vw_maps_init(struct vw_maps *m);
+/* Open every pinned map of dir. -ENOENT when nothing is pinned there (not loaded), -EBADF
+ * when only some maps are (a damaged pin dir), else the errno of the failing bpf_obj_get. */
+int vw_maps_open_pinned(const char *dir, struct vw_maps *m);
+/* Close the fds vw_maps_open_pinned opened. */
+void vw_maps_close(struct vw_maps *m);
+/* Open the pinned program; returns an fd or -errno. */
+int vw_pin_open_prog(const char *dir);
+/* Whether dir holds a pinned program (voipwall is loaded there). */
+bool vw_pin_loaded(const char *dir);
+
+/* Make sure dir's parent lies on a bpf filesystem. When it does not and mount_default is set
+ * (dir is the default pin dir), mount one on VW_BPFFS_ROOT; else -ENOTSUP. */
+int vw_pin_ensure_bpffs(const char *dir, bool mount_default);
+/* Pin the maps and the program into a fresh temporary directory beside dir, then rename it
+ * into place, so dir appears complete or not at all. dir must not exist (or be empty). */
+int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd);
+/* Pin a link as DIR/link_<ifindex> (mode 0600). */
+int vw_pin_link(const char *dir, unsigned int ifindex, int link_fd);
+/* Remove DIR/link_<ifindex> (which detaches the link when nothing else holds it). */
+int vw_pin_unlink_link(const char *dir, unsigned int ifindex);
+/* Whether DIR/link_<ifindex> holds a link still attached to that interface: 1 yes, 0 no (no such
+ * pin, or the interface went away and left the link defunct), or -errno. */
+int vw_pin_link_attached(const char *dir, unsigned int ifindex);
+/* Remove every object voipwall pins under dir, then dir itself. */
+int vw_pin_remove_all(const char *dir);
+/* Remove temporary directories left beside dir by voipwall processes that died mid-pin. */
+void vw_pin_clean_stale(const char *dir);
+
+/* Take the lock serializing state changes on dir, waiting up to wait_secs seconds (saying so on
+ * stderr). Returns the lock fd (close it to unlock), -ETIMEDOUT, or -errno. */
+int vw_pin_lock(const char *dir, int wait_secs);
+
+#endif
