@@ -1,24 +1,28 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Building a generation of the lookup tables from a config (docs/tables.md explains the layout).
+ * Building a generation of the lookup tables from a config (docs/tables.md
+ * explains the layout).
  *
- * A build writes only the generation it is given, which must not be the live one: the program
- * reads vw_active once per packet and then only that generation's half of every table, so a packet
- * sees either the old config or the new one whole. Inner maps (IPv4 /25../32 hash, IPv6 hash, rule
- * record) are created fresh for each build and swapped into the generation's slot.
+ * A build writes only the generation it is given, which must not be the live
+ * one: the program reads vw_active once per packet and then only that
+ * generation's half of every table, so a packet sees either the old config or
+ * the new one whole. Inner maps (IPv4 /25../32 hash, IPv6 hash, rule record)
+ * are created fresh for each build and swapped into the generation's slot.
  */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
 #include "log.h"
 #include "tables.h"
@@ -29,10 +33,11 @@
 #define MASKS_HALF_BYTES ((size_t)VW_MAX_MASKS * MMAP_STRIDE(sizeof(__u32)))
 #define TBL24_HALF_BYTES ((size_t)VW_V4_TBL24_WORDS * sizeof(__u64))
 #define TBL24_ENTRIES	 (1U << 24)
-/* Elements per bpf_map_update_batch call: large enough to amortise the syscall, small enough to
- * report progress on a 1,000,000-prefix apply. */
+/* Elements per bpf_map_update_batch call: large enough to amortise the syscall,
+ * small enough to report progress on a 1,000,000-prefix apply. */
 #define BATCH_CHUNK 65536
-/* Open-addressing table that dedupes class masks into vw_masks indexes (load factor <= 1/2). */
+/* Open-addressing table that dedupes class masks into vw_masks indexes (load
+ * factor <= 1/2). */
 #define MASK_HASH_SIZE (2 * VW_MAX_MASKS)
 
 static void progress_report(vw_progress_fn progress, void *ctx, const char *stage, size_t done,
@@ -56,7 +61,19 @@ static size_t page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
-/* ---- Config validation ------------------------------------------------------------------- */
+/* Wait until no packet can still be using the generation that was live before
+ * the last flip: the program reads vw_active once per packet inside an RCU
+ * read-side section (NAPI or the generic XDP path), and MEMBARRIER_CMD_GLOBAL
+ * returns after synchronize_rcu(). Best effort: without membarrier (or with
+ * nohz_full CPUs) the window it closes is a packet's lifetime, microseconds,
+ * against the milliseconds an apply takes before writing. */
+static void wait_for_readers(void)
+{
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		pr_debug("membarrier: %s; not waiting for in-flight packets", strerror(errno));
+}
+
+/* ---- Config validation ---- */
 
 static int validate_config(const struct vw_config *cfg, __u32 *class_mask)
 {
@@ -117,7 +134,7 @@ static int validate_config(const struct vw_config *cfg, __u32 *class_mask)
 	return 0;
 }
 
-/* ---- Ports ------------------------------------------------------------------------------- */
+/* ---- Ports ---- */
 
 static int build_ports(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg)
 {
@@ -167,12 +184,14 @@ out:
 	return err;
 }
 
-/* ---- Inner maps -------------------------------------------------------------------------- */
+/* ---- Inner maps ---- */
 
-/* Create a hash inner map like the program's template (flags 0) sized for n entries, fill it with
- * batch updates, and put it into the outer map's generation slot. */
-static int install_hash(int outer, __u32 gen, const char *name, __u32 key_size, const void *keys,
-			const __u32 *vals, size_t n, vw_progress_fn progress, void *ctx)
+/* Create a hash inner map like the program's template (flags 0) sized for n
+ * entries, fill it with batch updates, and put it into the outer map's
+ * generation slot. */
+static int install_hash(int outer, __u32 gen, const char *name, const char *stage, __u32 key_size,
+			const void *keys, const __u32 *vals, size_t n, vw_progress_fn progress,
+			void *ctx)
 {
 	size_t done = 0;
 	int fd, err = 0;
@@ -194,7 +213,7 @@ static int install_hash(int outer, __u32 gen, const char *name, __u32 key_size, 
 			goto out;
 		}
 		done += count;
-		progress_report(progress, ctx, name, done, n);
+		progress_report(progress, ctx, stage, done, n);
 	}
 	err = bpf_map_update_elem(outer, &gen, &fd, BPF_ANY);
 	if (err)
@@ -226,7 +245,8 @@ static int install_rules(const struct vw_maps *m, __u32 gen, const struct vw_con
 			pr_warn("cannot map the rule record map: %s", strerror(-err));
 			goto out;
 		}
-		/* struct vw_rule is 24 bytes: a multiple of 8, so the mmapped array is packed. */
+		/* struct vw_rule is 24 bytes: a multiple of 8, so the mmapped array is
+		 * packed. */
 		memcpy(base, cfg->rules, cfg->nrules * sizeof(struct vw_rule));
 		munmap(base, len);
 	}
@@ -238,10 +258,10 @@ out:
 	return err;
 }
 
-/* ---- IPv4 -------------------------------------------------------------------------------- */
+/* ---- IPv4 ---- */
 
-/* Sort 64-bit items by their upper 32 bits (the address), LSD radix in two 16-bit passes:
- * a million /32 rules sort in a few milliseconds. */
+/* Sort 64-bit items by their upper 32 bits (the address), LSD radix in two
+ * 16-bit passes: a million /32 rules sort in a few milliseconds. */
 static int radix_sort_hi32(__u64 *a, size_t n)
 {
 	__u64 *tmp, *src = a, *dst;
@@ -289,7 +309,8 @@ struct mask_set {
 	__u32 n;		   /* indexes used, including 0 */
 };
 
-/* Index of a mask in vw_masks, adding it if new; -E2BIG when the generation is full. */
+/* Index of a mask in vw_masks, adding it if new; -E2BIG when the generation is
+ * full. */
 static int mask_index(struct mask_set *s, __u32 mask)
 {
 	__u32 h;
@@ -336,8 +357,8 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	}
 	ms->n = 1;
 
-	/* Prefixes up to /24 paint their /24 entries (OR: the union of covering rules); longer ones
-	 * are counted for expansion. */
+	/* Prefixes up to /24 paint their /24 entries (OR: the union of covering
+	 * rules); longer ones are counted for expansion. */
 	for (i = 0; i < cfg->nrules; i++) {
 		const struct vw_rule *r = &cfg->rules[i];
 		__u32 a, start, cnt, k;
@@ -357,15 +378,17 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 			mask24[start + k] |= r->mask;
 	}
 	if (total_long > VW_MAX_V4_LONG) {
-		pr_warn("IPv4 prefixes longer than /24 expand to %llu addresses, at most %u fit",
+		pr_warn("IPv4 prefixes longer than /24 expand to %llu addresses, at most "
+			"%u fit",
 			(unsigned long long)total_long, VW_MAX_V4_LONG);
 		err = -E2BIG;
 		goto out;
 	}
-	progress_report(progress, ctx, "ipv4 /0-/24", 1, 1);
+	progress_report(progress, ctx, "IPv4 prefixes up to /24", 1, 1);
 
-	/* /25../32: expand to addresses as (address << 32 | mask), sort, and merge duplicates, so
-	 * each address holds the union of the long prefixes covering it plus its /24's mask. */
+	/* /25../32: expand to addresses as (address << 32 | mask), sort, and merge
+	 * duplicates, so each address holds the union of the long prefixes covering
+	 * it plus its /24's mask. */
 	if (total_long) {
 		pairs = malloc(total_long * sizeof(*pairs));
 		if (!pairs) {
@@ -411,8 +434,8 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	free(pairs);
 	pairs = NULL;
 
-	/* tbl24: mask index of each /24 (the fallback when the address is not in vw_v4_long), plus
-	 * VW_TBL24_LONG where the /24 holds longer prefixes. */
+	/* tbl24: mask index of each /24 (the fallback when the address is not in
+	 * vw_v4_long), plus VW_TBL24_LONG where the /24 holds longer prefixes. */
 	tbl = map_mmap_range(m->v4_tbl24, TBL24_HALF_BYTES, (off_t)gen * TBL24_HALF_BYTES,
 			     PROT_READ | PROT_WRITE);
 	if (!tbl) {
@@ -443,7 +466,7 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		}
 		tbl[i] = word;
 	}
-	progress_report(progress, ctx, "ipv4 tbl24", 1, 1);
+	progress_report(progress, ctx, "IPv4 table", 1, 1);
 
 	masks_base = map_mmap_range(m->masks, MASKS_HALF_BYTES, (off_t)gen * MASKS_HALF_BYTES,
 				    PROT_READ | PROT_WRITE);
@@ -456,8 +479,8 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	for (i = 0; i < ms->n; i++)
 		memcpy(masks_base + i * MMAP_STRIDE(sizeof(__u32)), &ms->masks[i], sizeof(__u32));
 
-	err = install_hash(m->v4_long, gen, "vw_v4_long_in", sizeof(__u32), long_keys, long_vals,
-			   nlong, progress, ctx);
+	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 addresses",
+			   sizeof(__u32), long_keys, long_vals, nlong, progress, ctx);
 out:
 	if (masks_base)
 		munmap(masks_base, MASKS_HALF_BYTES);
@@ -472,7 +495,7 @@ out:
 	return err;
 }
 
-/* ---- IPv6 -------------------------------------------------------------------------------- */
+/* ---- IPv6 ---- */
 
 struct v6_item {
 	struct vw_v6_key key;
@@ -493,8 +516,8 @@ static void v6_mask_addr(__u8 *addr, unsigned int plen)
 	}
 }
 
-/* Order by address, then shorter prefix first: a prefix is then followed directly by all the
- * prefixes it covers. */
+/* Order by address, then shorter prefix first: a prefix is then followed
+ * directly by all the prefixes it covers. */
 static int v6_cmp(const void *pa, const void *pb)
 {
 	const struct v6_item *a = pa, *b = pb;
@@ -553,10 +576,10 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	if (n > 1)
 		qsort(items, n, sizeof(*items), v6_cmp);
 
-	/* Merge identical prefixes (adjacent after the sort) and fold: walking in order with a
-	 * stack of the prefixes covering the current one, each prefix's value is its own mask OR
-	 * the value of its nearest cover, so the longest match holds the union of all covering
-	 * rules. */
+	/* Merge identical prefixes (adjacent after the sort) and fold: walking in
+	 * order with a stack of the prefixes covering the current one, each prefix's
+	 * value is its own mask OR the value of its nearest cover, so the longest
+	 * match holds the union of all covering rules. */
 	for (i = 0; i < n; i++) {
 		const struct v6_item *it = &items[i];
 
@@ -585,10 +608,10 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	for (len = 128; len >= 0; len--)
 		if (used[len])
 			gc->v6_lens[gc->v6_nlens++] = len;
-	progress_report(progress, ctx, "ipv6 fold", 1, 1);
+	progress_report(progress, ctx, "IPv6 prefixes folded", 1, 1);
 
-	err = install_hash(m->v6, gen, "vw_v6_in", sizeof(struct vw_v6_key), keys, vals, n,
-			   progress, ctx);
+	err = install_hash(m->v6, gen, "vw_v6_in", "IPv6 prefixes", sizeof(struct vw_v6_key), keys,
+			   vals, n, progress, ctx);
 out:
 	free(items);
 	free(keys);
@@ -596,7 +619,7 @@ out:
 	return err;
 }
 
-/* ---- Generations ------------------------------------------------------------------------- */
+/* ---- Generations ---- */
 
 int vw_gen_active(const struct vw_maps *m, __u32 *gen)
 {
@@ -608,7 +631,8 @@ int vw_gen_active(const struct vw_maps *m, __u32 *gen)
 		pr_warn("cannot read vw_active: %s", strerror(-err));
 		return err;
 	}
-	/* The program uses the low bit the same way, so a stray value cannot split the two. */
+	/* The program uses the low bit the same way, so a stray value cannot split
+	 * the two. */
 	*gen = val % VW_GENS;
 	return 0;
 }
@@ -664,6 +688,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	gc = calloc(1, sizeof(*gc));
 	if (!gc)
 		return -ENOMEM;
+	wait_for_readers();
 	for (g = 0; g < VW_GENS; g++) {
 		err = vw_gen_cfg_read(m, g, &other);
 		if (err)
@@ -672,8 +697,9 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 			serial = other.serial;
 	}
 
-	/* Mark the generation empty while it is rebuilt, so an interrupted build never looks like
-	 * a complete one to `status` or to the next allow add/del. */
+	/* Mark the generation empty while it is rebuilt, so an interrupted build
+	 * never looks like a complete one to `status` or to the next allow add/del.
+	 */
 	gc->serial = serial;
 	err = bpf_map_update_elem(m->gen_cfg, &gen, gc, BPF_ANY);
 	if (err) {
@@ -684,7 +710,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	err = build_ports(m, gen, cfg);
 	if (err)
 		goto out;
-	progress_report(progress, ctx, "ports", 1, 1);
+	progress_report(progress, ctx, "Ports", 1, 1);
 	err = build_v4(m, gen, cfg, progress, ctx);
 	if (err)
 		goto out;
@@ -740,7 +766,7 @@ int vw_apply(const struct vw_maps *m, const struct vw_config *cfg, vw_progress_f
 	return vw_gen_activate(m, gen);
 }
 
-/* ---- Reading a generation back ----------------------------------------------------------- */
+/* ---- Reading a generation back ---- */
 
 static int read_rules(const struct vw_maps *m, __u32 gen, size_t nrules, struct vw_config *cfg)
 {
@@ -880,7 +906,7 @@ out:
 	return err;
 }
 
-/* ---- Map fds from an object -------------------------------------------------------------- */
+/* ---- Map fds from an object ---- */
 
 int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m)
 {

@@ -329,11 +329,11 @@ void pkt_finish(struct pkt *p)
 		memset(pkt_put(p, p->pad), 0, p->pad);
 }
 
-/* ---- The spec language ------------------------------------------------------------------- */
+/* ---- The spec language ---- */
 
 struct attrs {
 	long opt, id, off, proto, nh, len, doff, flags, ihl, tot, ver, plen;
-	bool mf;
+	bool mf, df, rb;
 };
 
 static int parse_num(const char *s, long *out)
@@ -393,8 +393,13 @@ static int parse_attr(struct attrs *a, const char *key, const char *val)
 	};
 	unsigned int i;
 
-	if (!strcmp(key, "mf") && !val) {
-		a->mf = true;
+	if (!val && (!strcmp(key, "mf") || !strcmp(key, "df") || !strcmp(key, "rb"))) {
+		if (key[0] == 'm')
+			a->mf = true;
+		else if (key[0] == 'd')
+			a->df = true;
+		else
+			a->rb = true;
 		return 0;
 	}
 	for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
@@ -472,6 +477,7 @@ static int add_layer(struct pkt *p, const char *name, const char *val, const str
 		pkt_ipv4(p, src, dst, a->opt);
 		if (a->id || a->off || a->mf)
 			pkt_ipv4_frag(p, a->id, a->off, a->mf);
+		p->data[p->l3_off + 6] |= (a->df ? 0x40 : 0) | (a->rb ? 0x80 : 0);
 		if (a->proto >= 0)
 			p->data[p->l3_off + 9] = a->proto;
 		p->ip4_ihl = a->ihl;

@@ -76,8 +76,8 @@ void pkt_finish(struct pkt *p);
  *   eth[=TYPE]          Ethernet; TYPE fixes the EtherType (e.g. eth=0x0806 for ARP)
  *   q[=VID]  ad[=VID]   802.1Q / 802.1ad tag;  tag=TPID adds a tag of any other type
  *   type=TYPE           fixes the pending EtherType (after tags: e.g. "eth q=5 type=0x0806")
- *   ip4=SRC>DST         IPv4. opt=N option bytes, id=N, off=N (8-byte units), mf, proto=N,
- *                       and overrides: ihl=N tot=N ver=N
+ *   ip4=SRC>DST         IPv4. opt=N option bytes, id=N, off=N (8-byte units), mf, df, rb
+ *                       (the reserved flag), proto=N, and overrides: ihl=N tot=N ver=N
  *   ip6=SRC>DST         IPv6. nh=N, and overrides: plen=N ver=N
  *   hbh rt dst mh hip shim6 [=LEN]   extension header 0/43/60/135/139/140 (LEN default 8)
  *   ah[=LEN]            AH (LEN default 16);  ext=TYPE:LEN  any header type with a generic length

@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * XDP data-path unit tests (issue 2): the real program from the skeleton, configs applied with
- * vw_apply(), crafted frames run with bpf_prog_test_run_opts. Each case asserts the XDP action
- * and the exact counter delta: the one expected (slot, class, verdict, reason) cell gains one
- * packet and the frame's length in bytes, every other cell is unchanged; drops and monitors also
- * update vw_sources. Expected results follow docs/datapath.md.
+ * XDP data-path unit tests (issue 2): the real program from the skeleton,
+ * configs applied with vw_apply(), crafted frames run with
+ * bpf_prog_test_run_opts. Each case asserts the XDP action and the exact
+ * counter delta: the one expected (slot, class, verdict, reason) cell gains one
+ * packet and the frame's length in bytes, every other cell is unchanged; drops
+ * and monitors also update vw_sources. Expected results follow
+ * docs/datapath.md.
  *
- * Prints "PASS name" / "FAIL name: what differed" per case (the frame in hex follows a failure).
+ * Prints "PASS name" / "FAIL name: what differed" per case (the frame in hex
+ * follows a failure).
  */
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +23,21 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <linux/bpf.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
-#include "voipwall.h"
 #include "config.h"
-#include "names.h"
-#include "tables.h"
 #include "lib/pkt.h"
 #include "lib/xdptest.h"
+#include "names.h"
+#include "tables.h"
+#include "voipwall.h"
 
-/* ---- Addresses and ports of the main config ------------------------------------------------ */
+/* ---- Addresses and ports of the main config ---- */
 
 #define GW4 "198.18.100.1"
 #define GW6 "2001:db8:ffff::1"
 
-/* Class ids: mgmt deliberately not next to the others, so ids and positions differ. */
+/* Class ids: mgmt deliberately not next to the others, so ids and positions
+ * differ. */
 #define SIP  0
 #define RTP  1
 #define MGMT 5
@@ -52,7 +56,9 @@
 #define R_NONIP VW_REASON_NON_IP
 
 /* Case flags. */
-#define NOSRC	  0x1 /* the IP header is invalid: the source is unknown, vw_sources unchanged */
+#define NOSRC                                                                                      \
+	0x1	      /* the IP header is invalid: the source is unknown, vw_sources unchanged     \
+		       */
 #define MAYREFUSE 0x2 /* shorter than Ethernet: bpf_prog_test_run may refuse it (-EINVAL) */
 
 /* Expected verdict, reason, class (and flags). */
@@ -74,7 +80,7 @@ static unsigned int refused; /* frames the kernel would not run (MAYREFUSE) */
 static __u32 ifindex_run;    /* ingress ifindex used for runs (0 or 1) */
 static __u32 slot_run = VW_IFACE_SLOT_OTHER;
 
-/* ---- Reporting ---------------------------------------------------------------------------- */
+/* ---- Reporting ---- */
 
 static void pass(const char *name)
 {
@@ -118,7 +124,7 @@ static void describe_cell(unsigned int idx, char *buf, size_t n)
 		 vw_verdict_name(verdict), vw_reason_name(reason));
 }
 
-/* ---- Config building (no parser: the config is constructed in code) ---------------------- */
+/* ---- Config building (no parser: the config is constructed in code) ---- */
 
 static void cfg_init(struct vw_config *c, const char *source)
 {
@@ -236,15 +242,16 @@ static int apply(const struct vw_config *c, const char *what)
 	return err;
 }
 
-/* ---- Running frames and checking the effects --------------------------------------------- */
+/* ---- Running frames and checking the effects ---- */
 
 struct expect {
 	int verdict, reason, cls;
 	unsigned int flags;
 };
 
-/* Run one frame; check the action, the exact counter delta and vw_sources. src/family: the
- * frame's source address when it has an IP header (family 0: none). Returns 0 when all held. */
+/* Run one frame; check the action, the exact counter delta and vw_sources.
+ * src/family: the frame's source address when it has an IP header (family 0:
+ * none). Returns 0 when all held. */
 static int check_frame(const char *name, const void *frame, size_t len, const __u8 *src, int family,
 		       const struct expect *e)
 {
@@ -270,8 +277,8 @@ static int check_frame(const char *name, const void *frame, size_t len, const __
 		fail(name, frame, len, "bpf_prog_test_run_opts: %s", strerror(-err));
 		return -1;
 	}
-	/* The slot's cells after every frame; the other slots at the end of each group
-	 * (check_elsewhere), which keeps a run of thousands of frames fast. */
+	/* The slot's cells after every frame; the other slots at the end of each
+	 * group (check_elsewhere), which keeps a run of thousands of frames fast. */
 	err = xdptest_counters_range(&T, base, SLOT_CELLS, cnt_next + base);
 	if (err) {
 		fail(name, frame, len, "reading counters: %s", strerror(-err));
@@ -325,8 +332,8 @@ static int check_frame(const char *name, const void *frame, size_t len, const __
 	return 0;
 }
 
-/* The whole counter table must match what the per-frame checks accounted for: no cell of any
- * other slot moved. */
+/* The whole counter table must match what the per-frame checks accounted for:
+ * no cell of any other slot moved. */
 static void check_elsewhere(const char *group)
 {
 	char name[128], cell[96];
@@ -373,7 +380,7 @@ static int run_spec(const char *name, const char *spec, const struct expect *e, 
 	return err;
 }
 
-/* ---- The case table ---------------------------------------------------------------------- */
+/* ---- The case table ---- */
 
 struct xcase {
 	const char *name;
@@ -382,14 +389,14 @@ struct xcase {
 };
 
 /* Sources (see config_main):
- *   198.18.5.5     sip                     198.18.2.10    sip, mgmt (union: /15 + /24)
- *   198.19.1.1     sip, rtp                198.18.3.65    sip, mgmt (/26 inside the /15)
- *   198.18.3.1     sip (long /24, miss)    203.0.113.130  rtp (/25)
- *   203.0.113.201  rtp, sip (/29 in /25)   203.0.113.77   mgmt (/32)
- *   203.0.113.66   nothing (long /24)      192.0.2.1      sip, mgmt (/32, two classes)
- *   192.0.2.99     nothing (long /24)      198.51.100.9   nothing
- *   2001:db8:1::1  sip                     2001:db8:10::1 sip, mgmt (/48 in /32)
- *   2001:db8:10:20::1 sip, mgmt, rtp       3fff::77       mgmt (/128)
+ *   198.18.5.5     sip                     198.18.2.10    sip, mgmt (union: /15
+ * + /24) 198.19.1.1     sip, rtp                198.18.3.65    sip, mgmt (/26
+ * inside the /15) 198.18.3.1     sip (long /24, miss)    203.0.113.130  rtp
+ * (/25) 203.0.113.201  rtp, sip (/29 in /25)   203.0.113.77   mgmt (/32)
+ *   203.0.113.66   nothing (long /24)      192.0.2.1      sip, mgmt (/32, two
+ * classes) 192.0.2.99     nothing (long /24)      198.51.100.9   nothing
+ *   2001:db8:1::1  sip                     2001:db8:10::1 sip, mgmt (/48 in
+ * /32) 2001:db8:10:20::1 sip, mgmt, rtp       3fff::77       mgmt (/128)
  *   3fff:0:0:ab12::1 rtp (/56)             3fff::1        nothing
  */
 #define SCAN4 "203.0.113.66"
@@ -521,6 +528,11 @@ static const struct xcase cases[] = {
     {"ipv4_total_leaves_udp_as_padding",
      "eth ip4=" SCAN4 ">" GW4 " tot=28 udp=5060>5060 len=8 data=40", E(D, R_NOT, SIP)},
 
+    /* DF and the reserved flag are ignored (not fragments). */
+    {"ipv4_df_not_a_fragment", "eth ip4=" SCAN4 ">" GW4 " df id=7 udp=5060>5060", E(D, R_NOT, SIP)},
+    {"ipv4_reserved_flag_ignored", "eth ip4=198.18.5.5>" GW4 " rb df udp=5060>5060",
+     E(P, R_ALLOW, SIP)},
+
     /* L4 header checks. */
     {"udp_length_7", "eth ip4=" SCAN4 ">" GW4 " udp=5060>5060 len=7 data=20", E(D, R_MAL, NONE)},
     {"udp_length_0", "eth ip4=198.18.5.5>" GW4 " udp=5060>5060 len=0 data=20", E(D, R_MAL, NONE)},
@@ -592,6 +604,11 @@ static const struct xcase cases[] = {
     {"ext_then_esp_unprotected", "eth ip6=" SCAN6 ">" GW6 " hbh nh=50 data=16", E(P, R_UNP, NONE)},
     {"ext_vlan_qinq_chain", "eth ad=7 q=8 ip6=" SCAN6 ">" GW6 " hbh rt dst tcp=1>5061",
      E(D, R_NOT, SIP)},
+    /* Headers must lie in the first buffer: two 2048-byte headers end past any page. */
+    {"ext_past_first_buffer", "eth ip6=" SCAN6 ">" GW6 " hbh=2048 dst=2048 udp=5060>5060 data=64",
+     E(D, R_MAL, NONE)},
+    {"ext_past_first_buffer_allowlisted",
+     "eth ip6=2001:db8:1::1>" GW6 " hbh=2048 dst=2048 udp=5060>5060 data=64", E(D, R_MAL, NONE)},
 };
 
 static void run_table(void)
@@ -602,7 +619,7 @@ static void run_table(void)
 		run_spec(cases[i].name, cases[i].spec, &cases[i].e, true);
 }
 
-/* ---- Fragments ----------------------------------------------------------------------------- */
+/* ---- Fragments ---- */
 
 static int frag_entry(const struct pkt *p, __u32 id, __u8 proto, struct vw_frag_val *out)
 {
@@ -625,7 +642,8 @@ static int frag_entry(const struct pkt *p, __u32 id, __u8 proto, struct vw_frag_
 struct fstep {
 	const char *spec;
 	struct expect e;
-	/* For a first fragment: the vw_frags entry expected after it (0: none expected). */
+	/* For a first fragment: the vw_frags entry expected after it (0: none
+	 * expected). */
 	bool remembered;
 };
 
@@ -669,7 +687,8 @@ static void run_frag_seq(const char *name, __u32 id, __u8 proto, const struct fs
 
 static void test_fragments(void)
 {
-	/* A 3000-byte SIP INVITE in three IPv4 fragments (1480 + 1480 + 40 bytes of UDP data). */
+	/* A 3000-byte SIP INVITE in three IPv4 fragments (1480 + 1480 + 40 bytes of
+	 * UDP data). */
 	static const struct fstep invite_pbx[] = {
 	    {"eth ip4=" PBX4 ">" GW4 " id=101 mf udp=5060>5060 len=3000 data=1472",
 	     E(P, R_ALLOW, SIP), true},
@@ -683,7 +702,8 @@ static void test_fragments(void)
 	    {"eth ip4=" SCAN4 ">" GW4 " id=101 off=185 mf proto=17 data=1480", E(D, R_FRAG, SIP),
 	     false},
 	    {"eth ip4=" SCAN4 ">" GW4 " id=101 off=370 proto=17 data=40", E(D, R_FRAG, SIP), false},
-	    /* an overlapping rewrite of the header (RFC 1858) follows the first's verdict too */
+	    /* an overlapping rewrite of the header (RFC 1858) follows the first's
+	       verdict too */
 	    {"eth ip4=" SCAN4 ">" GW4 " id=101 off=1 proto=17 data=64", E(D, R_FRAG, SIP), false},
 	};
 	static const struct fstep invite6_pbx[] = {
@@ -711,7 +731,8 @@ static void test_fragments(void)
 	    {"eth ip6=" SCAN6 ">" GW6 " frag id=0x4242 off=10 nh=17 data=100", E(P, R_FUNK, NONE),
 	     false},
 	};
-	/* A later fragment whose key differs in protocol or destination is not the same datagram.
+	/* A later fragment whose key differs in protocol or destination is not the
+	 * same datagram.
 	 */
 	static const struct fstep other_key4[] = {
 	    {"eth ip4=" SCAN4 ">" GW4 " id=102 mf udp=5060>5060 len=2000 data=1000",
@@ -725,7 +746,8 @@ static void test_fragments(void)
 	    {"eth ip4=" SCAN4 ">" GW4 " id=102 off=126 proto=17 data=100", E(D, R_FRAG, SIP),
 	     false},
 	};
-	/* RFC 1858: a first fragment too short for the L4 header is dropped and remembered. */
+	/* RFC 1858: a first fragment too short for the L4 header is dropped and
+	 * remembered. */
 	static const struct fstep tiny_udp4[] = {
 	    {"eth ip4=" PBX4 ">" GW4 " id=201 mf proto=17 data=4", E(D, R_MAL, NONE), true},
 	    {"eth ip4=" PBX4 ">" GW4 " id=201 off=1 proto=17 data=60", E(D, R_FRAG, NONE), false},
@@ -792,7 +814,8 @@ static void test_fragments(void)
 	run_frag_seq("frag_v4_qinq_options", 501, 6, qinq_opts, NSTEPS(qinq_opts));
 }
 
-/* An atomic fragment (offset 0, M clear) is a whole datagram: classified, not remembered. */
+/* An atomic fragment (offset 0, M clear) is a whole datagram: classified, not
+ * remembered. */
 static void test_atomic_fragment(void)
 {
 	static const char *spec = "eth ip6=" SCAN6 ">" GW6 " frag id=0x5151 udp=5060>5060 data=8";
@@ -811,10 +834,11 @@ static void test_atomic_fragment(void)
 	pass("frag_v6_atomic_not_remembered");
 }
 
-/* ---- Truncation ---------------------------------------------------------------------------- */
+/* ---- Truncation ---- */
 
-/* Every prefix of a valid frame shorter than the frame cuts a header or the datagram: each must
- * be dropped as malformed (and so can never pass to a protected port from a stranger). */
+/* Every prefix of a valid frame shorter than the frame cuts a header or the
+ * datagram: each must be dropped as malformed (and so can never pass to a
+ * protected port from a stranger). */
 static void test_truncation(void)
 {
 	static const char *const bases[] = {
@@ -845,8 +869,8 @@ static void test_truncation(void)
 			continue;
 		}
 		for (len = 0; len < p.len; len++) {
-			/* The source is known once the IP header's own checks can pass: never for a
-			 * cut frame, whose IP length always exceeds what is left. */
+			/* The source is known once the IP header's own checks can pass: never for
+			 * a cut frame, whose IP length always exceeds what is left. */
 			snprintf(name, sizeof(name), "truncation_%u_at_%zu", b, len);
 			runs++;
 			if (check_frame(name, p.data, len, p.src, p.l3_off >= 0 ? p.l3_family : 0,
@@ -866,7 +890,7 @@ static void test_truncation(void)
 	       runs, refused - refused_before);
 }
 
-/* ---- Slots, multi-buffer frames ------------------------------------------------------------ */
+/* ---- Slots, multi-buffer frames ---- */
 
 static void test_iface_slot(void)
 {
@@ -898,7 +922,7 @@ static void test_jumbo(void)
 		 "eth ip6=" SCAN6 ">" GW6 " hbh udp=5060>5060 data=12000", &no, true);
 }
 
-/* ---- Userspace view of the tables (independent of the program) --------------------------- */
+/* ---- Userspace view of the tables (independent of the program) ---- */
 
 struct tview {
 	__u32 gen;
@@ -1034,8 +1058,9 @@ static void rnd_addr(int family, __u8 *a)
 	a[7] ^= (r >> 60) & 1;
 }
 
-/* Random overlapping rules: the built tables must give the union of covering rules for every
- * address, checked against a brute-force reference in userspace and through the program. */
+/* Random overlapping rules: the built tables must give the union of covering
+ * rules for every address, checked against a brute-force reference in userspace
+ * and through the program. */
 static void test_tables_random(void)
 {
 	struct vw_config c;
@@ -1097,7 +1122,8 @@ static void test_tables_random(void)
 			bad++;
 			continue;
 		}
-		/* Every 20th address also through the program, for one class it has or lacks. */
+		/* Every 20th address also through the program, for one class it has or
+		 * lacks. */
 		if (i % 20 == 0) {
 			unsigned int k = (i / 20) % 8;
 			struct expect e = {(want & BIT(k * 3)) ? P : D,
@@ -1114,7 +1140,8 @@ static void test_tables_random(void)
 		}
 	}
 	tview_close(&v);
-	printf("  tables_random_union: %zu rules, %u addresses checked, %u through the program\n",
+	printf("  tables_random_union: %zu rules, %u addresses checked, %u through "
+	       "the program\n",
 	       c.nrules, checked, prog_checked);
 	if (!bad)
 		pass("tables_random_union");
@@ -1122,7 +1149,7 @@ out:
 	cfg_free(&c);
 }
 
-/* ---- Generations --------------------------------------------------------------------------- */
+/* ---- Generations ---- */
 
 static bool class_eq(const struct vw_class *a, const struct vw_class *b)
 {
@@ -1138,7 +1165,8 @@ static bool class_eq(const struct vw_class *a, const struct vw_class *b)
 	return true;
 }
 
-/* B changes everything A had: ports, policies, allowlists. A packet must see B whole. */
+/* B changes everything A had: ports, policies, allowlists. A packet must see B
+ * whole. */
 static void config_b(struct vw_config *c)
 {
 	cfg_init(c, "test_xdp B");
@@ -1200,7 +1228,8 @@ static void test_generations(void)
 	    g1.nrules_v4 != 2 || g1.nrules_v6 != 1 || g1.v6_nlens != 1 || g1.v6_lens[0] != 16 ||
 	    strcmp(g1.source, "test_xdp B") || strcmp(g1.class_names[7], "voicemail"))
 		fail("gen_flip_cfg", NULL, 0,
-		     "gen %u -> %u, serial %u -> %u, class_mask 0x%x, monitor 0x%x, nrules %u",
+		     "gen %u -> %u, serial %u -> %u, class_mask 0x%x, monitor 0x%x, nrules "
+		     "%u",
 		     gen_a, gen_b, g0.serial, g1.serial, g1.class_mask, g1.monitor_mask, g1.nrules);
 	else
 		pass("gen_flip_cfg");
@@ -1245,7 +1274,7 @@ out:
 	free(back.rules);
 }
 
-/* ---- Scale: 1,000,000 prefixes -------------------------------------------------------------- */
+/* ---- Scale: 1,000,000 prefixes ---- */
 
 static double now_s(void)
 {
@@ -1255,15 +1284,38 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A realistic mix: mostly /32 and /128 hosts, some /16../29 and /32../64 networks. Correctness
- * is asserted on samples; the apply time is printed (timings are not asserted). */
+/* Stage timings of an apply, from its progress callback (printed, never
+ * asserted). */
+struct stage_times {
+	unsigned int n;
+	const char *name[16];
+	double start[16];
+};
+
+static void stage_progress(const char *stage, size_t done, size_t total, void *ctx)
+{
+	struct stage_times *st = ctx;
+
+	if (st->n && !strcmp(st->name[st->n - 1], stage))
+		return;
+	if (st->n < 16) {
+		st->name[st->n] = stage;
+		st->start[st->n++] = now_s();
+	}
+}
+
+/* A realistic mix: mostly /32 and /128 hosts, some /16../29 and /32../64
+ * networks. Correctness is asserted on samples; the apply time is printed
+ * (timings are not asserted). */
 static void test_million(void)
 {
 	static const unsigned int v6_lens[] = {32, 40, 48, 56, 64};
+	struct stage_times st = {0};
 	struct vw_config c;
 	struct tview v;
 	unsigned int i, bad = 0;
 	double t0, t1;
+	int err;
 
 	cfg_init(&c, "test_xdp 1M");
 	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
@@ -1308,10 +1360,16 @@ static void test_million(void)
 			memcpy(r->addr, &a4, 4);
 	}
 	t0 = now_s();
-	if (apply(&c, "tables_1m_prefixes"))
-		goto out;
+	err = vw_apply(&T.maps, &c, stage_progress, &st);
 	t1 = now_s();
-	printf("  apply of %zu prefixes: %.3f s\n", c.nrules, t1 - t0);
+	if (err) {
+		fail("tables_1m_prefixes", NULL, 0, "vw_apply failed: %s", strerror(-err));
+		goto out;
+	}
+	printf("  apply of %zu prefixes: %.3f s; stages ended at:", c.nrules, t1 - t0);
+	for (i = 0; i < st.n; i++)
+		printf(" %s %.3f s%s", st.name[i], (i + 1 < st.n ? st.start[i + 1] : t1) - t0,
+		       i + 1 < st.n ? "," : "\n");
 	fprintf(stderr, "test_xdp: apply of %zu prefixes took %.3f s\n", c.nrules, t1 - t0);
 
 	if (tview_open(&v)) {
@@ -1319,7 +1377,18 @@ static void test_million(void)
 		tview_close(&v);
 		goto out;
 	}
-	/* Sampled rules: an address inside each must carry at least the rule's classes. */
+	{
+		struct bpf_map_info i4 = {}, i6 = {};
+		__u32 l4 = sizeof(i4), l6 = sizeof(i6);
+
+		if (!bpf_obj_get_info_by_fd(v.long_fd, &i4, &l4) &&
+		    !bpf_obj_get_info_by_fd(v.v6_fd, &i6, &l6))
+			printf("  1M tables: %u IPv4 /25-/32 addresses in vw_v4_long, %u IPv6 "
+			       "prefixes in %u lengths\n",
+			       i4.max_entries, i6.max_entries, v.gc.v6_nlens);
+	}
+	/* Sampled rules: an address inside each must carry at least the rule's
+	 * classes. */
 	for (i = 0; i < 1000000 && bad < 5; i += 997) {
 		const struct vw_rule *r = &c.rules[i];
 		__u8 a[16];
@@ -1366,14 +1435,46 @@ out:
 	cfg_free(&c);
 }
 
-/* ---- Errors -------------------------------------------------------------------------------- */
+/* A config with classes and no rules: nobody is allowlisted, and it reads back empty. */
+static void test_empty_config(void)
+{
+	const struct expect no = E(D, R_NOT, SIP), no6 = E(M, R_NOT, RTP);
+	struct vw_config c, back;
+	__u32 gen;
+
+	cfg_init(&c, VW_BUILTIN_SOURCE);
+	c.builtin = true;
+	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp 5060/tcp");
+	cfg_class(&c, "rtp", RTP, VW_POLICY_MONITOR, "10000/udp");
+	if (apply(&c, "empty_config"))
+		goto out;
+	run_spec("empty_config_v4_dropped", "eth ip4=" PBX4 ">" GW4 " udp=1>5060", &no, true);
+	run_spec("empty_config_v6_monitored", "eth ip6=" PBX6 ">" GW6 " udp=1>10000", &no6, true);
+	if (vw_gen_active(&T.maps, &gen) || vw_gen_read_config(&T.maps, gen, &back)) {
+		fail("empty_config_read_back", NULL, 0, "vw_gen_read_config failed");
+		goto out;
+	}
+	if (back.nrules || back.nclasses != 2 || !back.builtin ||
+	    strcmp(back.source, VW_BUILTIN_SOURCE) || !class_eq(&back.classes[0], &c.classes[0]) ||
+	    !class_eq(&back.classes[1], &c.classes[1]))
+		fail("empty_config_read_back", NULL, 0, "%zu rules, %u classes, builtin %d",
+		     back.nrules, back.nclasses, back.builtin);
+	else
+		pass("empty_config_read_back");
+	free(back.rules);
+out:
+	cfg_free(&c);
+}
+
+/* ---- Errors ---- */
 
 static void test_build_errors(void)
 {
 	struct vw_config c;
 	int err;
 
-	/* More distinct masks than vw_masks holds: 32768 /24s with distinct class sets. */
+	/* More distinct masks than vw_masks holds: 32768 /24s with distinct class
+	 * sets. */
 	cfg_init(&c, "test_xdp masks");
 	{
 		unsigned int i;
@@ -1459,6 +1560,7 @@ int main(void)
 	test_jumbo();
 	check_elsewhere("slots");
 	test_generations();
+	test_empty_config();
 	test_build_errors();
 	check_elsewhere("generations");
 	test_tables_random();
