@@ -25,6 +25,9 @@
 
 /* A config (with its includes) larger than this is refused rather than read into memory. */
 #define MAX_FILE_SIZE (1UL << 30)
+/* Files one config may read, includes counted each time: a file including another several
+ * times, at every level, would otherwise read an exponential number of files. */
+#define MAX_FILES_READ 10000
 /* Tokens quoted in messages are cut to this many characters (a hostile line can be huge). */
 #define QUOTE_MAX 64
 
@@ -611,7 +614,7 @@ struct parser {
 	int fatal;	     /* -ENOMEM: stop, report it */
 
 	char **files; /* names of the files read, for messages */
-	size_t nfiles;
+	size_t nfiles, files_cap;
 	struct perr *errs;
 	size_t nerrs, errs_cap;
 
@@ -631,6 +634,7 @@ struct parser {
 		ino_t ino;
 	} stack[VW_MAX_INCLUDE_DEPTH + 1]; /* files being read: the top one, then includes */
 	unsigned int depth;
+	bool too_many_files; /* reported once */
 
 	char *line; /* current line, split into tokens in place */
 	size_t line_cap;
@@ -694,12 +698,11 @@ static int perr_cmp(const void *a, const void *b)
 
 static int add_file(struct parser *p, const char *name, unsigned int *idx)
 {
-	size_t cap = p->nfiles;
 	char **f, *s = strdup(name);
 
 	if (!s)
 		return -ENOMEM;
-	f = realloc(p->files, (cap + 1) * sizeof(*f));
+	f = grow(p->files, &p->files_cap, p->nfiles + 1, sizeof(*f));
 	if (!f) {
 		free(s);
 		return -ENOMEM;
@@ -1164,6 +1167,13 @@ static void st_include(struct parser *p, unsigned int file, unsigned int line, c
 	if (p->depth > VW_MAX_INCLUDE_DEPTH) {
 		perr(p, file, line, "include '%s' nested too deeply (more than %u levels)", q,
 		     VW_MAX_INCLUDE_DEPTH);
+		return;
+	}
+	if (p->nfiles >= MAX_FILES_READ) {
+		if (!p->too_many_files)
+			perr(p, file, line, "include '%s': too many files read (more than %u)", q,
+			     MAX_FILES_READ);
+		p->too_many_files = true;
 		return;
 	}
 	path = join(dir, tok[1]);

@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * libFuzzer target for the config parser (built by `make fuzz-config`, see the
- * Makefile).
+ * libFuzzer target for the config parser (built by `make fuzz-config`, see the Makefile).
  *
- * Each input is parsed as a config whose includes are confined to a private
- * temporary directory holding a few fixed files (an empty file, classes, allow
- * rules, a self-include, a two-file loop, a file with errors, a nested file),
- * so includes are exercised but nothing outside that directory can be read.
- * Besides the sanitizers, each accepted config must satisfy the parser's
- * promises, checked here (any violation aborts, which libFuzzer reports as a
- * crash):
- *   - classes: valid unique names, ids in order, ranges inside 1..65535, no
- * port in two classes;
- *   - rules: valid prefixes without host bits, non-empty masks of defined
- * classes, no duplicate;
- *   - its canonical text (vw_config_write) parses back to the same classes and
- * rules;
- *   - vw_config_assign_ids against a generation with other ids keeps each
- * rule's classes;
+ * Each input is parsed as a config whose includes are confined to a private temporary directory
+ * holding a few fixed files (an empty file, classes, allow rules, a self-include, a two-file loop,
+ * a file with errors, a nested file), so includes are exercised but nothing outside that directory
+ * can be read. Besides the sanitizers, each accepted config must satisfy the parser's promises,
+ * checked here (any violation aborts, which libFuzzer reports as a crash):
+ *   - classes: valid unique names, ids in order, ranges inside 1..65535, no port in two classes;
+ *   - rules: valid prefixes without host bits, non-empty masks of defined classes, no duplicate;
+ *   - its canonical text (vw_config_write) parses back to the same classes and rules;
+ *   - vw_config_assign_ids against a generation with other ids keeps each rule's classes;
  *   - every prefix formats and parses back to itself.
  * A rejected config must come back empty.
  */
@@ -99,8 +92,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			exit(1);
 		}
 	}
-	/* messages are formatted and written (that code is fuzzed too), then thrown
-	 * away */
+	/* messages are formatted and written (that code is fuzzed too), then thrown away */
 	sink = fopen("/dev/null", "w");
 	if (!sink) {
 		perror("fuzz_config: /dev/null");
@@ -196,9 +188,8 @@ static void check_round_trip(const struct vw_config *cfg)
 	free(text);
 }
 
-/* A live generation that lists the classes under other ids (rotated by seed),
- * plus a class of another name; assignment must keep every rule's set of
- * classes. */
+/* A live generation that lists the classes under other ids (rotated by seed), plus a class of
+ * another name; assignment must keep every rule's set of classes. */
 static void check_assign_ids(struct vw_config *cfg, unsigned int seed)
 {
 	__u32 *before = NULL;
@@ -262,8 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char list[64];
 		__u32 mask;
 
-		/* the first class names (and any junk after them) as an allow-add class
-		 * list */
+		/* the first class names (and any junk after them) as an allow-add class list */
 		snprintf(list, sizeof(list), "%s,%.*s", cfg.classes[0].name, (int)(size % 40),
 			 (const char *)data);
 		vw_config_class_mask(&cfg, list, &mask, sink);
