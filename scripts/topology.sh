@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
+# (the TOPO_* variables are this library's interface to the scripts that source it)
 #
 # The voipwall test/demo topology, as a library to source (bash):
 #
@@ -125,6 +126,12 @@ topo_wait_listen()
 	return 1
 }
 
+# A veth pair with each end created in its namespace: topo_veth NS1 NAME1 NS2 NAME2
+topo_veth()
+{
+	ip link add "$2" netns "$1" type veth peer "$4" netns "$3"
+}
+
 topo_create()
 {
 	local sfx
@@ -139,9 +146,9 @@ topo_create()
 
 	# Each veth is created with both ends already in their namespaces: nothing appears in the
 	# root namespace, and the same short names can be used by concurrent runs.
-	ip link add "$TOPO_INET_IF" netns "$TOPO_NS_INET" type veth peer "$TOPO_WAN" netns "$TOPO_NS_GW" &&
-		ip link add "$TOPO_LAN" netns "$TOPO_NS_GW" type veth peer hs0 netns "$TOPO_NS_HS" &&
-		ip link add "$TOPO_INET_RPL" netns "$TOPO_NS_INET" type veth peer "$TOPO_RPL" netns "$TOPO_NS_GW" ||
+	topo_veth "$TOPO_NS_INET" "$TOPO_INET_IF" "$TOPO_NS_GW" "$TOPO_WAN" &&
+		topo_veth "$TOPO_NS_GW" "$TOPO_LAN" "$TOPO_NS_HS" hs0 &&
+		topo_veth "$TOPO_NS_INET" "$TOPO_INET_RPL" "$TOPO_NS_GW" "$TOPO_RPL" ||
 		{ topo_log "cannot create veth pairs"; return 1; }
 
 	topo_setup_inet && topo_setup_gw && topo_setup_hs || return 1

@@ -5,6 +5,8 @@
 prom FILE                       voipwall_packets_total/voipwall_bytes_total lines of a
                                 `voipwall stats --prometheus` output, as JSON
                                 {"iface|class|verdict|reason": [packets, bytes]}
+json FILE                       the counters of a `voipwall -j stats` output, in the same JSON form
+want FILE                       the expected counts of a replay (its OUT) as KEY=PACKETS:BYTES lines
 delta A B                       B - A of two such JSON files, non-zero entries only, as JSON
 expect A B IFACE EXACT... [--at-least KEY=N...] [--noise]
                                 compare the deltas B - A on IFACE with KEY=N ("class|verdict|reason",
@@ -17,6 +19,10 @@ invite SRC DST PORT SIZE        send one SIP INVITE of SIZE bytes in one UDP dat
                                 the kernel above the path MTU)
 tcp-probe SRC DST PORT TIMEOUT  exit 0 when a TCP connection from SRC to DST:PORT is accepted and
                                 the listener's greeting arrives, 1 otherwise
+craft IFACE SMAC DMAC TAGS PROTO SRC DST DPORT COUNT
+                                send COUNT crafted frames on IFACE: TAGS is "none", "vlan" (802.1Q)
+                                or "qinq" (802.1ad + 802.1Q), PROTO udp, tcp (SYN) or sctp (INIT);
+                                prints the frame length
 replay PCAP CONF IFACE SMAC DMAC SRC4 SRC6 DST4 DST6 OUT
                                 rewrite the capture's frames to the given MACs and addresses, send
                                 them on IFACE, and write to OUT the counts that voipwall must show
@@ -55,6 +61,17 @@ def prom_parse(text):
             die("prometheus line without label %s: %s" % (e, line))
         row = out.setdefault(key, [0, 0])
         row[0 if m.group(1) == "packets" else 1] += int(m.group(3))
+    return out
+
+
+def json_parse(doc):
+    """{"counters": [{"interface", "class", "verdict", "reason", "packets", "bytes"}...]}"""
+    out = {}
+    for row in doc.get("counters", []):
+        key = "|".join((row["interface"], row["class"], row["verdict"], row["reason"]))
+        old = out.setdefault(key, [0, 0])
+        old[0] += row["packets"]
+        old[1] += row["bytes"]
     return out
 
 
@@ -146,9 +163,8 @@ def cmd_udp_recv(args):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
     s.bind((addr, port))
+    # OUT appears once the socket is bound: the caller waits for it before sending.
     with open(out, "a") as f:
-        f.write("")
-        f.flush()
         while True:
             data = s.recv(65536)
             f.write("%d\n" % len(data))
@@ -192,7 +208,8 @@ def cmd_invite(args):
     s.bind((src, 5070))
     # Let the kernel fragment at the path MTU instead of refusing (IPv4 PMTU discovery sets DF).
     if family(dst) == socket.AF_INET:
-        s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER = IP_PMTUDISC_DONT
+        s.setsockopt(socket.IPPROTO_IP, getattr(socket, "IP_MTU_DISCOVER", 10),
+                     getattr(socket, "IP_PMTUDISC_DONT", 0))
     s.sendto(msg, (dst, port))
     s.close()
     return 0
@@ -359,6 +376,39 @@ def cmd_replay(args):
     return 0
 
 
+def cmd_craft(args):
+    from scapy.all import Ether, Dot1Q, Dot1AD, IP, IPv6, UDP, TCP, Raw, conf
+    from scapy.layers.sctp import SCTP, SCTPChunkInit
+    conf.verb = 0
+    iface, smac, dmac, tags, proto, src, dst, dport, count = args
+    dport, count = int(dport), int(count)
+    l2 = Ether(src=smac, dst=dmac)
+    if tags == "vlan":
+        l2 = l2 / Dot1Q(vlan=100)
+    elif tags == "qinq":
+        l2 = l2 / Dot1AD(vlan=200) / Dot1Q(vlan=100)
+    elif tags != "none":
+        die("tags: none, vlan or qinq")
+    l3 = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
+    if proto == "udp":
+        l4 = UDP(sport=5070, dport=dport) / Raw(b"OPTIONS sip:100@gw SIP/2.0\r\n\r\n")
+    elif proto == "tcp":
+        l4 = TCP(sport=40000, dport=dport, flags="S", seq=1)
+    elif proto == "sctp":
+        l4 = SCTP(sport=5070, dport=dport, tag=0) / SCTPChunkInit(init_tag=1, a_rwnd=65535,
+                                                                 n_out_streams=1, n_in_streams=1,
+                                                                 init_tsn=1)
+    else:
+        die("proto: udp, tcp or sctp")
+    raw = bytes(l2 / l3 / l4)
+    s = conf.L2socket(iface=iface)
+    for _ in range(count):
+        s.send(raw)
+    s.close()
+    print(len(raw))
+    return 0
+
+
 def main():
     if len(sys.argv) < 2:
         die(__doc__)
@@ -368,13 +418,27 @@ def main():
             json.dump(prom_parse(f.read()), sys.stdout, indent=1, sort_keys=True)
         print()
         return 0
+    if cmd == "json":
+        try:
+            doc = load_json(args[0])
+            flat = json_parse(doc)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            die("%s: not voipwall stats JSON: %s" % (args[0], e))
+        json.dump(flat, sys.stdout, indent=1, sort_keys=True)
+        print()
+        return 0
+    if cmd == "want":
+        for k, v in sorted(load_json(args[0]).items()):
+            print("%s=%d:%d" % (k, v[0], v[1]))
+        return 0
     if cmd == "delta":
         json.dump(deltas(load_json(args[0]), load_json(args[1])), sys.stdout, indent=1,
                   sort_keys=True)
         print()
         return 0
     table = {"expect": cmd_expect, "udp-send": cmd_udp_send, "udp-recv": cmd_udp_recv,
-             "invite": cmd_invite, "tcp-probe": cmd_tcp_probe, "replay": cmd_replay}
+             "invite": cmd_invite, "tcp-probe": cmd_tcp_probe, "replay": cmd_replay,
+             "craft": cmd_craft}
     if cmd not in table:
         die("unknown command %s\n%s" % (cmd, __doc__))
     return table[cmd](args)
