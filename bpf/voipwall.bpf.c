@@ -88,6 +88,20 @@ struct {
 	__array(values, struct v6_inner);
 } vw_v6 SEC(".maps");
 
+struct v6_f32_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct vw_v6_f32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VW_GENS);
+	__type(key, __u32);
+	__array(values, struct v6_f32_inner);
+} vw_v6_f32 SEC(".maps");
+
 struct rules_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -140,6 +154,17 @@ struct {
 	__type(value, struct vw_src_val);
 } vw_sources SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vw_src_rate);
+} vw_src_rate SEC(".maps");
+
+/* Drops per CPU and window recorded exactly; tests that model vw_sources exactly set it to ~0
+ * before load. */
+const volatile __u32 vw_src_exact = VW_SRC_EXACT;
+
 /* ---- Helpers ---------------------------------------------------------------------------- */
 
 enum frag_kind {
@@ -148,13 +173,15 @@ enum frag_kind {
 	FRAG_LATER,
 };
 
-/* IPv6 source lookup state for bpf_loop: try each prefix length in use, longest first. The
- * first hit holds the union of all covering rules (userspace folds shorter masks in). */
+/* IPv6 source lookup state for bpf_loop. The first hit among the lengths tried holds the union
+ * of all covering rules (userspace folds shorter masks into longer prefixes). */
 struct v6_walk {
 	const struct vw_gen_cfg *cfg;
 	void *inner;
 	const __u32 *src; /* 4 words, network order */
+	__u64 bits[2];    /* lengths still to try under the source's /32 (bit L-1) */
 	__u32 mask;
+	__u32 found;
 };
 
 static __always_inline __u32 prefix_word_mask(__u32 plen, __u32 word)
@@ -169,27 +196,82 @@ static __always_inline __u32 prefix_word_mask(__u32 plen, __u32 word)
 	return bpf_htonl(~0U << (32 - bits));
 }
 
-static long v6_try_len(__u64 i, void *arg)
+static __always_inline int v6_probe(struct v6_walk *w, __u32 plen)
 {
-	struct v6_walk *w = arg;
 	struct vw_v6_key key;
 	__u32 *words = (__u32 *)key.addr;
-	__u32 *m, plen;
+	__u32 *m;
 
-	if (i >= VW_V6_LENS)
-		return 1;
-	plen = w->cfg->v6_lens[i];
 	key.plen = plen;
 	words[0] = w->src[0] & prefix_word_mask(plen, 0);
 	words[1] = w->src[1] & prefix_word_mask(plen, 1);
 	words[2] = w->src[2] & prefix_word_mask(plen, 2);
 	words[3] = w->src[3] & prefix_word_mask(plen, 3);
 	m = bpf_map_lookup_elem(w->inner, &key);
-	if (m) {
-		w->mask = *m;
+	if (!m)
+		return 0;
+	w->mask = *m;
+	w->found = 1;
+	return 1;
+}
+
+/* Index of the highest set bit of a non-zero word (no count-leading-zeros in BPF). */
+static __always_inline __u32 msb64(__u64 x)
+{
+	__u32 r = 0;
+
+	if (x >> 32) {
+		x >>= 32;
+		r += 32;
+	}
+	if (x >> 16) {
+		x >>= 16;
+		r += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		r += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		r += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		r += 2;
+	}
+	if (x >> 1)
+		r += 1;
+	return r;
+}
+
+/* Lengths > 32 present under the source's /32, longest first. */
+static long v6_try_long(__u64 i, void *arg)
+{
+	struct v6_walk *w = arg;
+	__u32 b;
+
+	if (w->bits[1]) {
+		b = msb64(w->bits[1]);
+		w->bits[1] &= ~(1ULL << b);
+		b += 64;
+	} else if (w->bits[0]) {
+		b = msb64(w->bits[0]);
+		w->bits[0] &= ~(1ULL << b);
+	} else {
 		return 1;
 	}
-	return 0;
+	return v6_probe(w, b + 1);
+}
+
+/* Lengths <= 32 in use, longest first: tried when the source's /32 holds no longer rule. */
+static long v6_try_short(__u64 i, void *arg)
+{
+	struct v6_walk *w = arg;
+
+	if (i >= VW_V6_LENS)
+		return 1;
+	return v6_probe(w, w->cfg->v6_lens[i]);
 }
 
 static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
@@ -221,19 +303,29 @@ static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 {
 	struct v6_walk w = { .src = src };
+	struct vw_v6_f32 *f;
+	void *filter;
 	__u32 n;
 
-	w.cfg = bpf_map_lookup_elem(&vw_gen_cfg, &gen);
-	if (!w.cfg)
-		return 0;
 	w.inner = bpf_map_lookup_elem(&vw_v6, &gen);
 	if (!w.inner)
 		return 0;
+	filter = bpf_map_lookup_elem(&vw_v6_f32, &gen);
+	f = filter ? bpf_map_lookup_elem(filter, &src[0]) : NULL;
+	if (f) {
+		w.bits[0] = f->lens[0];
+		w.bits[1] = f->lens[1];
+		bpf_loop(VW_V6_LENS, v6_try_long, &w, 0);
+		return w.found ? w.mask : f->mask;
+	}
+	w.cfg = bpf_map_lookup_elem(&vw_gen_cfg, &gen);
+	if (!w.cfg)
+		return 0;
 	n = w.cfg->v6_nlens;
-	if (n > VW_V6_LENS)
-		n = VW_V6_LENS;
+	if (n > VW_V6_SPLIT + 1)
+		n = VW_V6_SPLIT + 1;
 	if (n)
-		bpf_loop(n, v6_try_len, &w, 0);
+		bpf_loop(n, v6_try_short, &w, 0);
 	return w.mask;
 }
 
@@ -261,19 +353,33 @@ static __always_inline void record_source(const struct vw_src_key *src, __u64 le
 					  __u32 reason)
 {
 	struct vw_src_val *v, nv = {};
-	__u64 now = bpf_ktime_get_coarse_ns();
+	__u64 now = bpf_ktime_get_coarse_ns(), weight = 1;
+	struct vw_src_rate *rate;
+
+	rate = bpf_map_lookup_elem(&vw_src_rate, &(__u32){ 0 });
+	if (rate) {
+		if (now - rate->window_start_ns >= VW_SRC_WINDOW_NS) {
+			rate->window_start_ns = now;
+			rate->drops = 0;
+		}
+		if (++rate->drops > vw_src_exact) {
+			if (rate->drops % VW_SRC_SAMPLE)
+				return;
+			weight = VW_SRC_SAMPLE;
+		}
+	}
 
 	v = bpf_map_lookup_elem(&vw_sources, src);
 	if (v) {
-		__sync_fetch_and_add(&v->packets, 1);
-		__sync_fetch_and_add(&v->bytes, len);
+		__sync_fetch_and_add(&v->packets, weight);
+		__sync_fetch_and_add(&v->bytes, len * weight);
 		v->last_seen_ns = now;
 		v->last_class = cls;
 		v->last_reason = reason;
 		return;
 	}
-	nv.packets = 1;
-	nv.bytes = len;
+	nv.packets = weight;
+	nv.bytes = len * weight;
 	nv.last_seen_ns = now;
 	nv.last_class = cls;
 	nv.last_reason = reason;

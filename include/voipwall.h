@@ -60,6 +60,13 @@
 #define VW_FRAG_LRU_SIZE 65536
 /* Sources seen dropped/monitored, read by `voipwall top`. */
 #define VW_SRC_LRU_SIZE 65536
+/* Recording a dropped source is a hash update, the costliest step of the drop path. Each CPU
+ * records every drop up to VW_SRC_EXACT drops per VW_SRC_WINDOW_NS (100k drops/s: any scanner
+ * short of a flood is counted exactly); past that, one drop in VW_SRC_SAMPLE is recorded with
+ * weight VW_SRC_SAMPLE, so `top` still ranks a flood's sources while the filter keeps line rate. */
+#define VW_SRC_WINDOW_NS 100000000ULL
+#define VW_SRC_EXACT 10000
+#define VW_SRC_SAMPLE 64
 
 /* IPv6 extension headers walked before giving up (RFC 8200 places no limit; RFC 9098 notes
  * long chains are an evasion tool). A chain longer than this is dropped as malformed. */
@@ -124,7 +131,7 @@ struct vw_gen_cfg {
 	__u32 v6_nlens;     /* entries used in v6_lens */
 	__u32 serial;       /* incremented by every apply (load, reload, allow add/del) */
 	__u64 applied_realtime_ns;
-	__u8 v6_lens[VW_V6_LENS + 3]; /* prefix lengths in vw_v6, longest first */
+	__u8 v6_lens[VW_V6_LENS + 3]; /* lengths <= VW_V6_SPLIT in vw_v6, longest first */
 	char source[VW_SOURCE_MAX];   /* config file path, or "(built-in)" */
 	char class_names[VW_MAX_CLASSES][VW_CLASS_NAME_MAX];
 };
@@ -149,11 +156,24 @@ struct vw_port_cls {
  * union of the masks of all rules covering that address (shorter ones included). */
 
 /* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen),
- * value __u32 class mask: the union of the masks of all rules covering that prefix. */
+ * value __u32 class mask: the union of the masks of all rules covering that prefix. Which lengths
+ * are probed for a source is decided by vw_v6_f32 below. */
 struct vw_v6_key {
 	__u32 plen;
 	__u8 addr[16];
 };
+
+/* vw_v6_f32: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 (the first 32 bits of an address, network
+ * order), one entry per /32 that holds rules longer than /32. It keeps the IPv6 miss path at one
+ * probe however many prefix lengths are in use: a source whose /32 has no entry only tries the
+ * lengths <= 32 in vw_gen_cfg.v6_lens (usually none); a source whose /32 has one tries just the
+ * lengths present under it, longest first, then falls back to mask. */
+struct vw_v6_f32 {
+	__u64 lens[2]; /* bit L-1 of the 128-bit set (lens[0] holds bits 0..63): length L in use */
+	__u32 mask;    /* union of the rules of length <= 32 covering this /32 */
+	__u32 pad;
+};
+#define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths <= this */
 
 /* vw_rules: ARRAY_OF_MAPS[VW_GENS] -> ARRAY (BPF_F_INNER_MAP | BPF_F_MMAPABLE, sized per
  * generation) of struct vw_rule: the allow statements as applied, for userspace only. */
@@ -183,7 +203,12 @@ struct vw_frag_val {
 	__u8 pad;
 };
 
-/* vw_sources: LRU_HASH, sources whose packets got verdict drop or monitor. */
+/* vw_sources: LRU_HASH, sources whose packets got verdict drop or monitor (sampled under a flood,
+ * see VW_SRC_EXACT). vw_src_rate: PERCPU_ARRAY[1] of struct vw_src_rate, the per-CPU window. */
+struct vw_src_rate {
+	__u64 window_start_ns;
+	__u64 drops; /* in this window */
+};
 struct vw_src_key {
 	__u8 addr[16]; /* IPv4-mapped IPv6 for IPv4 */
 };
@@ -199,6 +224,7 @@ struct vw_src_val {
 _Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
 _Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
 _Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
+_Static_assert(sizeof(struct vw_v6_f32) == 24, "vw_v6_f32 layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");
 _Static_assert(sizeof(struct vw_frag_key) == 40, "vw_frag_key layout");
 _Static_assert(sizeof(struct vw_frag_val) == 4, "vw_frag_val layout");

@@ -15,11 +15,6 @@
 #include "pin.h"
 #include "voipwall.skel.h"
 
-static const char *mode_name(unsigned int mode)
-{
-	return mode == VW_MODE_NATIVE ? "native" : mode == VW_MODE_SKB ? "skb" : "unknown";
-}
-
 /* One interface named on the command line. */
 struct target {
 	const char *name;
@@ -28,19 +23,6 @@ struct target {
 	int link_fd; /* -1 until attached */
 	struct vw_iface rec;
 };
-
-static int read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
-{
-	for (__u32 i = 0; i < VW_MAX_IFACES; i++) {
-		if (bpf_map_lookup_elem(m->ifaces, &i, &ifs[i])) {
-			int err = -errno;
-
-			pr_warn("cannot read vw_ifaces: %s\n", strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
 
 static __u64 now_realtime_ns(void)
 {
@@ -96,9 +78,10 @@ static void prune_gone(const struct vw_cli *cli, const struct vw_maps *m, struct
 	for (__u32 j = 0; j < VW_MAX_IFACES; j++) {
 		if (!ifs[j].ifindex || vw_pin_link_attached(cli->pin_dir, ifs[j].ifindex) != 0)
 			continue;
-		fprintf(stderr, "voipwall: %.*s (ifindex %u) is no longer attached (interface "
-				"removed?); forgetting it\n", VW_IFNAME_MAX, ifs[j].name,
-			ifs[j].ifindex);
+		fprintf(stderr,
+			"voipwall: %.*s (ifindex %u) is no longer attached (interface "
+			"removed?); forgetting it\n",
+			VW_IFNAME_MAX, ifs[j].name, ifs[j].ifindex);
 		vw_pin_unlink_link(cli->pin_dir, ifs[j].ifindex);
 		unregister_iface(m, j, ifs[j].ifindex);
 		memset(&ifs[j], 0, sizeof(ifs[j]));
@@ -150,8 +133,8 @@ static int attach(const struct vw_cli *cli, int prog_fd, struct target *t)
 	fd = link_create(prog_fd, t->ifindex, XDP_FLAGS_SKB_MODE);
 	if (fd < 0) {
 		if (fd == -EINVAL || fd == -EOPNOTSUPP)
-			pr_warn("cannot attach to %s: this kernel has no XDP support (%s)\n", t->name,
-				strerror(-fd));
+			pr_warn("cannot attach to %s: this kernel has no XDP support (%s)\n",
+				t->name, strerror(-fd));
 		else
 			pr_warn("cannot attach to %s in skb mode: %s\n", t->name,
 				attach_strerror(fd));
@@ -198,8 +181,9 @@ static int open_skel(struct voipwall_bpf **out)
 		bpf_program__set_flags(skel->progs.voipwall_xdp, flags & ~BPF_F_XDP_HAS_FRAGS);
 		err = voipwall_bpf__load(skel);
 		if (!err)
-			fprintf(stderr, "voipwall: kernel refused the multi-buffer (xdp.frags) program; "
-					"loaded it without frags (jumbo-MTU interfaces may not attach)\n");
+			fprintf(stderr,
+				"voipwall: kernel refused the multi-buffer (xdp.frags) program; "
+				"loaded it without frags (jumbo-MTU interfaces may not attach)\n");
 	}
 	if (err) {
 		voipwall_bpf__destroy(skel);
@@ -218,6 +202,7 @@ static void maps_from_skel(const struct voipwall_bpf *s, struct vw_maps *m)
 	m->masks = bpf_map__fd(s->maps.vw_masks);
 	m->v4_long = bpf_map__fd(s->maps.vw_v4_long);
 	m->v6 = bpf_map__fd(s->maps.vw_v6);
+	m->v6_f32 = bpf_map__fd(s->maps.vw_v6_f32);
 	m->rules = bpf_map__fd(s->maps.vw_rules);
 	m->ifslot = bpf_map__fd(s->maps.vw_ifslot);
 	m->ifaces = bpf_map__fd(s->maps.vw_ifaces);
@@ -248,7 +233,8 @@ static int create_state(const struct vw_cli *cli, const struct vw_config *cfg)
 	err = vw_pin_create(cli->pin_dir, &m, bpf_program__fd(skel->progs.voipwall_xdp));
 	if (err == -ENOTEMPTY || err == -EEXIST) {
 		pr_warn("%s exists and holds no complete voipwall state; remove it (voipwall "
-			"unload --all removes what voipwall pinned there)\n", cli->pin_dir);
+			"unload --all removes what voipwall pinned there)\n",
+			cli->pin_dir);
 		rc = VW_EXIT_FAIL;
 	} else if (err) {
 		pr_warn("cannot pin the program and maps in %s: %s\n", cli->pin_dir,
@@ -276,7 +262,7 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 			vw_json_obj_begin(&cli->jw);
 			vw_json_kv_str(&cli->jw, "name", ts[i].name);
 			vw_json_kv_uint(&cli->jw, "ifindex", ts[i].ifindex);
-			vw_json_kv_str(&cli->jw, "mode", mode_name(ts[i].rec.mode));
+			vw_json_kv_str(&cli->jw, "mode", vw_mode_name(ts[i].rec.mode));
 			vw_json_kv_uint(&cli->jw, "link_id", ts[i].rec.link_id);
 			vw_json_obj_end(&cli->jw);
 		}
@@ -285,8 +271,9 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 		return;
 	}
 	for (int i = 0; i < n; i++)
-		printf("loaded on %s (ifindex %u, %s mode, link id %u, program id %u)\n", ts[i].name,
-		       ts[i].ifindex, mode_name(ts[i].rec.mode), ts[i].rec.link_id, prog_id);
+		printf("loaded on %s (ifindex %u, %s mode, link id %u, program id %u)\n",
+		       ts[i].name, ts[i].ifindex, vw_mode_name(ts[i].rec.mode), ts[i].rec.link_id,
+		       prog_id);
 	if (gc->flags & VW_GEN_BUILTIN)
 		printf("config: built-in default (%s not found), serial %u\n", VW_DEFAULT_CONFIG,
 		       gc->serial);
@@ -301,7 +288,7 @@ int cmd_load(struct vw_cli *cli)
 	struct vw_gen_cfg gc;
 	struct target *ts = NULL;
 	struct vw_maps m;
-	bool fresh = false;
+	bool fresh = false, ok;
 	int lock_fd = -1, prog_fd = -1, rc, err, i, j, attached = 0;
 	__u32 gen, prog_id;
 
@@ -346,8 +333,9 @@ int cmd_load(struct vw_cli *cli)
 			goto out;
 		}
 		if (ts[i].ifindex >= VW_MAX_IFINDEX) {
-			pr_warn("interface %s has ifindex %u; voipwall handles ifindexes below %u\n",
-				ts[i].name, ts[i].ifindex, VW_MAX_IFINDEX);
+			pr_warn(
+			    "interface %s has ifindex %u; voipwall handles ifindexes below %u\n",
+			    ts[i].name, ts[i].ifindex, VW_MAX_IFINDEX);
 			rc = VW_EXIT_FAIL;
 			goto out;
 		}
@@ -369,7 +357,7 @@ int cmd_load(struct vw_cli *cli)
 		rc = vw_cli_live_gen(&m, &gen, &gc);
 		if (rc)
 			goto out;
-		err = read_ifaces(&m, ifs);
+		err = vw_cli_read_ifaces(&m, ifs);
 		if (err) {
 			rc = VW_EXIT_FAIL;
 			goto out;
@@ -391,9 +379,10 @@ int cmd_load(struct vw_cli *cli)
 
 		for (j = 0; j < VW_MAX_IFACES; j++) {
 			if (ifs[j].ifindex == ts[i].ifindex) {
-				pr_warn("%s is already loaded (link id %u); use 'voipwall reload' to "
-					"change the config, 'voipwall unload %s' to detach\n",
-					ts[i].name, ifs[j].link_id, ts[i].name);
+				pr_warn(
+				    "%s is already loaded (link id %u); use 'voipwall reload' to "
+				    "change the config, 'voipwall unload %s' to detach\n",
+				    ts[i].name, ifs[j].link_id, ts[i].name);
 				rc = VW_EXIT_FAIL;
 				goto out;
 			}
@@ -405,8 +394,10 @@ int cmd_load(struct vw_cli *cli)
 			goto out;
 		}
 		if (!err && q.prog_id) {
-			pr_warn("%s already runs another XDP program (id %u); detach it first (e.g. "
-				"ip link set dev %s xdp off)\n", ts[i].name, q.prog_id, ts[i].name);
+			pr_warn(
+			    "%s already runs another XDP program (id %u); detach it first (e.g. "
+			    "ip link set dev %s xdp off)\n",
+			    ts[i].name, q.prog_id, ts[i].name);
 			rc = VW_EXIT_FAIL;
 			goto out;
 		}
@@ -433,10 +424,6 @@ int cmd_load(struct vw_cli *cli)
 		rc = vw_cli_open_maps(cli, &m);
 		if (rc)
 			goto out_remove;
-	} else {
-		rc = vw_cli_apply(cli, &m, &cfg);
-		if (rc)
-			goto out;
 	}
 	prog_fd = vw_pin_open_prog(cli->pin_dir);
 	if (prog_fd < 0) {
@@ -473,16 +460,22 @@ int cmd_load(struct vw_cli *cli)
 			break;
 		}
 		t->rec.link_id = link_id_of(t->link_fd);
-		bpf_map_update_elem(m.ifaces, &(__u32){ t->slot }, &t->rec, BPF_ANY);
+		bpf_map_update_elem(m.ifaces, &(__u32){t->slot}, &t->rec, BPF_ANY);
 		attached++;
 	}
-	if (attached < cli->argc) {
+	/* a later load applies the config once every interface is attached, so that a failure
+	 * leaves the running config as it was */
+	ok = attached == cli->argc;
+	if (ok && !fresh && vw_cli_apply(cli, &m, &cfg))
+		ok = false;
+	if (!ok) {
 		/* all or nothing: detach what this command attached */
 		for (i = 0; i < attached; i++) {
 			vw_pin_unlink_link(cli->pin_dir, ts[i].ifindex);
 			close(ts[i].link_fd);
 			ts[i].link_fd = -1;
 			unregister_iface(&m, ts[i].slot, ts[i].ifindex);
+			clear_slot_counters(&m, ts[i].slot);
 			fprintf(stderr, "voipwall: detached %s again\n", ts[i].name);
 		}
 		rc = VW_EXIT_FAIL;
@@ -510,8 +503,7 @@ out:
 	if (prog_fd >= 0)
 		close(prog_fd);
 	vw_maps_close(&m);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	vw_pin_unlock(cli->pin_dir, lock_fd);
 	vw_config_free(&cfg);
 	free(ts);
 	return rc;
@@ -559,7 +551,7 @@ int cmd_unload(struct vw_cli *cli)
 	rc = vw_cli_open_maps(cli, &m);
 	if (rc)
 		goto out;
-	if (read_ifaces(&m, ifs)) {
+	if (vw_cli_read_ifaces(&m, ifs)) {
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
@@ -604,6 +596,7 @@ int cmd_unload(struct vw_cli *cli)
 			continue;
 		}
 		unregister_iface(&m, j, ifs[j].ifindex);
+		clear_slot_counters(&m, j);
 		if (cli->json)
 			vw_json_str(&cli->jw, ifs[j].name);
 		else
@@ -626,7 +619,6 @@ int cmd_unload(struct vw_cli *cli)
 	}
 out:
 	vw_maps_close(&m);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	vw_pin_unlock(cli->pin_dir, lock_fd);
 	return rc;
 }

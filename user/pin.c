@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Pin directory handling: layout, atomic creation, removal and the state-change lock. */
+/* Pin directory handling: layout, atomic creation, removal and the state-change
+ * lock. */
+#include "pin.h"
+#include "log.h"
+#include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,22 +19,26 @@
 #include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/magic.h>
-#include <bpf/bpf.h>
-#include "log.h"
-#include "pin.h"
 
-#define MAP(field, pinned) { pinned, offsetof(struct vw_maps, field) }
 const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
-	MAP(active, "vw_active"),     MAP(gen_cfg, "vw_gen_cfg"),   MAP(ports, "vw_ports"),
-	MAP(v4_tbl24, "vw_v4_tbl24"), MAP(masks, "vw_masks"),       MAP(v4_long, "vw_v4_long"),
-	MAP(v6, "vw_v6"),             MAP(rules, "vw_rules"),       MAP(ifslot, "vw_ifslot"),
-	MAP(ifaces, "vw_ifaces"),     MAP(counters, "vw_counters"), MAP(frags, "vw_frags"),
-	MAP(sources, "vw_sources"),
+    {"vw_active", offsetof(struct vw_maps, active)},
+    {"vw_gen_cfg", offsetof(struct vw_maps, gen_cfg)},
+    {"vw_ports", offsetof(struct vw_maps, ports)},
+    {"vw_v4_tbl24", offsetof(struct vw_maps, v4_tbl24)},
+    {"vw_masks", offsetof(struct vw_maps, masks)},
+    {"vw_v4_long", offsetof(struct vw_maps, v4_long)},
+    {"vw_v6", offsetof(struct vw_maps, v6)},
+    {"vw_v6_f32", offsetof(struct vw_maps, v6_f32)},
+    {"vw_rules", offsetof(struct vw_maps, rules)},
+    {"vw_ifslot", offsetof(struct vw_maps, ifslot)},
+    {"vw_ifaces", offsetof(struct vw_maps, ifaces)},
+    {"vw_counters", offsetof(struct vw_maps, counters)},
+    {"vw_frags", offsetof(struct vw_maps, frags)},
+    {"vw_sources", offsetof(struct vw_maps, sources)},
 };
-#undef MAP
 
-/* bpffs refuses names with a dot, so the temporary directory is "BASE-tmp-PID" */
+/* bpffs refuses names with a dot, so the temporary directory is "BASE-tmp-PID"
+ */
 #define TMP_SUFFIX "-tmp-"
 
 int vw_pin_path(char *buf, size_t len, const char *dir, const char *name)
@@ -255,6 +264,10 @@ int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd)
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int err;
 
+	if (strchr(strrchr(dir, '/') ? strrchr(dir, '/') : dir, '.')) {
+		pr_warn("%s: bpffs does not allow '.' in names\n", dir);
+		return -EINVAL;
+	}
 	err = tmp_name(dir, getpid(), tmp, sizeof(tmp));
 	if (err)
 		return err;
@@ -354,7 +367,14 @@ int vw_pin_link_attached(const char *dir, unsigned int ifindex)
 	return info.type == BPF_LINK_TYPE_XDP && info.xdp.ifindex == ifindex;
 }
 
-/* Lock file path: VW_LOCK_DIR/voipwall-<dir with '/' as '-'>.lock, with a hash when long. */
+static bool lock_name_char(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+/* Lock file path: VW_LOCK_DIR/voipwall-<dir with '/' as '-'>.lock, with a hash
+ * when long. */
 static int lock_path(const char *dir, char *buf, size_t len)
 {
 	char esc[128];
@@ -370,11 +390,7 @@ static int lock_path(const char *dir, char *buf, size_t len)
 
 		h = (h ^ c) * 1099511628211ULL;
 		if (n < sizeof(esc) - 1)
-			esc[n++] = c == '/' ? '-' : (c == '.' || c == '_' || c == '-' ||
-						   (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-						   (c >= 'A' && c <= 'Z'))
-								? c
-								: '_';
+			esc[n++] = c == '/' ? '-' : lock_name_char(c) ? c : '_';
 	}
 	while (n && esc[n - 1] == '-')
 		n--;
@@ -397,25 +413,44 @@ static long lock_owner(int fd)
 	return strtol(buf, NULL, 10);
 }
 
+/* Whether fd is still the file at path (a lock file is unlinked by the holder that removes the
+ * pin dir; who locked the unlinked file must start over). */
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int vw_pin_lock(const char *dir, int wait_secs)
 {
 	char path[PATH_MAX], pid[32];
 	struct timespec start, now;
 	bool said = false;
 	long owner = 0;
-	int fd, err, n;
+	int fd = -1, err, n;
 
 	err = lock_path(dir, path, sizeof(path));
 	if (err)
 		return err;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		pr_warn("cannot open lock file %s: %s\n", path, strerror(-err));
-		return err;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (flock(fd, LOCK_EX | LOCK_NB)) {
+	for (;;) {
+		if (fd < 0) {
+			fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0) {
+				err = -errno;
+				pr_warn("cannot open lock file %s: %s\n", path, strerror(-err));
+				return err;
+			}
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (same_file(fd, path))
+				break;
+			close(fd); /* removed meanwhile: lock the new one */
+			fd = -1;
+			continue;
+		}
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			err = -errno;
 			pr_warn("cannot lock %s: %s\n", path, strerror(-err));
@@ -423,15 +458,18 @@ int vw_pin_lock(const char *dir, int wait_secs)
 		}
 		owner = lock_owner(fd);
 		if (!said) {
-			fprintf(stderr, "voipwall: waiting for another voipwall command (pid %ld) "
-					"changing %s\n", owner, dir);
+			fprintf(stderr,
+				"voipwall: waiting for another voipwall command (pid %ld) "
+				"changing %s\n",
+				owner, dir);
 			said = true;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec +
-			    (now.tv_nsec - start.tv_nsec) / 1e9 >= (double)wait_secs) {
+		if (now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9 >=
+		    (double)wait_secs) {
 			pr_warn("gave up after %d s waiting for the voipwall command (pid %ld) "
-				"changing %s (--wait SECONDS to wait longer)\n", wait_secs, owner, dir);
+				"changing %s (--wait SECONDS to wait longer)\n",
+				wait_secs, owner, dir);
 			err = -ETIMEDOUT;
 			goto out;
 		}
@@ -446,4 +484,16 @@ int vw_pin_lock(const char *dir, int wait_secs)
 out:
 	close(fd);
 	return err;
+}
+
+void vw_pin_unlock(const char *dir, int fd)
+{
+	char path[PATH_MAX];
+
+	if (fd < 0)
+		return;
+	/* no pin dir left: drop its lock file too (still holding the lock, see same_file()) */
+	if (access(dir, F_OK) && errno == ENOENT && !lock_path(dir, path, sizeof(path)))
+		unlink(path);
+	close(fd);
 }

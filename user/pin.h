@@ -17,11 +17,11 @@
 #include "tables.h"
 
 #define VW_DEFAULT_PIN_DIR "/sys/fs/bpf/voipwall"
-#define VW_PIN_DIR_ENV "VOIPWALL_PIN_DIR"
-#define VW_BPFFS_ROOT "/sys/fs/bpf"
-#define VW_LOCK_DIR "/run/lock"
+#define VW_PIN_DIR_ENV	   "VOIPWALL_PIN_DIR"
+#define VW_BPFFS_ROOT	   "/sys/fs/bpf"
+#define VW_LOCK_DIR	   "/run/lock"
 /* Objects pinned per generation of state: the program and the maps below. */
-#define VW_NUM_MAPS 13
+#define VW_NUM_MAPS 14
 
 /* Map names (pinned names) and where their fd goes in struct vw_maps. */
 struct vw_map_desc {
@@ -70,5 +70,7 @@ void vw_pin_clean_stale(const char *dir);
 /* Take the lock serializing state changes on dir, waiting up to wait_secs seconds (saying so on
  * stderr). Returns the lock fd (close it to unlock), -ETIMEDOUT, or -errno. */
 int vw_pin_lock(const char *dir, int wait_secs);
+/* Release the lock (fd from vw_pin_lock, or -1); its file goes too when dir no longer exists. */
+void vw_pin_unlock(const char *dir, int fd);
 
 #endif

@@ -190,13 +190,13 @@ out:
  * entries, fill it with batch updates, and put it into the outer map's
  * generation slot. */
 static int install_hash(int outer, __u32 gen, const char *name, const char *stage, __u32 key_size,
-			const void *keys, const __u32 *vals, size_t n, vw_progress_fn progress,
-			void *ctx)
+			const void *keys, __u32 val_size, const void *vals, size_t n,
+			vw_progress_fn progress, void *ctx)
 {
 	size_t done = 0;
 	int fd, err = 0;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, name, key_size, sizeof(__u32), n ? n : 1, NULL);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, name, key_size, val_size, n ? n : 1, NULL);
 	if (fd < 0) {
 		err = fd;
 		pr_warn("cannot create map %s for %zu entries: %s", name, n, strerror(-err));
@@ -205,8 +205,8 @@ static int install_hash(int outer, __u32 gen, const char *name, const char *stag
 	while (done < n) {
 		__u32 count = n - done > BATCH_CHUNK ? BATCH_CHUNK : n - done;
 
-		err = bpf_map_update_batch(fd, (const __u8 *)keys + done * key_size, vals + done,
-					   &count, NULL);
+		err = bpf_map_update_batch(fd, (const __u8 *)keys + done * key_size,
+					   (const __u8 *)vals + done * val_size, &count, NULL);
 		if (err) {
 			pr_warn("cannot fill map %s (%zu of %zu entries written): %s", name,
 				done + count, n, strerror(-err));
@@ -480,7 +480,7 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		memcpy(masks_base + i * MMAP_STRIDE(sizeof(__u32)), &ms->masks[i], sizeof(__u32));
 
 	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 addresses",
-			   sizeof(__u32), long_keys, long_vals, nlong, progress, ctx);
+			   sizeof(__u32), long_keys, sizeof(__u32), long_vals, nlong, progress, ctx);
 out:
 	if (masks_base)
 		munmap(masks_base, MASKS_HALF_BYTES);
@@ -544,10 +544,11 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 {
 	struct v6_item *items = NULL;
 	struct vw_v6_key *keys = NULL;
+	struct vw_v6_f32 *f_vals = NULL;
 	size_t stack[VW_V6_LENS + 1];
 	bool used[VW_V6_LENS] = {false};
-	size_t i, n = 0, w = 0, depth = 0;
-	__u32 *vals = NULL;
+	size_t i, d, n = 0, w = 0, depth = 0, nf = 0;
+	__u32 *vals = NULL, *cover32 = NULL, *f_keys = NULL;
 	int err = 0, len;
 
 	for (i = 0; i < cfg->nrules; i++)
@@ -556,7 +557,10 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		items = calloc(n, sizeof(*items));
 		keys = calloc(n, sizeof(*keys));
 		vals = calloc(n, sizeof(*vals));
-		if (!items || !keys || !vals) {
+		cover32 = calloc(n, sizeof(*cover32));
+		f_keys = calloc(n, sizeof(*f_keys));
+		f_vals = calloc(n, sizeof(*f_vals));
+		if (!items || !keys || !vals || !cover32 || !f_keys || !f_vals) {
 			err = -ENOMEM;
 			goto out;
 		}
@@ -592,6 +596,15 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		}
 		while (depth && !v6_covers(&keys[stack[depth - 1]], &it->key))
 			depth--;
+		/* The union of the rules of length <= 32 covering this prefix: the /32
+		 * filter's fallback when no longer prefix matches. */
+		cover32[w] = 0;
+		for (d = depth; d > 0; d--) {
+			if (keys[stack[d - 1]].plen <= VW_V6_SPLIT) {
+				cover32[w] = vals[stack[d - 1]];
+				break;
+			}
+		}
 		keys[w] = it->key;
 		vals[w] = it->mask | (depth ? vals[stack[depth - 1]] : 0);
 		used[it->key.plen] = true;
@@ -604,18 +617,44 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		err = -E2BIG;
 		goto out;
 	}
+	/* v6_lens: the lengths <= 32, tried for sources whose /32 has no filter entry. */
 	gc->v6_nlens = 0;
-	for (len = 128; len >= 0; len--)
+	for (len = VW_V6_SPLIT; len >= 0; len--)
 		if (used[len])
 			gc->v6_lens[gc->v6_nlens++] = len;
+
+	/* vw_v6_f32: one entry per /32 holding longer prefixes, with the set of those lengths.
+	 * Keys are sorted by address, so the prefixes of one /32 are adjacent. */
+	for (i = 0; i < n; i++) {
+		const struct vw_v6_key *k = &keys[i];
+		__u32 hi;
+
+		if (k->plen <= VW_V6_SPLIT)
+			continue;
+		memcpy(&hi, k->addr, sizeof(hi));
+		if (!nf || f_keys[nf - 1] != hi) {
+			f_keys[nf] = hi;
+			memset(&f_vals[nf], 0, sizeof(f_vals[nf]));
+			f_vals[nf].mask = cover32[i];
+			nf++;
+		}
+		f_vals[nf - 1].lens[(k->plen - 1) / 64] |= 1ULL << ((k->plen - 1) % 64);
+	}
 	progress_report(progress, ctx, "IPv6 prefixes folded", 1, 1);
 
 	err = install_hash(m->v6, gen, "vw_v6_in", "IPv6 prefixes", sizeof(struct vw_v6_key), keys,
-			   vals, n, progress, ctx);
+			   sizeof(__u32), vals, n, progress, ctx);
+	if (err)
+		goto out;
+	err = install_hash(m->v6_f32, gen, "vw_v6_f32_in", "IPv6 /32 filter", sizeof(__u32),
+			   f_keys, sizeof(struct vw_v6_f32), f_vals, nf, progress, ctx);
 out:
 	free(items);
 	free(keys);
 	free(vals);
+	free(cover32);
+	free(f_keys);
+	free(f_vals);
 	return err;
 }
 
@@ -921,6 +960,7 @@ int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m)
 	    {"vw_masks", offsetof(struct vw_maps, masks)},
 	    {"vw_v4_long", offsetof(struct vw_maps, v4_long)},
 	    {"vw_v6", offsetof(struct vw_maps, v6)},
+	    {"vw_v6_f32", offsetof(struct vw_maps, v6_f32)},
 	    {"vw_rules", offsetof(struct vw_maps, rules)},
 	    {"vw_ifslot", offsetof(struct vw_maps, ifslot)},
 	    {"vw_counters", offsetof(struct vw_maps, counters)},

@@ -8,7 +8,7 @@
 
 /* File descriptors of the program's maps (from a skeleton, or opened from the pin dir). */
 struct vw_maps {
-	int active, gen_cfg, ports, v4_tbl24, masks, v4_long, v6, rules;
+	int active, gen_cfg, ports, v4_tbl24, masks, v4_long, v6, v6_f32, rules;
 	int ifslot, counters, frags, sources, ifaces;
 };
 

@@ -928,7 +928,7 @@ struct tview {
 	__u32 gen;
 	__u64 *tbl;
 	__u8 *masks;
-	int long_fd, v6_fd;
+	int long_fd, v6_fd, f32_fd;
 	struct vw_gen_cfg gc;
 };
 
@@ -944,7 +944,7 @@ static int inner_fd(int outer, __u32 gen)
 static int tview_open(struct tview *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->long_fd = v->v6_fd = -1;
+	v->long_fd = v->v6_fd = v->f32_fd = -1;
 	if (vw_gen_active(&T.maps, &v->gen) || vw_gen_cfg_read(&T.maps, v->gen, &v->gc))
 		return -1;
 	v->tbl = mmap(NULL, (size_t)VW_V4_TBL24_WORDS * 8, PROT_READ, MAP_SHARED, T.maps.v4_tbl24,
@@ -953,7 +953,9 @@ static int tview_open(struct tview *v)
 			(off_t)v->gen * VW_MAX_MASKS * 8);
 	v->long_fd = inner_fd(T.maps.v4_long, v->gen);
 	v->v6_fd = inner_fd(T.maps.v6, v->gen);
-	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->long_fd < 0 || v->v6_fd < 0)
+	v->f32_fd = inner_fd(T.maps.v6_f32, v->gen);
+	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->long_fd < 0 || v->v6_fd < 0 ||
+	    v->f32_fd < 0)
 		return -1;
 	return 0;
 }
@@ -968,6 +970,8 @@ static void tview_close(struct tview *v)
 		close(v->long_fd);
 	if (v->v6_fd >= 0)
 		close(v->v6_fd);
+	if (v->f32_fd >= 0)
+		close(v->f32_fd);
 }
 
 static __u32 tview_v4(const struct tview *v, __u32 a)
@@ -991,19 +995,35 @@ static void mask_addr(__u8 *a, unsigned int plen, unsigned int bytes)
 	}
 }
 
+static int tview_v6_probe(const struct tview *v, const __u8 *addr, unsigned int plen, __u32 *mask)
+{
+	struct vw_v6_key k = {.plen = plen};
+
+	memcpy(k.addr, addr, 16);
+	mask_addr(k.addr, k.plen, 16);
+	return bpf_map_lookup_elem(v->v6_fd, &k, mask);
+}
+
+/* The program's walk: the /32 filter's lengths longest first, then its fallback mask; or, for a
+ * /32 without an entry, the lengths <= 32 in use. */
 static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 {
+	struct vw_v6_f32 f;
 	unsigned int i;
+	__u32 hi, mask;
+	int len;
 
-	for (i = 0; i < v->gc.v6_nlens; i++) {
-		struct vw_v6_key k = {.plen = v->gc.v6_lens[i]};
-		__u32 mask;
-
-		memcpy(k.addr, addr, 16);
-		mask_addr(k.addr, k.plen, 16);
-		if (!bpf_map_lookup_elem(v->v6_fd, &k, &mask))
-			return mask;
+	memcpy(&hi, addr, 4);
+	if (!bpf_map_lookup_elem(v->f32_fd, &hi, &f)) {
+		for (len = 128; len > VW_V6_SPLIT; len--)
+			if ((f.lens[(len - 1) / 64] >> ((len - 1) % 64) & 1) &&
+			    !tview_v6_probe(v, addr, len, &mask))
+				return mask;
+		return f.mask;
 	}
+	for (i = 0; i < v->gc.v6_nlens; i++)
+		if (!tview_v6_probe(v, addr, v->gc.v6_lens[i], &mask))
+			return mask;
 	return 0;
 }
 
