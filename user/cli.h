@@ -9,12 +9,12 @@
 #include "tables.h"
 
 /* Exit codes (documented in docs/cli.md). */
-#define VW_EXIT_OK 0
-#define VW_EXIT_FAIL 1  /* runtime failure */
+#define VW_EXIT_OK    0
+#define VW_EXIT_FAIL  1 /* runtime failure */
 #define VW_EXIT_USAGE 2 /* usage or config error, or a refused unsafe change */
 
 #define VW_DEFAULT_WAIT 30
-#define VW_DEFAULT_TOP 10
+#define VW_DEFAULT_TOP	10
 
 enum vw_attach_mode {
 	VW_ATTACH_AUTO = 0,
@@ -39,15 +39,15 @@ struct vw_cli {
 	bool pin_dir_default; /* the default: bpffs may be mounted for it */
 	bool json, verbose, force, all, prometheus;
 	enum vw_attach_mode mode;
-	double watch;  /* seconds; 0: no --watch */
+	double watch; /* seconds; 0: no --watch */
 	unsigned int top_n;
 	int wait_secs;
 	unsigned int opts; /* enum vw_opt bits given */
 	const char *cmd;   /* command word */
-	int argc;          /* arguments after the command word */
+	int argc;	   /* arguments after the command word */
 	char **argv;
 	struct vw_json jw; /* stdout writer for -j */
-	bool json_done;    /* the command printed its JSON, errors included */
+	bool json_done;	   /* the command printed its JSON, errors included */
 };
 
 int cmd_load(struct vw_cli *cli);
@@ -74,6 +74,10 @@ int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m);
 int vw_cli_lock(const struct vw_cli *cli);
 /* The live generation's description; VW_EXIT_* */
 int vw_cli_live_gen(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *gc);
+/* All VW_MAX_IFACES entries of vw_ifaces (names NUL-terminated); -errno after saying why. */
+int vw_cli_read_ifaces(const struct vw_maps *m, struct vw_iface *ifs);
+/* "native", "skb" for VW_MODE_*. */
+const char *vw_mode_name(unsigned int mode);
 /* Anti-lockout: when $SSH_CONNECTION's server port (tcp) is in a drop class of cfg for which
  * its client address is not allowlisted, say so and return VW_EXIT_USAGE (unless --force). */
 int vw_cli_lockout_check(const struct vw_cli *cli, const struct vw_config *cfg);
@@ -87,8 +91,8 @@ int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct
 bool vw_rule_covers(const struct vw_rule *r, int family, const __u8 *addr);
 /* Name of class id c: from gc (or alt) when defined there, "none" for VW_CLASS_NONE, else
  * "class<c>". buf holds at least VW_CLASS_NAME_MAX + 8 bytes. */
-const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt,
-			  unsigned int c, char *buf, size_t len);
+const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt, unsigned int c,
+			  char *buf, size_t len);
 /* "5060/udp 5061-5062/tcp" for a class. */
 void vw_format_ports(const struct vw_class *cls, char *buf, size_t len);
 /* Local time as "2026-11-26 16:40:00 UTC". */

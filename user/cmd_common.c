@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <bpf/bpf.h>
 #include "cli.h"
 #include "log.h"
 #include "names.h"
@@ -80,7 +81,7 @@ static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 
 int vw_cli_need_privs(const struct vw_cli *cli)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
 
 	if (geteuid() == 0)
@@ -106,7 +107,8 @@ int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m)
 		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
 	else if (err == -EBADF)
 		pr_warn("%s is incomplete (some maps are missing); run 'voipwall unload --all' "
-			"and load again\n", cli->pin_dir);
+			"and load again\n",
+			cli->pin_dir);
 	else
 		pr_warn("cannot open the maps pinned in %s: %s\n", cli->pin_dir,
 			vw_bpf_strerror(err));
@@ -132,6 +134,25 @@ int vw_cli_live_gen(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *gc)
 		return VW_EXIT_FAIL;
 	}
 	return VW_EXIT_OK;
+}
+
+int vw_cli_read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
+{
+	for (__u32 i = 0; i < VW_MAX_IFACES; i++) {
+		if (bpf_map_lookup_elem(m->ifaces, &i, &ifs[i])) {
+			int err = -errno;
+
+			pr_warn("cannot read vw_ifaces: %s\n", strerror(-err));
+			return err;
+		}
+		ifs[i].name[VW_IFNAME_MAX - 1] = '\0';
+	}
+	return 0;
+}
+
+const char *vw_mode_name(unsigned int mode)
+{
+	return mode == VW_MODE_NATIVE ? "native" : mode == VW_MODE_SKB ? "skb" : "unknown";
 }
 
 bool vw_rule_covers(const struct vw_rule *r, int family, const __u8 *addr)
@@ -302,8 +323,10 @@ bool vw_lockout_find(const struct vw_config *cfg, char *why, size_t len)
 			if ((cfg->rules[k].mask & (1U << c->id)) &&
 			    vw_rule_covers(&cfg->rules[k], family, addr))
 				return false;
-		snprintf(why, len, "your SSH session's port %u/tcp is in class '%s' (policy drop) "
-			 "and your address %s is not allowlisted for it", port, c->name, client);
+		snprintf(why, len,
+			 "your SSH session's port %u/tcp is in class '%s' (policy drop) "
+			 "and your address %s is not allowlisted for it",
+			 port, c->name, client);
 		return true;
 	}
 	return false;
@@ -344,8 +367,8 @@ int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct
 	return VW_EXIT_OK;
 }
 
-const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt,
-			  unsigned int c, char *buf, size_t len)
+const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt, unsigned int c,
+			  char *buf, size_t len)
 {
 	if (c == VW_CLASS_NONE)
 		snprintf(buf, len, "none");

@@ -148,8 +148,10 @@ int cmd_check(struct vw_cli *cli)
 		vw_cli_print_classes(&cfg);
 	}
 	if (vw_lockout_find(&cfg, why, sizeof(why)))
-		fprintf(stderr, "voipwall: warning: load and reload would refuse this config "
-				"without --force: %s\n", why);
+		fprintf(stderr,
+			"voipwall: warning: load and reload would refuse this config "
+			"without --force: %s\n",
+			why);
 out:
 	vw_config_free(&cfg);
 	return rc;
@@ -234,8 +236,7 @@ int cmd_reload(struct vw_cli *cli)
 	}
 out:
 	vw_maps_close(&m);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	vw_pin_unlock(cli->pin_dir, lock_fd);
 	vw_config_free(&cfg);
 	return rc;
 }
@@ -418,14 +419,15 @@ static int allow_change(struct vw_cli *cli, bool add)
 		vw_json_kv_uint(&cli->jw, "serial", gc.serial);
 		vw_json_obj_end(&cli->jw);
 	} else {
-		printf("%s %d prefix%s %s %s (%zu allow rules, serial %u); this lasts until the next "
-		       "reload\n", add ? "allowed" : "removed", nprefix, nprefix == 1 ? "" : "es",
-		       add ? "for" : "from", cli->argv[1], cfg.nrules, gc.serial);
+		printf(
+		    "%s %d prefix%s %s %s (%zu allow rules, serial %u); this lasts until the next "
+		    "reload\n",
+		    add ? "allowed" : "removed", nprefix, nprefix == 1 ? "" : "es",
+		    add ? "for" : "from", cli->argv[1], cfg.nrules, gc.serial);
 	}
 out:
 	vw_maps_close(&m);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	vw_pin_unlock(cli->pin_dir, lock_fd);
 	vw_config_free(&cfg);
 	free(rules);
 	return rc;

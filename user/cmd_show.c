@@ -15,24 +15,6 @@
 #include "names.h"
 #include "pin.h"
 
-static int read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
-{
-	for (__u32 i = 0; i < VW_MAX_IFACES; i++) {
-		if (bpf_map_lookup_elem(m->ifaces, &i, &ifs[i])) {
-			int err = -errno;
-
-			pr_warn("cannot read vw_ifaces: %s\n", strerror(-err));
-			return err;
-		}
-	}
-	return 0;
-}
-
-static const char *mode_name(unsigned int mode)
-{
-	return mode == VW_MODE_NATIVE ? "native" : mode == VW_MODE_SKB ? "skb" : "unknown";
-}
-
 /* Both generations' descriptions: the live one, and the other for names of retired classes. */
 static int read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
 		     struct vw_gen_cfg *other)
@@ -77,7 +59,7 @@ int cmd_status(struct vw_cli *cli)
 	rc = read_gens(&m, &gen, &gc, &other);
 	if (rc)
 		goto out;
-	if (read_ifaces(&m, ifs)) {
+	if (vw_cli_read_ifaces(&m, ifs)) {
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
@@ -109,7 +91,7 @@ int cmd_status(struct vw_cli *cli)
 			vw_json_obj_begin(w);
 			vw_json_kv_str(w, "name", ifs[i].name);
 			vw_json_kv_uint(w, "ifindex", ifs[i].ifindex);
-			vw_json_kv_str(w, "mode", mode_name(ifs[i].mode));
+			vw_json_kv_str(w, "mode", vw_mode_name(ifs[i].mode));
 			vw_json_kv_uint(w, "link_id", ifs[i].link_id);
 			vw_json_kv_uint(w, "prog_id", ifs[i].prog_id);
 			vw_json_kv_str(w, "attached", since);
@@ -141,18 +123,17 @@ int cmd_status(struct vw_cli *cli)
 			continue;
 		vw_format_time(ifs[i].attached_realtime_ns, since, sizeof(since));
 		printf("  %-16s ifindex %-5u %-6s link id %-6u since %s%s\n", ifs[i].name,
-		       ifs[i].ifindex, mode_name(ifs[i].mode), ifs[i].link_id, since,
+		       ifs[i].ifindex, vw_mode_name(ifs[i].mode), ifs[i].link_id, since,
 		       vw_pin_link_attached(cli->pin_dir, ifs[i].ifindex) == 0
-			       ? " (GONE: interface removed; unload it)"
-			       : "");
+			   ? " (GONE: interface removed; unload it)"
+			   : "");
 	}
 	if (gc.flags & VW_GEN_BUILTIN)
 		printf("config:     built-in default (%s was not found)\n", VW_DEFAULT_CONFIG);
 	else
 		printf("config:     %s\n", gc.source);
 	printf("applied:    %s (serial %u, generation %u)\n", when, gc.serial, gen);
-	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc.nrules, gc.nrules_v4,
-	       gc.nrules_v6);
+	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc.nrules, gc.nrules_v4, gc.nrules_v6);
 	printf("classes:    %u\n", cfg.nclasses);
 	vw_cli_print_classes(&cfg);
 out:
@@ -284,11 +265,11 @@ static void print_prometheus(const struct stats_ctx *x, const struct snapshot *s
 		const char *name, *help;
 		bool bytes;
 	} fam[] = {
-		{ "voipwall_packets_total",
-		  "Packets seen by voipwall by interface, class, verdict and reason.", false },
-		{ "voipwall_bytes_total",
-		  "Bytes (whole frames) seen by voipwall by interface, class, verdict and reason.",
-		  true },
+	    {"voipwall_packets_total",
+	     "Packets seen by voipwall by interface, class, verdict and reason.", false},
+	    {"voipwall_bytes_total",
+	     "Bytes (whole frames) seen by voipwall by interface, class, verdict and reason.",
+	     true},
 	};
 	struct labels l;
 
@@ -383,7 +364,7 @@ static int stats_context(const struct vw_maps *m, struct stats_ctx *x)
 
 	if (rc)
 		return rc;
-	return read_ifaces(m, x->ifs) ? VW_EXIT_FAIL : VW_EXIT_OK;
+	return vw_cli_read_ifaces(m, x->ifs) ? VW_EXIT_FAIL : VW_EXIT_OK;
 }
 
 int cmd_stats(struct vw_cli *cli)
@@ -431,8 +412,8 @@ int cmd_stats(struct vw_cli *cli)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	while (!stop_watch) {
-		struct timespec ts = { .tv_sec = (time_t)cli->watch,
-				       .tv_nsec = (long)((cli->watch - (time_t)cli->watch) * 1e9) };
+		struct timespec ts = {.tv_sec = (time_t)cli->watch,
+				      .tv_nsec = (long)((cli->watch - (time_t)cli->watch) * 1e9)};
 		struct snapshot *t;
 		char now[64];
 
@@ -461,7 +442,8 @@ int cmd_stats(struct vw_cli *cli)
 				       sizeof(now));
 			if (isatty(STDOUT_FILENO))
 				printf("\033[H\033[2J");
-			printf("voipwall stats, every %g s, %s (Ctrl-C to stop)\n", cli->watch, now);
+			printf("voipwall stats, every %g s, %s (Ctrl-C to stop)\n", cli->watch,
+			       now);
 		}
 		print_stats(cli, &x, s, prev);
 		if (!cli->json)
@@ -495,7 +477,7 @@ static int by_packets(const void *a, const void *b)
 
 static void format_addr(const __u8 *a, char *buf, size_t len)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const __u8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	if (!memcmp(a, mapped, sizeof(mapped)))
 		inet_ntop(AF_INET, a + 12, buf, len);

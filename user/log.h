@@ -20,8 +20,8 @@ const char *vw_log_errors(void);
 /* Forget the warnings logged so far. */
 void vw_log_clear_errors(void);
 
-#define pr_warn(fmt, ...) vw_log(VW_LOG_WARN, fmt, ##__VA_ARGS__)
-#define pr_info(fmt, ...) vw_log(VW_LOG_INFO, fmt, ##__VA_ARGS__)
+#define pr_warn(fmt, ...)  vw_log(VW_LOG_WARN, fmt, ##__VA_ARGS__)
+#define pr_info(fmt, ...)  vw_log(VW_LOG_INFO, fmt, ##__VA_ARGS__)
 #define pr_debug(fmt, ...) vw_log(VW_LOG_DEBUG, fmt, ##__VA_ARGS__)
 
 #endif

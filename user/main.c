@@ -3,6 +3,7 @@
  * word that is not an option is the command, the rest are its arguments. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,57 +23,56 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-	{ "load", cmd_load, VW_OPT_MODE | VW_OPT_FORCE | CHANGE_OPTS,
-	  "load IFACE... [--mode auto|native|skb] [--force]",
-	  "Apply the config and attach the filter to each interface. The program, its maps and one\n"
-	  "link per interface are pinned under the pin directory and stay after the command exits.\n"
-	  "The first load creates the pinned state (mounting bpffs on " VW_BPFFS_ROOT " when the\n"
-	  "default pin directory needs it); later loads reuse it, apply the config again and attach\n"
-	  "the new interfaces. Interfaces are attached all or none.\n"
-	  "  --mode auto    native XDP, falling back to skb (generic) mode, saying so (default)\n"
-	  "  --mode native  native (driver) XDP only\n"
-	  "  --mode skb     generic XDP\n"
-	  "  --force        apply even if the config would cut off your SSH session\n"
-	  "An interface that is already loaded, or that runs another XDP program, is an error.\n" },
-	{ "unload", cmd_unload, VW_OPT_ALL | CHANGE_OPTS, "unload IFACE... | --all",
-	  "Detach the filter from the interfaces (--all: from every interface). When no interface\n"
-	  "is left, every pinned object and the pin directory are removed.\n" },
-	{ "reload", cmd_reload, VW_OPT_FORCE | CHANGE_OPTS, "reload [--force]",
-	  "Read the config again (-c FILE, or else the file the running config was loaded from) and\n"
-	  "switch the running filter to it atomically: the new tables are built in the inactive\n"
-	  "generation, then one write makes them live, so every packet sees either the whole old\n"
-	  "config or the whole new one. Classes that keep their name keep their id, so counters keep\n"
-	  "their meaning; counters are not reset. A config with any error is reported as file:line\n"
-	  "lines and nothing changes (exit 2). It also drops the changes made by 'allow add|del'.\n"
-	  "  --force        apply even if the config would cut off your SSH session\n" },
-	{ "check", cmd_check, 0, "check",
-	  "Validate the config and print what would be applied: classes, ports, policy and the\n"
-	  "number of allow rules per class. Touches nothing; needs no privileges.\n" },
-	{ "allow", cmd_allow, VW_OPT_FORCE | CHANGE_OPTS,
-	  "allow add|del CLASS[,CLASS...] PREFIX... | allow list [CLASS]",
-	  "Change the live allowlists, or list them.\n"
-	  "  allow add CLASS[,CLASS...] PREFIX...  allow the prefixes for the classes\n"
-	  "  allow del CLASS[,CLASS...] PREFIX...  remove the classes from those exact prefixes\n"
-	  "  allow list [CLASS]                    the live allow rules (of one class)\n"
-	  "PREFIX is an IPv4 or IPv6 address or CIDR prefix with no host bits set.\n"
-	  "Changes are applied atomically and last until the next 'voipwall reload' (or load),\n"
-	  "which restores the allowlists of the config file: put lasting rules in the config.\n"
-	  "  --force        delete even if it would cut off your SSH session\n" },
-	{ "status", cmd_status, 0, "status",
-	  "Show the interfaces (mode, link id), the program id, the config source (and whether it is\n"
-	  "the built-in default), the classes with their ports, policy and allowlist sizes, and when\n"
-	  "the config was last applied.\n" },
-	{ "stats", cmd_stats, VW_OPT_PROMETHEUS | VW_OPT_WATCH,
-	  "stats [--prometheus] [--watch SECONDS]",
-	  "Show the counters: packets and bytes per interface and class, by verdict and reason.\n"
-	  "  --prometheus       Prometheus text format: voipwall_packets_total and\n"
-	  "                     voipwall_bytes_total{interface,class,verdict,reason}\n"
-	  "  --watch SECONDS    refresh every SECONDS with rates per second, until interrupted\n"
-	  "                     (with -j: one JSON object per line)\n" },
-	{ "top", cmd_top, VW_OPT_TOP_N, "top [-n N]",
-	  "Show the sources whose packets were dropped (or monitored) most: address, packets, bytes,\n"
-	  "last class, last reason, seconds since last seen.\n"
-	  "  -n N    show N sources (default 10; 0: all)\n" },
+    {"load", cmd_load, VW_OPT_MODE | VW_OPT_FORCE | CHANGE_OPTS,
+     "load IFACE... [--mode auto|native|skb] [--force]",
+     "Apply the config and attach the filter to each interface. The program, its maps and one\n"
+     "link per interface are pinned under the pin directory and stay after the command exits.\n"
+     "The first load creates the pinned state (mounting bpffs on " VW_BPFFS_ROOT " when the\n"
+     "default pin directory needs it); later loads reuse it, apply the config again and attach\n"
+     "the new interfaces. Interfaces are attached all or none.\n"
+     "  --mode auto    native XDP, falling back to skb (generic) mode, saying so (default)\n"
+     "  --mode native  native (driver) XDP only\n"
+     "  --mode skb     generic XDP\n"
+     "  --force        apply even if the config would cut off your SSH session\n"
+     "An interface that is already loaded, or that runs another XDP program, is an error.\n"},
+    {"unload", cmd_unload, VW_OPT_ALL | CHANGE_OPTS, "unload IFACE... | --all",
+     "Detach the filter from the interfaces (--all: from every interface). When no interface\n"
+     "is left, every pinned object and the pin directory are removed.\n"},
+    {"reload", cmd_reload, VW_OPT_FORCE | CHANGE_OPTS, "reload [--force]",
+     "Read the config again (-c FILE, or else the file the running config was loaded from) and\n"
+     "switch the running filter to it atomically: the new tables are built in the inactive\n"
+     "generation, then one write makes them live, so every packet sees either the whole old\n"
+     "config or the whole new one. Classes that keep their name keep their id, so counters keep\n"
+     "their meaning; counters are not reset. A config with any error is reported as file:line\n"
+     "lines and nothing changes (exit 2). It also drops the changes made by 'allow add|del'.\n"
+     "  --force        apply even if the config would cut off your SSH session\n"},
+    {"check", cmd_check, 0, "check",
+     "Validate the config and print what would be applied: classes, ports, policy and the\n"
+     "number of allow rules per class. Touches nothing; needs no privileges.\n"},
+    {"allow", cmd_allow, VW_OPT_FORCE | CHANGE_OPTS,
+     "allow add|del CLASS[,CLASS...] PREFIX... | allow list [CLASS]",
+     "Change the live allowlists, or list them.\n"
+     "  allow add CLASS[,CLASS...] PREFIX...  allow the prefixes for the classes\n"
+     "  allow del CLASS[,CLASS...] PREFIX...  remove the classes from those exact prefixes\n"
+     "  allow list [CLASS]                    the live allow rules (of one class)\n"
+     "PREFIX is an IPv4 or IPv6 address or CIDR prefix with no host bits set.\n"
+     "Changes are applied atomically and last until the next 'voipwall reload' (or load),\n"
+     "which restores the allowlists of the config file: put lasting rules in the config.\n"
+     "  --force        delete even if it would cut off your SSH session\n"},
+    {"status", cmd_status, 0, "status",
+     "Show the interfaces (mode, link id), the program id, the config source (and whether it is\n"
+     "the built-in default), the classes with their ports, policy and allowlist sizes, and when\n"
+     "the config was last applied.\n"},
+    {"stats", cmd_stats, VW_OPT_PROMETHEUS | VW_OPT_WATCH, "stats [--prometheus] [--watch SECONDS]",
+     "Show the counters: packets and bytes per interface and class, by verdict and reason.\n"
+     "  --prometheus       Prometheus text format: voipwall_packets_total and\n"
+     "                     voipwall_bytes_total{interface,class,verdict,reason}\n"
+     "  --watch SECONDS    refresh every SECONDS with rates per second, until interrupted\n"
+     "                     (with -j: one JSON object per line)\n"},
+    {"top", cmd_top, VW_OPT_TOP_N, "top [-n N]",
+     "Show the sources whose packets were dropped (or monitored) most: address, packets, bytes,\n"
+     "last class, last reason, seconds since last seen.\n"
+     "  -n N    show N sources (default 10; 0: all)\n"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -81,29 +81,32 @@ static const struct {
 	unsigned int bit;
 	const char *name;
 } opt_names[] = {
-	{ VW_OPT_MODE, "--mode" },	   { VW_OPT_FORCE, "--force" }, { VW_OPT_ALL, "--all" },
-	{ VW_OPT_PROMETHEUS, "--prometheus" }, { VW_OPT_WATCH, "--watch" }, { VW_OPT_TOP_N, "-n" },
-	{ VW_OPT_WAIT, "--wait" },
+    {VW_OPT_MODE, "--mode"},   {VW_OPT_FORCE, "--force"},
+    {VW_OPT_ALL, "--all"},     {VW_OPT_PROMETHEUS, "--prometheus"},
+    {VW_OPT_WATCH, "--watch"}, {VW_OPT_TOP_N, "-n"},
+    {VW_OPT_WAIT, "--wait"},
 };
 
 static const char global_help[] =
-	"Global options (before or after the command):\n"
-	"  -c, --config FILE  config file (default " VW_DEFAULT_CONFIG ";\n"
-	"                     when that file is missing, a built-in default is used)\n"
-	"  --pin-dir DIR      pin directory (default " VW_DEFAULT_PIN_DIR ", or $" VW_PIN_DIR_ENV ")\n"
-	"  --wait SECONDS     wait this long for another voipwall changing the same pin directory\n"
-	"                     (default 30)\n"
-	"  -j, --json         JSON output (errors too: {\"error\": \"...\"})\n"
-	"  -v, --verbose      more detail, with libbpf's messages\n"
-	"  -h, --help         this help, or a command's help\n"
-	"Exit codes: 0 success, 1 runtime failure, 2 usage or config error (or an unsafe change\n"
-	"refused).\n";
+    "Global options (before or after the command):\n"
+    "  -c, --config FILE  config file (default " VW_DEFAULT_CONFIG ";\n"
+    "                     when that file is missing, a built-in default is used)\n"
+    "  --pin-dir DIR      pin directory (default " VW_DEFAULT_PIN_DIR ", or $" VW_PIN_DIR_ENV ")\n"
+    "  --wait SECONDS     wait this long for another voipwall changing the same pin directory\n"
+    "                     (default 30)\n"
+    "  -j, --json         JSON output (errors too: {\"error\": \"...\"})\n"
+    "  -v, --verbose      more detail, with libbpf's messages\n"
+    "  -h, --help         this help, or a command's help\n"
+    "Exit codes: 0 success, 1 runtime failure, 2 usage or config error (or an unsafe change\n"
+    "refused).\n";
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: voipwall [OPTIONS] COMMAND [ARGS]\n\n"
-		   "XDP filter for VoIP gateways: packets to a protected port class (sip, rtp, mgmt...)\n"
-		   "pass only from sources allowlisted for that class.\n\nCommands:\n");
+	fprintf(
+	    f,
+	    "Usage: voipwall [OPTIONS] COMMAND [ARGS]\n\n"
+	    "XDP filter for VoIP gateways: packets to a protected port class (sip, rtp, mgmt...)\n"
+	    "pass only from sources allowlisted for that class.\n\nCommands:\n");
 	for (unsigned int i = 0; i < NCMDS; i++)
 		fprintf(f, "  voipwall %s\n", cmds[i].synopsis);
 	fprintf(f, "\n%s\nRun 'voipwall COMMAND --help' for what a command does.\n", global_help);
@@ -132,18 +135,18 @@ static int parse_num(const char *opt, const char *s, double min, double max, dou
 enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_FORCE, OPT_ALL, OPT_PROMETHEUS, OPT_WATCH, OPT_WAIT };
 
 static const struct option long_opts[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
-	{ "json", no_argument, NULL, 'j' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "mode", required_argument, NULL, OPT_MODE },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "all", no_argument, NULL, OPT_ALL },
-	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
-	{ "watch", required_argument, NULL, OPT_WATCH },
-	{ "wait", required_argument, NULL, OPT_WAIT },
-	{ NULL, 0, NULL, 0 },
+    {"config", required_argument, NULL, 'c'},
+    {"pin-dir", required_argument, NULL, OPT_PIN_DIR},
+    {"json", no_argument, NULL, 'j'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"mode", required_argument, NULL, OPT_MODE},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
+    {"watch", required_argument, NULL, OPT_WATCH},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {NULL, 0, NULL, 0},
 };
 
 static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
@@ -207,9 +210,10 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			break;
 		case 'n':
 			cli->opts |= VW_OPT_TOP_N;
-			if (parse_num("-n", optarg, 0, 1 << 20, &v) || v != (unsigned int)v) {
-				if (v != (unsigned int)v)
-					pr_warn("invalid value '%s' for -n\n", optarg);
+			if (parse_num("-n", optarg, 0, 1 << 20, &v))
+				return -EINVAL;
+			if (v != (unsigned int)v) {
+				pr_warn("invalid value '%s' for -n (a whole number)\n", optarg);
 				return -EINVAL;
 			}
 			cli->top_n = (unsigned int)v;
@@ -243,10 +247,11 @@ static void json_error(struct vw_cli *cli)
 int main(int argc, char **argv)
 {
 	struct vw_cli cli = {
-		.wait_secs = VW_DEFAULT_WAIT,
-		.top_n = VW_DEFAULT_TOP,
+	    .wait_secs = VW_DEFAULT_WAIT,
+	    .top_n = VW_DEFAULT_TOP,
 	};
 	const struct cmd *c = NULL;
+	char pin_dir[PATH_MAX];
 	bool help = false;
 	int rc = VW_EXIT_USAGE;
 	unsigned int i;
@@ -269,11 +274,20 @@ int main(int argc, char **argv)
 		cli.pin_dir = getenv(VW_PIN_DIR_ENV);
 	if (!cli.pin_dir || !*cli.pin_dir)
 		cli.pin_dir = VW_DEFAULT_PIN_DIR;
-	cli.pin_dir_default = !strcmp(cli.pin_dir, VW_DEFAULT_PIN_DIR);
-	if (cli.pin_dir[0] != '/') {
+	if (cli.pin_dir[0] != '/' || strlen(cli.pin_dir) >= sizeof(pin_dir)) {
 		pr_warn("--pin-dir must be an absolute path: '%s'\n", cli.pin_dir);
 		goto usage_error;
 	}
+	/* one name per directory, whatever way it was written (the lock is named after it) */
+	strcpy(pin_dir, cli.pin_dir);
+	for (char *p = pin_dir + strlen(pin_dir) - 1; p > pin_dir && *p == '/'; p--)
+		*p = '\0';
+	if (!strcmp(pin_dir, "/")) {
+		pr_warn("--pin-dir cannot be /\n");
+		goto usage_error;
+	}
+	cli.pin_dir = pin_dir;
+	cli.pin_dir_default = !strcmp(cli.pin_dir, VW_DEFAULT_PIN_DIR);
 
 	if (!cli.cmd) {
 		if (help) {
@@ -310,7 +324,8 @@ usage_error:
 	if (cli.json) {
 		json_error(&cli);
 	} else if (c) {
-		fprintf(stderr, "Usage: voipwall [OPTIONS] %s\nRun 'voipwall %s --help' for more.\n",
+		fprintf(stderr,
+			"Usage: voipwall [OPTIONS] %s\nRun 'voipwall %s --help' for more.\n",
 			c->synopsis, c->name);
 	} else {
 		fprintf(stderr, "Run 'voipwall --help' for usage.\n");

@@ -34,6 +34,7 @@ cleanup() {
 	ip netns del "$GW" 2>/dev/null
 	ip netns del "$PEER" 2>/dev/null
 	[ "$mounted" -eq 1 ] && umount "$bpffs" 2>/dev/null
+	rm -f "/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -44,7 +45,7 @@ ip netns add "$PEER" || skip_all "cannot create a network namespace"
 ip link add vw0 netns "$GW" type veth peer name vw1 netns "$PEER" || skip_all "no veth support"
 for ns in "$GW" "$PEER"; do
 	# no IPv6 autoconfiguration chatter: the counters must hold only what the tests send
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
 	ip -n "$ns" link set lo up
 done
 ip -n "$GW" addr add 198.18.0.1/24 dev vw0
@@ -61,13 +62,10 @@ GW_MAC=$(ip -n "$GW" -br link show vw0 | awk '{print $3}')
 
 vw() { ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" "$@"; }
 
-fails=0
 pass() { echo "PASS $1"; }
-fail() {
-	echo "FAIL $1: $2"
-	fails=$((fails + 1))
-}
-# run NAME EXPECTED_RC CMD...: runs CMD with stdout in $out, stderr in $err, rc in $rc.
+fail() { echo "FAIL $1: $2"; }
+# run CMD...: runs CMD with stdout in $out, stderr in $err, its exit code in $rc.
+# expect_rc NAME CODE: true when $rc is CODE, else reports NAME as failed.
 out="$tmp/out" err="$tmp/err" rc=0
 run() {
 	"$@" >"$out" 2>"$err"
@@ -83,7 +81,8 @@ expect_rc() {
 cat >"$tmp/send.py" <<'EOF'
 # send.py IFACE DSTMAC SPEC...: SPEC is src,dst,udp|tcp,dport,count; 18 bytes of payload, so an
 # IPv4 UDP frame is 60 bytes and an IPv6 one 80.
-import sys
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no "no route" warnings for IPv6
 from scapy.all import Ether, IP, IPv6, UDP, TCP, Raw, sendp
 iface, mac = sys.argv[1], sys.argv[2]
 frames = []
@@ -165,6 +164,9 @@ wait_counter() {
 	echo "$v"
 }
 jget() { "$PY" "$tmp/parse.py" get "$1" "$2"; }
+# What voipwall left in the test bpffs: the pin dir and its temporary siblings (other tools on
+# this machine may pin into any bpffs they find mounted, so nothing else is judged).
+ours_left() { find "$bpffs" -mindepth 1 -maxdepth 1 \( -name vw -o -name 'vw-tmp-*' \); }
 
 # ---- configs ---------------------------------------------------------------------------------
 cat >"$tmp/a.conf" <<'EOF'
@@ -279,6 +281,16 @@ if expect_rc $t 1; then
 	[ "$v" = True ] && pass $t || fail $t "stdout is not a JSON error: $(cat "$out")"
 fi
 
+t=pin_dir_not_bpffs
+run ip netns exec "$GW" "$VOIPWALL" --pin-dir "$tmp/vw" load vw0
+if expect_rc $t 1; then
+	if grep -q 'not on a bpf filesystem' "$err" && ! ip -n "$GW" link show vw0 | grep -q xdp; then
+		pass $t
+	else
+		fail $t "$(cat "$err")"
+	fi
+fi
+
 t=status_not_loaded
 run vw status
 if expect_rc $t 1; then
@@ -377,12 +389,53 @@ t=stats_fast
 run vw stats -j
 expect_rc $t 0 && pass $t
 
+t=stats_watch
+# rates: over the JSON lines, packets_per_sec * interval must add up to the packets sent meanwhile
+before=$(counter json vw0 sip drop not_allowlisted)
+# not through vw(): $! must be voipwall itself (ip netns exec execs it), to get the SIGINT
+ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" -j stats --watch 0.5 >"$tmp/watch" 2>"$tmp/watch.err" &
+watcher=$!
+send 198.18.0.2,198.18.0.1,udp,5060,20
+for i in $(seq 100); do
+	tail -n 1 "$tmp/watch" | grep -q '"reason":"not_allowlisted","packets":'$((${before%% *} + 20))',' && break
+	sleep 0.1
+done
+kill -INT $watcher
+for i in $(seq 50); do
+	kill -0 $watcher 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 $watcher 2>/dev/null; then
+	kill -KILL $watcher
+	echo "stats --watch ignored SIGINT" >>"$tmp/watch.err"
+fi
+wait $watcher
+wrc=$?
+v=$("$PY" -c '
+import json, sys
+total = 0.0
+lines = open(sys.argv[1]).read().splitlines()
+for line in lines:
+    d = json.loads(line)
+    for c in d["counters"]:
+        if (c["interface"], c["class"], c["verdict"], c["reason"]) == ("vw0", "sip", "drop", "not_allowlisted"):
+            total += c["packets_per_sec"] * d["interval"]
+print(round(total), len(lines))
+' "$tmp/watch" 2>&1)
+if [ "$wrc" -ne 0 ]; then
+	fail $t "exit $wrc after SIGINT: $(cat "$tmp/watch.err")"
+elif [ "${v%% *}" != 20 ]; then
+	fail $t "rates add up to '${v%% *}' packets over ${v##* } lines, want 20"
+else
+	pass $t
+fi
+
 t=top
 run vw -j top
 if expect_rc $t 0; then
 	v=$(jget "$out" '"%s %d %s %s" % (d["top"][0]["source"], d["top"][0]["packets"], d["top"][0]["class"], d["top"][0]["reason"])' 2>&1)
-	# 198.18.0.2: 7 sip drops + 3 rtp monitors; the rtp packets came last
-	if [ "$v" = "198.18.0.2 10 rtp not_allowlisted" ]; then
+	# 198.18.0.2: 7 sip drops + 3 rtp monitors, then 20 sip drops (stats_watch)
+	if [ "$v" = "198.18.0.2 30 sip not_allowlisted" ]; then
 		pass $t
 	else
 		fail $t "first source: '$v'"
@@ -392,7 +445,7 @@ fi
 t=top_human
 run vw top -n 1
 if expect_rc $t 0; then
-	if [ "$(sed -n 2p "$out" | awk '{print $1, $2}')" = "198.18.0.2 10" ] && [ "$(wc -l <"$out")" -eq 2 ]; then
+	if [ "$(sed -n 2p "$out" | awk '{print $1, $2}')" = "198.18.0.2 30" ] && [ "$(wc -l <"$out")" -eq 2 ]; then
 		pass $t
 	else
 		fail $t "$(cat "$out")"
@@ -597,11 +650,13 @@ expect_rc $t 1 && pass $t
 t=unload
 run vw unload vw0
 if expect_rc $t 0; then
-	left=$(find "$bpffs" -mindepth 1 ! -name '*.debug')
+	left=$(ours_left)
 	if ip -n "$GW" link show vw0 | grep -q xdp; then
 		fail $t "vw0 still has an XDP program"
 	elif [ -n "$left" ]; then
 		fail $t "pinned files left: $left"
+	elif [ -e "$lockfile" ]; then
+		fail $t "lock file $lockfile left"
 	else
 		pass $t
 	fi
@@ -610,6 +665,26 @@ fi
 t=load_skb
 run vw load vw0 --mode skb
 expect_rc $t 0 && pass $t
+
+t=load_later_rollback
+# a later load that fails half-way detaches what it attached and leaves the rest running
+ip -n "$GW" link add vwy0 type veth peer name vwy1
+ip -n "$GW" link set vwy0 up
+run vw -j status
+before=$(jget "$out" '"%s %s" % (d["serial"], " ".join(i["name"] for i in d["interfaces"]))' 2>&1)
+run vw -c "$tmp/a.conf" load vwy0 vwbr0 --mode native
+if expect_rc $t 1; then
+	run vw -j status
+	after=$(jget "$out" '"%s %s" % (d["serial"], " ".join(i["name"] for i in d["interfaces"]))' 2>&1)
+	if ip -n "$GW" link show vwy0 | grep -q xdp; then
+		fail $t "vwy0 still attached"
+	elif ! ip -n "$GW" link show vw0 | grep -q xdp || [ "$after" != "$before" ]; then
+		fail $t "running state changed: '$before' -> '$after'"
+	else
+		pass $t
+	fi
+fi
+ip -n "$GW" link del vwy0
 
 t=load_more_auto_fallback
 # a later load reuses the pinned program; the bridge has no native XDP: auto falls back to skb
@@ -657,9 +732,26 @@ builtin=True
 t=unload_all
 run vw unload --all
 if expect_rc $t 0; then
-	left=$(find "$bpffs" -mindepth 1 ! -name '*.debug')
+	left=$(ours_left)
 	if [ -n "$left" ] || ip -n "$GW" link show | grep -q xdp; then
 		fail $t "left behind: pins '$left', $(ip -n "$GW" link show | grep xdp)"
+	else
+		pass $t
+	fi
+fi
+
+t=damaged_pin_dir
+run vw load vw0
+rm -f "$PIN/vw_masks"
+run vw status
+if expect_rc $t 1; then
+	s_err=$(cat "$err")
+	run vw unload --all
+	left=$(ours_left)
+	if ! grep -q incomplete <<<"$s_err"; then
+		fail $t "status says: $s_err"
+	elif [ "$rc" -ne 0 ] || [ -n "$left" ] || ip -n "$GW" link show | grep -q xdp; then
+		fail $t "unload --all: exit $rc, left '$left'"
 	else
 		pass $t
 	fi
