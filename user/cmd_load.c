@@ -193,24 +193,6 @@ static int open_skel(struct voipwall_bpf **out)
 	return 0;
 }
 
-static void maps_from_skel(const struct voipwall_bpf *s, struct vw_maps *m)
-{
-	m->active = bpf_map__fd(s->maps.vw_active);
-	m->gen_cfg = bpf_map__fd(s->maps.vw_gen_cfg);
-	m->ports = bpf_map__fd(s->maps.vw_ports);
-	m->v4_tbl24 = bpf_map__fd(s->maps.vw_v4_tbl24);
-	m->masks = bpf_map__fd(s->maps.vw_masks);
-	m->v4_long = bpf_map__fd(s->maps.vw_v4_long);
-	m->v6 = bpf_map__fd(s->maps.vw_v6);
-	m->v6_f32 = bpf_map__fd(s->maps.vw_v6_f32);
-	m->rules = bpf_map__fd(s->maps.vw_rules);
-	m->ifslot = bpf_map__fd(s->maps.vw_ifslot);
-	m->ifaces = bpf_map__fd(s->maps.vw_ifaces);
-	m->counters = bpf_map__fd(s->maps.vw_counters);
-	m->frags = bpf_map__fd(s->maps.vw_frags);
-	m->sources = bpf_map__fd(s->maps.vw_sources);
-}
-
 /* First load: load the program, build the config into it, pin everything atomically. */
 static int create_state(const struct vw_cli *cli, const struct vw_config *cfg)
 {
@@ -226,7 +208,11 @@ static int create_state(const struct vw_cli *cli, const struct vw_config *cfg)
 		pr_warn("cannot load the XDP program: %s\n", vw_bpf_strerror(err));
 		return VW_EXIT_FAIL;
 	}
-	maps_from_skel(skel, &m);
+	err = vw_maps_from_obj(skel->obj, &m);
+	if (err) {
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
 	rc = vw_cli_apply(cli, &m, cfg);
 	if (rc)
 		goto out;

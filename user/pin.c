@@ -20,22 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
-    {"vw_active", offsetof(struct vw_maps, active)},
-    {"vw_gen_cfg", offsetof(struct vw_maps, gen_cfg)},
-    {"vw_ports", offsetof(struct vw_maps, ports)},
-    {"vw_v4_tbl24", offsetof(struct vw_maps, v4_tbl24)},
-    {"vw_masks", offsetof(struct vw_maps, masks)},
-    {"vw_v4_long", offsetof(struct vw_maps, v4_long)},
-    {"vw_v6", offsetof(struct vw_maps, v6)},
-    {"vw_v6_f32", offsetof(struct vw_maps, v6_f32)},
-    {"vw_rules", offsetof(struct vw_maps, rules)},
-    {"vw_ifslot", offsetof(struct vw_maps, ifslot)},
-    {"vw_ifaces", offsetof(struct vw_maps, ifaces)},
-    {"vw_counters", offsetof(struct vw_maps, counters)},
-    {"vw_frags", offsetof(struct vw_maps, frags)},
-    {"vw_sources", offsetof(struct vw_maps, sources)},
-};
 
 /* bpffs refuses names with a dot, so the temporary directory is "BASE-tmp-PID"
  */

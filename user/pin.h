@@ -20,21 +20,6 @@
 #define VW_PIN_DIR_ENV	   "VOIPWALL_PIN_DIR"
 #define VW_BPFFS_ROOT	   "/sys/fs/bpf"
 #define VW_LOCK_DIR	   "/run/lock"
-/* Objects pinned per generation of state: the program and the maps below. */
-#define VW_NUM_MAPS 14
-
-/* Map names (pinned names) and where their fd goes in struct vw_maps. */
-struct vw_map_desc {
-	const char *name;
-	size_t off; /* offsetof(struct vw_maps, ...) */
-};
-extern const struct vw_map_desc vw_map_descs[VW_NUM_MAPS];
-
-static inline int *vw_maps_fd(struct vw_maps *m, unsigned int i)
-{
-	return (int *)((char *)m + vw_map_descs[i].off);
-}
-
 /* "DIR/name" into buf; -ENAMETOOLONG when it does not fit. */
 int vw_pin_path(char *buf, size_t len, const char *dir, const char *name);
 /* Set every fd to -1. */

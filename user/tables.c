@@ -947,37 +947,35 @@ out:
 
 /* ---- Map fds from an object ---- */
 
+const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
+	{ "vw_active", offsetof(struct vw_maps, active) },
+	{ "vw_gen_cfg", offsetof(struct vw_maps, gen_cfg) },
+	{ "vw_ports", offsetof(struct vw_maps, ports) },
+	{ "vw_v4_tbl24", offsetof(struct vw_maps, v4_tbl24) },
+	{ "vw_masks", offsetof(struct vw_maps, masks) },
+	{ "vw_v4_long", offsetof(struct vw_maps, v4_long) },
+	{ "vw_v6", offsetof(struct vw_maps, v6) },
+	{ "vw_v6_f32", offsetof(struct vw_maps, v6_f32) },
+	{ "vw_rules", offsetof(struct vw_maps, rules) },
+	{ "vw_ifslot", offsetof(struct vw_maps, ifslot) },
+	{ "vw_ifaces", offsetof(struct vw_maps, ifaces) },
+	{ "vw_counters", offsetof(struct vw_maps, counters) },
+	{ "vw_frags", offsetof(struct vw_maps, frags) },
+	{ "vw_sources", offsetof(struct vw_maps, sources) },
+};
+
 int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} maps[] = {
-	    {"vw_active", offsetof(struct vw_maps, active)},
-	    {"vw_gen_cfg", offsetof(struct vw_maps, gen_cfg)},
-	    {"vw_ports", offsetof(struct vw_maps, ports)},
-	    {"vw_v4_tbl24", offsetof(struct vw_maps, v4_tbl24)},
-	    {"vw_masks", offsetof(struct vw_maps, masks)},
-	    {"vw_v4_long", offsetof(struct vw_maps, v4_long)},
-	    {"vw_v6", offsetof(struct vw_maps, v6)},
-	    {"vw_v6_f32", offsetof(struct vw_maps, v6_f32)},
-	    {"vw_rules", offsetof(struct vw_maps, rules)},
-	    {"vw_ifslot", offsetof(struct vw_maps, ifslot)},
-	    {"vw_counters", offsetof(struct vw_maps, counters)},
-	    {"vw_frags", offsetof(struct vw_maps, frags)},
-	    {"vw_sources", offsetof(struct vw_maps, sources)},
-	    {"vw_ifaces", offsetof(struct vw_maps, ifaces)},
-	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		int fd = bpf_object__find_map_fd_by_name(obj, maps[i].name);
+	for (i = 0; i < VW_NUM_MAPS; i++) {
+		int fd = bpf_object__find_map_fd_by_name(obj, vw_map_descs[i].name);
 
 		if (fd < 0) {
-			pr_warn("the BPF object has no loaded map %s", maps[i].name);
+			pr_warn("the BPF object has no loaded map %s", vw_map_descs[i].name);
 			return -ENOENT;
 		}
-		*(int *)((char *)m + maps[i].off) = fd;
+		*vw_maps_fd(m, i) = fd;
 	}
 	return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef VW_TABLES_H
 #define VW_TABLES_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include "config.h"
 
@@ -11,6 +12,20 @@ struct vw_maps {
 	int active, gen_cfg, ports, v4_tbl24, masks, v4_long, v6, v6_f32, rules;
 	int ifslot, counters, frags, sources, ifaces;
 };
+
+/* Map names (also their pinned names) and where their fd goes in struct vw_maps: the one list
+ * every way of opening the maps (object, skeleton, pin directory) walks. */
+#define VW_NUM_MAPS 14
+struct vw_map_desc {
+	const char *name;
+	size_t off; /* offsetof(struct vw_maps, ...) */
+};
+extern const struct vw_map_desc vw_map_descs[VW_NUM_MAPS];
+
+static inline int *vw_maps_fd(struct vw_maps *m, unsigned int i)
+{
+	return (int *)((char *)m + vw_map_descs[i].off);
+}
 
 /* Progress callback for large builds (done/total items); may be NULL. */
 typedef void (*vw_progress_fn)(const char *stage, size_t done, size_t total, void *ctx);
