@@ -42,12 +42,11 @@ __u64 gen_range_u(struct gen_rng *r, __u64 lo, __u64 hi)
 	return lo + gen_below(r, hi - lo + 1);
 }
 
-
 /* ---- Random configs ------------------------------------------------------------------------- */
 
 /* Ports an operator would protect, and edges of the port space. */
-static const __u16 common_ports[] = { 5060, 5061, 22, 23, 80, 443, 8080, 8443, 69, 161, 7547,
-				      0,    1,    65535, 10000, 20000 };
+static const __u16 common_ports[] = {5060, 5061, 22,   23, 80, 443,   8080,  8443,
+				     69,   161,	 7547, 0,  1,  65535, 10000, 20000};
 
 /* Ports already taken per protocol: a port belongs to at most one class per protocol. */
 struct port_use {
@@ -77,7 +76,8 @@ static void gen_class_ports(struct gen_rng *r, struct vw_class *k, struct port_u
 		__u8 l4 = x < 45 ? VW_L4_UDP : x < 85 ? VW_L4_TCP : VW_L4_SCTP;
 
 		if (gen_chance(r, 60))
-			lo = common_ports[gen_below(r, sizeof(common_ports) / sizeof(common_ports[0]))];
+			lo = common_ports[gen_below(r, sizeof(common_ports) /
+							   sizeof(common_ports[0]))];
 		else
 			lo = (unsigned int)gen_below(r, VW_PORTS);
 		hi = lo;
@@ -202,9 +202,14 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 			zones6[z][3] = 0xb8;
 		}
 	}
-	nrules = (unsigned int)(gen_chance(r, 10) ? gen_range_u(r, 0, 200) : gen_range_u(r, 0, 24));
+	if (gen_chance(r, 2))
+		nrules = (unsigned int)gen_range_u(r, 500, 3000); /* many masks and lengths */
+	else if (gen_chance(r, 10))
+		nrules = (unsigned int)gen_range_u(r, 0, 200);
+	else
+		nrules = (unsigned int)gen_range_u(r, 0, 24);
 	for (unsigned int i = 0; i < nrules && !err; i++) {
-		struct vw_rule nr = { 0 };
+		struct vw_rule nr = {0};
 		bool v6 = gen_chance(r, 50);
 		unsigned int z = (unsigned int)gen_below(r, 3), keep;
 
@@ -227,7 +232,8 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 			for (unsigned int bit = 0; bit < keep; bit++) {
 				__u8 m = (__u8)(0x80 >> (bit % 8));
 
-				nr.addr[bit / 8] = (__u8)((nr.addr[bit / 8] & ~m) | (za[bit / 8] & m));
+				nr.addr[bit / 8] =
+				    (__u8)((nr.addr[bit / 8] & ~m) | (za[bit / 8] & m));
 			}
 		}
 		if (!v6)
@@ -386,8 +392,8 @@ int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **
 					*why = "bad policy";
 					return -EINVAL;
 				}
-				k->policy = !strcmp(w, "monitor") ? VW_POLICY_MONITOR
-								  : VW_POLICY_DROP;
+				k->policy =
+				    !strcmp(w, "monitor") ? VW_POLICY_MONITOR : VW_POLICY_DROP;
 			} else if (parse_ports(k, w, why)) {
 				return -EINVAL;
 			}
@@ -396,7 +402,7 @@ int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **
 		return 0;
 	}
 	if (!strcmp(w, "allow")) {
-		struct vw_rule r = { 0 };
+		struct vw_rule r = {0};
 		char pfx[128], *slash, *tok, *save = NULL;
 		unsigned long plen;
 
@@ -462,8 +468,7 @@ struct gen {
 	size_t linear;
 };
 
-static int pool_add(struct pframe **v, size_t *n, size_t *cap, const __u8 *d, size_t len,
-		    size_t at)
+static int pool_add(struct pframe **v, size_t *n, size_t *cap, const __u8 *d, size_t len, size_t at)
 {
 	__u8 *copy;
 
@@ -689,10 +694,11 @@ struct gen_rng *gen_rng(struct gen *g)
 	return &g->rng;
 }
 
-void gen_set_config(struct gen *g, const struct vw_config *cfg)
+void gen_set_config(struct gen *g, const struct vw_config *cfg, bool keep_queue)
 {
 	g->cfg = cfg;
-	pool_clear(g->queue, &g->nqueue);
+	if (!keep_queue)
+		pool_clear(g->queue, &g->nqueue);
 	for (int i = 0; i < 8; i++)
 		g->ids[i] = (__u16)gen_rand(&g->rng);
 }
@@ -741,17 +747,17 @@ static void put32(__u8 *p, __u32 v)
 struct dgram {
 	bool v6;
 	__u8 src[16], dst[16];
-	__u8 proto;     /* upper-layer protocol number (IPv4 protocol / last next header) */
+	__u8 proto; /* upper-layer protocol number (IPv4 protocol / last next header) */
 	__u8 l4[GEN_MAX_FRAME];
-	size_t l4len;   /* upper-layer header + payload */
-	__u16 vlan[3];  /* TPIDs of the VLAN stack */
+	size_t l4len;  /* upper-layer header + payload */
+	__u16 vlan[3]; /* TPIDs of the VLAN stack */
 	unsigned int nvlan;
 	__u8 v4opt[40];
 	unsigned int v4optlen;
 	/* IPv6 extension chain: types and lengths, before (unfragmentable) and after the
 	 * fragment header (fragmentable part, sent in the first fragment). */
 	__u8 ext_type[16];
-	__u8 ext_len[16]; /* hdr_ext_len / AH payload len byte */
+	__u8 ext_len[16];	      /* hdr_ext_len / AH payload len byte */
 	unsigned int next, next_frag; /* count; index where a fragment header goes */
 };
 
@@ -767,6 +773,17 @@ static void pick_source(struct gen *g, bool v6, __u8 *out)
 		out[i] = (__u8)gen_rand(r);
 	if (!cfg || gen_chance(r, 20))
 		return;
+	if (v6 && gen_chance(r, 4)) {
+		/* An IPv4-mapped IPv6 source (::ffff:a.b.c.d) taken from an IPv4 rule: IPv4 rules
+		 * must not allow it, and its fragments must not meet IPv4 ones in vw_frags. */
+		__u8 a4[4];
+
+		pick_source(g, false, a4);
+		memset(out, 0, 10);
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, a4, 4);
+		return;
+	}
 	for (size_t i = 0; i < cfg->nrules && nc < 64; i++) {
 		size_t k = cfg->nrules <= 64 ? i : gen_below(r, cfg->nrules);
 
@@ -791,8 +808,8 @@ static void pick_source(struct gen *g, bool v6, __u8 *out)
 		for (unsigned int bit = rl->plen; bit < alen * 8; bit++) {
 			__u8 m = (__u8)(0x80 >> (bit % 8));
 
-			out[bit / 8] = (__u8)(gen_chance(r, 50) ? out[bit / 8] | m
-							       : out[bit / 8] & ~m);
+			out[bit / 8] =
+			    (__u8)(gen_chance(r, 50) ? out[bit / 8] | m : out[bit / 8] & ~m);
 		}
 }
 
@@ -918,7 +935,7 @@ static void build_v4(struct gen *g, struct fb *f, const struct dgram *d, size_t 
 	put16(ip + 2, (unsigned int)((ihl + n) & 0xffff));
 	put16(ip + 4, id);
 	put16(ip + 6, (unsigned int)(((from / 8) & 0x1fff) | (more ? 0x2000 : 0) |
-				      (gen_chance(&g->rng, 10) ? 0x4000 : 0)));
+				     (gen_chance(&g->rng, 10) ? 0x4000 : 0)));
 	ip[8] = 64;
 	ip[9] = d->proto;
 	memcpy(ip + 12, d->src, 4);
@@ -1039,7 +1056,7 @@ static void gen_dgram(struct gen *g, struct dgram *d)
 			d->v4opt[i] = gen_chance(r, 50) ? 1 : (__u8)gen_rand(r);
 	}
 	if (d->v6 && gen_chance(r, 45)) {
-		static const __u8 types[] = { 0, 43, 60, 135, 139, 140, 51, 60, 43, 0, 253, 59, 44 };
+		static const __u8 types[] = {0, 43, 60, 135, 139, 140, 51, 60, 43, 0, 253, 59, 44};
 
 		d->next = (unsigned int)(gen_chance(r, 15) ? gen_range_u(r, 9, 14)
 							   : gen_range_u(r, 1, 4));
@@ -1047,8 +1064,8 @@ static void gen_dgram(struct gen *g, struct dgram *d)
 			d->ext_type[i] = types[gen_below(r, sizeof(types))];
 			if (gen_chance(r, 3))
 				d->ext_type[i] = (__u8)gen_rand(r); /* any number at all */
-			d->ext_len[i] = (__u8)(gen_chance(r, 3) ? gen_range_u(r, 100, 255)
-								 : gen_below(r, 3));
+			d->ext_len[i] =
+			    (__u8)(gen_chance(r, 3) ? gen_range_u(r, 100, 255) : gen_below(r, 3));
 		}
 	}
 	d->next_frag = (unsigned int)gen_below(r, d->next + 1);
@@ -1092,7 +1109,7 @@ static void mutate(struct gen *g, struct fb *f, char *desc, size_t dlen)
 			tag = " flip-field";
 		} else if (what < 70 && f->nhot) {
 			size_t off = f->hot[gen_below(r, f->nhot)] + gen_below(r, 2);
-			static const __u8 vals[] = { 0, 0xff, 0x80, 0x01, 0x7f, 0x3f };
+			static const __u8 vals[] = {0, 0xff, 0x80, 0x01, 0x7f, 0x3f};
 
 			if (off < f->len)
 				f->b[off] = vals[gen_below(r, sizeof(vals))];
@@ -1166,8 +1183,8 @@ static void gen_fragments(struct gen *g, struct fb *f)
 		id &= 0xffff;
 	step = 8 * gen_range_u(r, 1, total / 8 > 1 ? total / 8 - 1 : 1);
 	if (gen_chance(r, 20))
-		step = 8; /* tiny pieces */
-	if (gen_chance(r, 20) && step > 48) /* bound the series */
+		step = 8;		    /* tiny pieces */
+	if (gen_chance(r, 20) && step > 48) /* mid-sized pieces */
 		step = 8 * gen_range_u(r, 6, step / 8);
 	from = 0;
 	for (unsigned int i = 0; from < total && i < 24; i++) {
@@ -1186,7 +1203,8 @@ static void gen_fragments(struct gen *g, struct fb *f)
 		if (gen_chance(r, 10) && from >= 8) { /* overlapping piece, one unit back */
 			size_t back = from - 8;
 
-			dgram_frame(g, f, d, true, back, n + 8 <= total - back ? n + 8 : n, more, id);
+			dgram_frame(g, f, d, true, back, n + 8 <= total - back ? n + 8 : n, more,
+				    id);
 			queue_add(g, f, true);
 		}
 		from += n;
@@ -1221,8 +1239,9 @@ static void gen_from_capture(struct gen *g, struct fb *f)
 		fb_hot(f, off + 6);
 		if (ihl >= 20 && off + ihl + 4 <= f->len && !(f->b[off + 6] & 0x1f) &&
 		    !f->b[off + 7] && gen_chance(r, 60)) {
-			__u8 l4 = f->b[off + 9] == 6 ? VW_L4_TCP : f->b[off + 9] == 132 ?
-				VW_L4_SCTP : VW_L4_UDP;
+			__u8 l4 = f->b[off + 9] == 6	 ? VW_L4_TCP
+				  : f->b[off + 9] == 132 ? VW_L4_SCTP
+							 : VW_L4_UDP;
 
 			put16(f->b + off + ihl + 2, pick_port(g, l4));
 			fb_hot(f, off + ihl + 4);
@@ -1232,9 +1251,28 @@ static void gen_from_capture(struct gen *g, struct fb *f)
 		fb_hot(f, off + 4);
 		if (off + 44 <= f->len && (f->b[off + 6] == 17 || f->b[off + 6] == 6) &&
 		    gen_chance(r, 60))
-			put16(f->b + off + 42, pick_port(g, f->b[off + 6] == 6 ? VW_L4_TCP
-									     : VW_L4_UDP));
+			put16(f->b + off + 42,
+			      pick_port(g, f->b[off + 6] == 6 ? VW_L4_TCP : VW_L4_UDP));
 	}
+}
+
+/* An IP (or VLAN) EtherType followed by random bytes: the parsers on garbage. */
+static void gen_noise(struct gen *g, struct fb *f)
+{
+	static const __u16 types[] = {0x0800, 0x86dd, 0x8100, 0x88a8};
+	struct gen_rng *r = &g->rng;
+	size_t n = gen_below(r, gen_chance(r, 80) ? 100 : 1600);
+	__u8 *p = fb_put(f, 14);
+
+	for (int i = 0; i < 12; i++)
+		p[i] = (__u8)gen_rand(r);
+	put16(p + 12, types[gen_below(r, 4)]);
+	fb_hot(f, 12);
+	p = fb_put(f, n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = (__u8)gen_rand(r);
+	if (n && gen_chance(r, 60)) /* a plausible version nibble */
+		p[0] = (__u8)((f->b[12] == 0x86 ? 0x60 : 0x40) | (p[0] & 0x0f));
 }
 
 /*
@@ -1269,34 +1307,33 @@ static void gen_boundary(struct gen *g, struct fb *f)
 	if (!is_l4_proto(d->proto) && gen_chance(r, 80))
 		d->proto = 17;
 	build_l4(g, d, 1500);
-	dgram_frame(g, f, d, gen_chance(r, 20), 0, d->l4len, gen_chance(r, 50),
-		    (__u32)gen_rand(r));
+	dgram_frame(g, f, d, gen_chance(r, 20), 0, d->l4len, gen_chance(r, 50), (__u32)gen_rand(r));
 	free(d);
 }
 
 /* Frames in the unit tests' style, through tests/lib/pkt.h's spec builder. */
 static const char *const pkt_specs[] = {
-	"eth ip4=%s>%s udp=40000>%u data=40",
-	"eth q=10 ip4=%s>%s tcp=40000>%u flags=2",
-	"eth q=10 ad=20 ip4=%s>%s opt=8 udp=40000>%u data=200",
-	"eth ad=5 q=6 ip4=%s>%s sctp=40000>%u data=16",
-	"eth ip4=%s>%s id=77 mf udp=40000>%u data=1400",
-	"eth ip4=%s>%s id=77 mf tcp=40000>%u opt=40",
-	"eth ip4=%s>%s udp=40000>%u len=0",
-	"eth ip4=%s>%s tcp=40000>%u doff=4",
-	"eth ip4=%s>%s opt=40 tcp=40000>%u opt=40 flags=63 data=3",
-	"eth ip6=%s>%s udp=40000>%u data=100",
-	"eth ip6=%s>%s hbh rt dst mh hip shim6 ah frag udp=40000>%u data=8",
-	"eth q=1 ip6=%s>%s hbh=16 dst=24 frag id=5 mf tcp=40000>%u",
-	"eth ip6=%s>%s frag id=9 udp=40000>%u data=20",
-	"eth ip6=%s>%s ah=12 sctp=40000>%u",
-	"eth ip6=%s>%s dst dst dst dst dst dst dst dst udp=40000>%u data=4",
-	"eth ip6=%s>%s hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh udp=40000>%u",
-	"eth ip6=%s>%s hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh udp=40000>%u",
-	"eth ip6=%s>%s frag id=3 mf frag id=3 udp=40000>%u",
-	"eth ip6=%s>%s ext=253:8 udp=40000>%u",
-	"eth ip4=%s>%s udp=40000>%u data=8000",
-	"eth ip6=%s>%s tcp=40000>%u data=5000 pad=30",
+    "eth ip4=%s>%s udp=40000>%u data=40",
+    "eth q=10 ip4=%s>%s tcp=40000>%u flags=2",
+    "eth q=10 ad=20 ip4=%s>%s opt=8 udp=40000>%u data=200",
+    "eth ad=5 q=6 ip4=%s>%s sctp=40000>%u data=16",
+    "eth ip4=%s>%s id=77 mf udp=40000>%u data=1400",
+    "eth ip4=%s>%s id=77 mf tcp=40000>%u opt=40",
+    "eth ip4=%s>%s udp=40000>%u len=0",
+    "eth ip4=%s>%s tcp=40000>%u doff=4",
+    "eth ip4=%s>%s opt=40 tcp=40000>%u opt=40 flags=63 data=3",
+    "eth ip6=%s>%s udp=40000>%u data=100",
+    "eth ip6=%s>%s hbh rt dst mh hip shim6 ah frag udp=40000>%u data=8",
+    "eth q=1 ip6=%s>%s hbh=16 dst=24 frag id=5 mf tcp=40000>%u",
+    "eth ip6=%s>%s frag id=9 udp=40000>%u data=20",
+    "eth ip6=%s>%s ah=12 sctp=40000>%u",
+    "eth ip6=%s>%s dst dst dst dst dst dst dst dst udp=40000>%u data=4",
+    "eth ip6=%s>%s hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh udp=40000>%u",
+    "eth ip6=%s>%s hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh hbh udp=40000>%u",
+    "eth ip6=%s>%s frag id=3 mf frag id=3 udp=40000>%u",
+    "eth ip6=%s>%s ext=253:8 udp=40000>%u",
+    "eth ip4=%s>%s udp=40000>%u data=8000",
+    "eth ip6=%s>%s tcp=40000>%u data=5000 pad=30",
 };
 
 static void gen_from_pkt(struct gen *g, struct fb *f)
@@ -1393,7 +1430,10 @@ void gen_next(struct gen *g, struct gen_frame *out)
 	} else if (kind < 46 && g->linear > 2400) {
 		snprintf(desc, sizeof(desc), "ipv6 chain at the first buffer's end");
 		gen_boundary(g, f);
-	} else if (kind < 50) {
+	} else if (kind < 49) {
+		gen_noise(g, f);
+		snprintf(desc, sizeof(desc), "noise after ethertype %02x%02x", f->b[12], f->b[13]);
+	} else if (kind < 53) {
 		struct dgram *d = malloc(sizeof(*d));
 		unsigned int et = gen_chance(r, 50) ? 0x0806 : (unsigned int)gen_below(r, 65536);
 

@@ -65,9 +65,10 @@ int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **
 /* The name of class id cls in cfg, or "none". */
 const char *gen_class_name(const struct vw_config *cfg, __u8 cls);
 
-/* Frames are drawn against this config (sources from its rules, ports from its classes). Drops
- * frames still queued from the previous config. */
-void gen_set_config(struct gen *g, const struct vw_config *cfg);
+/* Frames are drawn against this config (sources from its rules, ports from its classes). Frames
+ * still queued (the rest of fragment series) are dropped, or kept with keep_queue (a reload in
+ * the middle of fragmented datagrams). */
+void gen_set_config(struct gen *g, const struct vw_config *cfg, bool keep_queue);
 /* Bytes of a frame the program sees in its first buffer (bpf_prog_test_run puts the rest in
  * fragments): some frames are built so that a header ends just before or after this point. */
 void gen_set_linear(struct gen *g, size_t linear);

@@ -11,7 +11,7 @@
 #include <linux/bpf.h>
 #include "refmodel.h"
 
-#define ETH_HLEN_ 14
+#define ETH_HLEN_    14
 #define ETHTYPE_VLAN 0x8100
 #define ETHTYPE_QINQ 0x88a8
 #define ETHTYPE_IPV4 0x0800
@@ -51,8 +51,8 @@ const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct v
 	return NULL;
 }
 
-static int frag_store(struct rm_state *st, const struct vw_frag_key *k,
-		      const struct vw_frag_val *v, long origin)
+static int frag_store(struct rm_state *st, const struct vw_frag_key *k, const struct vw_frag_val *v,
+		      long origin)
 {
 	struct rm_frag_entry *e = (struct rm_frag_entry *)rm_frag_find(st, k);
 
@@ -184,8 +184,8 @@ static void decide(struct rm_result *res, __u8 verdict, __u8 reason, __u8 cls, c
 struct l3_info {
 	__u8 family;
 	const __u8 *saddr; /* 4 or 16 bytes, network order */
-	size_t l4_off;     /* first byte of the upper-layer header */
-	size_t l4_end;     /* end of the L4 data (total length / payload length) */
+	size_t l4_off;	   /* first byte of the upper-layer header */
+	size_t l4_end;	   /* end of the L4 data (total length / payload length) */
 	bool first_frag;
 };
 
@@ -293,7 +293,7 @@ static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const _
 {
 	const __u8 *ip = f + off;
 	unsigned int ihl, tot, fragw, fofs;
-	struct l3_info l3 = { .family = VW_FAMILY_V4 };
+	struct l3_info l3 = {.family = VW_FAMILY_V4};
 
 	if (off + 16 <= avail) {
 		res->src_peek = true;
@@ -379,7 +379,7 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 		 size_t avail, size_t off, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
-	struct l3_info l3 = { .family = VW_FAMILY_V6 };
+	struct l3_info l3 = {.family = VW_FAMILY_V6};
 	size_t end, pos;
 	unsigned int walked = 0;
 	bool seen_frag = false;
@@ -516,8 +516,8 @@ int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *fr
 
 	/* Section 5: a first fragment's outcome is remembered, whatever it is. */
 	if (res->frag == RM_FRAG_FIRST) {
-		struct vw_frag_val v = { .verdict = res->verdict, .cls = res->cls,
-					 .reason = res->reason };
+		struct vw_frag_val v = {
+		    .verdict = res->verdict, .cls = res->cls, .reason = res->reason};
 
 		err = frag_store(st, &res->frag_key, &v, origin);
 		if (err)

@@ -48,21 +48,21 @@ struct rm_state {
 
 /* The decision for one frame, and what it did to the state. */
 struct rm_result {
-	__u8 verdict; /* enum vw_verdict */
-	__u8 reason;  /* enum vw_reason */
-	__u8 cls;     /* class id, or VW_CLASS_NONE */
-	int action;   /* XDP_PASS or XDP_DROP */
-	__u8 frag;    /* enum rm_frag_kind */
-	bool frag_hit;                /* RM_FRAG_LATER: its first fragment was remembered */
-	long frag_origin;             /* frag_hit: origin of the entry consulted */
-	struct vw_frag_key frag_key;  /* frag != RM_FRAG_NONE: the key stored or looked up */
-	bool src_known;               /* the IP header was valid: src holds the source */
-	bool src_updated;             /* verdict drop/monitor: vw_sources[src] was updated */
+	__u8 verdict;		     /* enum vw_verdict */
+	__u8 reason;		     /* enum vw_reason */
+	__u8 cls;		     /* class id, or VW_CLASS_NONE */
+	int action;		     /* XDP_PASS or XDP_DROP */
+	__u8 frag;		     /* enum rm_frag_kind */
+	bool frag_hit;		     /* RM_FRAG_LATER: its first fragment was remembered */
+	long frag_origin;	     /* frag_hit: origin of the entry consulted */
+	struct vw_frag_key frag_key; /* frag != RM_FRAG_NONE: the key stored or looked up */
+	bool src_known;		     /* the IP header was valid: src holds the source */
+	bool src_updated;	     /* verdict drop/monitor: vw_sources[src] was updated */
 	struct vw_src_key src;
-	bool src_peek;                /* src_bytes holds whatever sits where a source would be */
-	struct vw_src_key src_bytes;  /* (even in an invalid header): must not be touched unless
-				       * src_updated */
-	char why[96];                 /* which rule of the spec decided, for reproducers */
+	bool src_peek;		     /* src_bytes holds whatever sits where a source would be */
+	struct vw_src_key src_bytes; /* (even in an invalid header): must not be touched unless
+				      * src_updated */
+	char why[96];		     /* which rule of the spec decided, for reproducers */
 };
 
 void rm_state_init(struct rm_state *st);
