@@ -4,7 +4,7 @@
 # $BUILD/bench.json with every figure the issue asks for, and that every measured path got the
 # verdict it is meant to measure. Not a speed assertion: no figure is compared with a limit here.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 PYTHON=${PYTHON:-/usr/bin/python3}
 JSON=$BUILD/bench.json

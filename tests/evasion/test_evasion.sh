@@ -12,6 +12,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../faults/lib.sh"
 unset SSH_CONNECTION
 
+vw_private_mounts "$@"
 vw_require evasion || exit 0
 if ! vw_topo_init vwe 8; then
 	vw_fail evasion-setup "could not build the namespaces, veth pair or bpffs"

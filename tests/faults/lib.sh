@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
 # Shared shell helpers for tests/faults and tests/evasion: result lines, a throw-away topology
 # (two namespaces joined by a veth pair), a private bpffs for the pin directory, and cleanup on
 # every exit path. Source it; it defines functions only and sets no traps of its own until
@@ -49,6 +50,18 @@ vw_bg() {
 	VW_BG_PIDS+=("$VW_LAST_PID")
 }
 
+# Re-run the calling script in a private mount namespace (call first, with "$@"): the test's
+# bpffs then exists for this script and its children only. A bpffs mounted where everybody sees
+# it is taken by iproute2 and libxdp run under `ip netns exec` (a fresh /sys has no
+# /sys/fs/bpf, so they use the first bpf mount listed), which mixes other tests' pins into ours
+# and ours into theirs.
+vw_private_mounts() {
+	if [ -z "${VW_UNSHARED:-}" ] && [ "$(id -u)" -eq 0 ]; then
+		export VW_UNSHARED=1
+		exec unshare --mount --propagation private "$0" "$@"
+	fi
+}
+
 # Checks that every test needs; prints one FAIL line and returns 1 when one is missing.
 vw_require() {
 	local suite=$1
@@ -74,6 +87,12 @@ vw_topo_init() {
 	local tag=$1 net=$2
 	trap vw_cleanup EXIT
 	trap 'exit 130' INT TERM
+	if [ "${VW_UNSHARED:-}" = 1 ]; then
+		# Our own /run/netns too: our namespaces stay out of everybody else's `ip netns`
+		# listings (and theirs out of ours), and die with this mount namespace.
+		mkdir -p /run/netns
+		mount -t tmpfs -o mode=0755 vw-netns /run/netns || return 1
+	fi
 	VW_TMP=$(mktemp -d "/tmp/vw-$tag.XXXXXX") || return 1
 	# Traversable by others, so the permission test judges the pin directory's own mode.
 	chmod 0755 "$VW_TMP"

@@ -7,7 +7,7 @@
 #
 # Knobs (defaults are what issue 6 asks): VW_FAULT_RELOADS (200), VW_FAULT_KILLS (20 per
 # command), VW_FAULT_BULK (1000000 prefixes in the config), VW_FAULT_ADD (prefixes one
-# `allow add` takes on its command line, 200000).
+# `allow add` takes on its command line, 200000), VW_FAULT_LOAD_KILLS (kills of load, 10).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -18,7 +18,9 @@ RELOADS=${VW_FAULT_RELOADS:-200}
 KILLS=${VW_FAULT_KILLS:-20}
 BULK=${VW_FAULT_BULK:-1000000}
 ADD_N=${VW_FAULT_ADD:-200000}
+LOAD_KILLS=${VW_FAULT_LOAD_KILLS:-10}
 
+vw_private_mounts "$@"
 vw_require faults || exit 0
 if ! vw_topo_init vwf 7; then
 	vw_fail faults-setup "could not build the namespaces, veth pair or bpffs"
@@ -75,8 +77,12 @@ if ! vw_load "$VW_TMP/a.conf"; then
 fi
 ext ping -c 1 -W 2 "$GW" >/dev/null 2>&1 # resolve the gateway's MAC once
 
+ext_tx_dropped() {
+	ip netns exec "$VW_NS_EXT" cat /sys/class/net/ext/statistics/tx_dropped
+}
+
 xdp_prog_id() {
-	ip -n "$VW_NS_GW" link show wan | grep -oE 'prog/xdp id [0-9]+' | awk '{print $3}'
+	ip -n "$VW_NS_GW" link show wan 2>/dev/null | grep -oE 'prog/xdp id [0-9]+' | awk '{print $3}'
 }
 
 # probe TAG: 3 datagrams from each of PROBE_NAMES (A, B, X, C) to 5060 (sip) and 161 (mgmt);
@@ -169,8 +175,9 @@ t_permissions() {
 # ---- reload under traffic ---------------------------------------------------------------------
 t_reload_traffic() {
 	local name=faults-reload-under-traffic why=() s0 s1 pg pb i conf rc fails=0 first_err=
-	local t0 t1 good bad msg
+	local t0 t1 good bad msg d0 d1
 	s0="$VW_TMP/rl0.json" s1="$VW_TMP/rl1.json"
+	d0=$(ext_tx_dropped)
 	vw_snap >"$s0"
 	vw_bg ip netns exec "$VW_NS_EXT" "$VW_PY" "$UDPSEQ" send --src $A --dst "$GW" --port 5060 --tag rl-good --rate 500 \
 		--count "$VW_TMP/good.count"
@@ -201,7 +208,10 @@ t_reload_traffic() {
 	vw_log "$RELOADS reloads in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s; sent $good allowlisted, $bad other"
 	[ "$fails" = 0 ] || why+=("$fails reloads failed, first: $first_err")
 	[ "$good" -ge 100 ] && [ "$bad" -ge 100 ] || why+=("senders sent too little ($good, $bad)")
-	msg=$("$VW_PY" "$UDPSEQ" check --log "$RX" --tag rl-good --count "$good") || why+=("$msg")
+	d1=$(ext_tx_dropped)
+	# A veth drops what its peer's ring cannot hold (a starved CPU): say so, it is not voipwall.
+	msg=$("$VW_PY" "$UDPSEQ" check --log "$RX" --tag rl-good --count "$good") ||
+		why+=("$msg (the sender's veth dropped $((d1 - d0)) packets meanwhile)")
 	msg=$("$VW_PY" "$UDPSEQ" check --log "$RX" --tag rl-bad --count 0) || why+=("$msg")
 	msg=$("$VW_PY" "$VWSTATS" check "$s0" "$s1" wan "sip|pass|allowlisted=$good" \
 		"sip|drop|not_allowlisted=$bad" | tr '\n' ';') || why+=("counters: $msg")
@@ -253,35 +263,73 @@ after_kill_checks() {
 		_why+=("$ctx: pin dir differs from baseline: $(diff <(echo "$BASE_LISTING") <(echo "$l") | grep '^[<>]' | head -n 5 | tr '\n' ' ')")
 	fi
 	l=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
-	[ "$l" = "$BASE_PARENT" ] || _why+=("$ctx: beside the pin dir: '$l', want '$BASE_PARENT' (a temporary dir left?)")
+	[ "$l" = "$BASE_PARENT" ] || _why+=("$ctx: beside the pin dir: '$l', want '$BASE_PARENT' (a temporary dir left)")
 	[ "$(xdp_prog_id)" = "$BASE_PROG" ] || _why+=("$ctx: XDP program id '$(xdp_prog_id)', want '$BASE_PROG'")
 	vw status >"$VW_TMP/status.log" 2>&1 || _why+=("$ctx: status failed: $(head -c 200 "$VW_TMP/status.log")")
+}
+
+# kill_after PID MS: SIGKILL PID after MS milliseconds unless it ends first. Sets KILL_ENDED_MS to
+# its run time when it ended by itself, else to "". (A zombie counts as ended.)
+KILL_ENDED_MS=
+kill_after() {
+	local p=$1 ms=$2 t0 now st _x
+	t0=${EPOCHREALTIME/./}
+	KILL_ENDED_MS=
+	while :; do
+		now=${EPOCHREALTIME/./}
+		st=
+		read -r _x _x st _x 2>/dev/null <"/proc/$p/stat"
+		if [ -z "$st" ] || [ "$st" = Z ]; then
+			KILL_ENDED_MS=$(((now - t0) / 1000))
+			return
+		fi
+		[ $(((now - t0) / 1000)) -lt "$ms" ] || break
+		sleep 0.005
+	done
+	kill -9 "$p" 2>/dev/null
+}
+
+# kill_moment T_MS RUN: a random kill moment in ms. Odd runs: uniform over [20, 1.1 T), most
+# inside the run; even runs: uniform over [0.9 T, 1.3 T), around the switch at its end (some
+# after the command has finished: the state must then be the new one).
+kill_moment() {
+	local lo=20 hi=$(($1 * 11 / 10))
+	if [ $(($2 % 2)) = 0 ]; then
+		lo=$(($1 * 9 / 10)) hi=$(($1 * 13 / 10))
+	fi
+	[ "$hi" -gt "$lo" ] || hi=$((lo + 1))
+	echo $((lo + (RANDOM * 32768 + RANDOM) % (hi - lo)))
 }
 
 # ---- kill -9 of reload ------------------------------------------------------------------------
 t_kill_reload() {
 	local name=faults-kill-reload why=() cur=c1 target p sig delay rc killed=0 done_=0 flips=0 i=0
+	local t_est=$T_RELOAD
 	local tries=$((KILLS * 3))
 	while [ "$killed" -lt "$KILLS" ] && [ "$i" -lt "$tries" ]; do
 		i=$((i + 1))
 		if [ $cur = c1 ]; then target=c2; else target=c1; fi
-		delay=$("$VW_PY" -c "import random; print('%.3f' % random.uniform(0.02, $T_RELOAD * 1.1 / 1000))")
+		delay=$(kill_moment "$t_est" "$i")
 		vw_bg ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" -c "$VW_TMP/$target.conf" \
 			reload >"$VW_TMP/kill.log" 2>&1
 		p=$VW_LAST_PID
-		sleep "$delay"
-		kill -9 "$p" 2>/dev/null
+		kill_after "$p" "$delay"
 		{ wait "$p"; } 2>/dev/null
 		rc=$?
 		vw_reaped "$p"
 		case $rc in
 		137) killed=$((killed + 1)) ;;
-		0) done_=$((done_ + 1)) ;;
+		0)
+			done_=$((done_ + 1))
+			# It ended before the kill: aim earlier from now on.
+			[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
+			;;
 		*) why+=("run $i: reload exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
 		esac
 		probe "kr$i"
-	sig=$PROBE_SIG
-		[ -z "$PROBE_ERR" ] || why+=("run $i (kill at ${delay}s): counters: $PROBE_ERR")
+		sig=$PROBE_SIG
+		vw_log "run $i: reload to $target, kill at ${delay} ms: exit $rc${KILL_ENDED_MS:+ (ended at $KILL_ENDED_MS ms)}, delivered '$sig'"
+		[ -z "$PROBE_ERR" ] || why+=("run $i (kill at ${delay} ms): counters: $PROBE_ERR")
 		if [ "$sig" = "$SIG_C1" ]; then
 			[ $cur = c1 ] || flips=$((flips + 1))
 			cur=c1
@@ -289,7 +337,7 @@ t_kill_reload() {
 			[ $cur = c2 ] || flips=$((flips + 1))
 			cur=c2
 		else
-			why+=("run $i (kill at ${delay}s): delivered '$sig', neither c1 '$SIG_C1' nor c2 '$SIG_C2'")
+			why+=("run $i (kill at ${delay} ms): delivered '$sig', neither c1 '$SIG_C1' nor c2 '$SIG_C2'")
 		fi
 		after_kill_checks why "run $i"
 		[ ${#why[@]} -lt 5 ] || break
@@ -306,13 +354,13 @@ t_kill_reload() {
 	if [ $target = c1 ]; then p=$SIG_C1; else p=$SIG_C2; fi
 	[ "$sig" = "$p" ] || why+=("after the final reload to $target: delivered '$sig', want '$p'")
 	[ -z "$PROBE_ERR" ] || why+=("final: counters: $PROBE_ERR")
-	FINAL_CONF=$target
 	if [ ${#why[@]} -eq 0 ]; then vw_pass $name; else vw_fail $name "$(IFS=';'; echo "${why[*]}")"; fi
 }
 
 # ---- kill -9 of a large allow add ---------------------------------------------------------------
 t_kill_add() {
 	local name=faults-kill-allow-add why=() p sig delay rc killed=0 done_=0 added=0 i=0 base want_add
+	local cur t_est
 	local tries=$((KILLS * 3))
 	# Start from c1 whole.
 	if ! vw -c "$VW_TMP/c1.conf" reload >"$VW_TMP/kill.log" 2>&1; then
@@ -327,38 +375,48 @@ t_kill_add() {
 		return
 	fi
 	T_ADD=$TIMED
+	t_est=$T_ADD
 	vw_log "allow add of $((ADD_N + 1)) prefixes onto $BULK took $T_ADD ms"
 	probe ka0
 	sig=$PROBE_SIG
 	[ "$sig" = "$want_add" ] || why+=("after a whole allow add: delivered '$sig', want '$want_add'")
+	cur=added
 	while [ "$killed" -lt "$KILLS" ] && [ "$i" -lt "$tries" ]; do
 		i=$((i + 1))
-		# Back to c1 (the next command after a kill must work).
-		if ! vw -c "$VW_TMP/c1.conf" reload >"$VW_TMP/kill.log" 2>&1; then
+		# Back to c1 when the last run got its addition in; otherwise the next allow add is
+		# itself the command that must work after the kill.
+		if [ $cur = added ] && ! vw -c "$VW_TMP/c1.conf" reload >"$VW_TMP/kill.log" 2>&1; then
 			why+=("run $i: reload to c1 failed: $(head -c 200 "$VW_TMP/kill.log")")
 			break
 		fi
-		delay=$("$VW_PY" -c "import random; print('%.3f' % random.uniform(0.02, $T_ADD * 1.1 / 1000))")
+		delay=$(kill_moment "$t_est" "$i")
 		vw_bg ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" allow add sip "$C" \
 			"${PREFIXES[@]}" >"$VW_TMP/kill.log" 2>&1
 		p=$VW_LAST_PID
-		sleep "$delay"
-		kill -9 "$p" 2>/dev/null
+		kill_after "$p" "$delay"
 		{ wait "$p"; } 2>/dev/null
 		rc=$?
 		vw_reaped "$p"
 		case $rc in
 		137) killed=$((killed + 1)) ;;
-		0) done_=$((done_ + 1)) ;;
+		0)
+			done_=$((done_ + 1))
+			# It ended before the kill: aim earlier from now on.
+			[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
+			;;
 		*) why+=("run $i: allow add exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
 		esac
 		probe "ka$i"
-	sig=$PROBE_SIG
-		[ -z "$PROBE_ERR" ] || why+=("run $i (kill at ${delay}s): counters: $PROBE_ERR")
+		sig=$PROBE_SIG
+		vw_log "run $i: allow add, kill at ${delay} ms: exit $rc${KILL_ENDED_MS:+ (ended at $KILL_ENDED_MS ms)}, delivered '$sig'"
+		[ -z "$PROBE_ERR" ] || why+=("run $i (kill at ${delay} ms): counters: $PROBE_ERR")
 		if [ "$sig" = "$want_add" ]; then
 			added=$((added + 1))
-		elif [ "$sig" != "$base" ]; then
-			why+=("run $i (kill at ${delay}s): delivered '$sig', neither before '$base' nor after '$want_add'")
+			cur=added
+		elif [ "$sig" = "$base" ]; then
+			cur=c1
+		else
+			why+=("run $i (kill at ${delay} ms): delivered '$sig', neither before '$base' nor after '$want_add'")
 		fi
 		after_kill_checks why "run $i"
 		[ ${#why[@]} -lt 5 ] || break
@@ -486,6 +544,92 @@ t_concurrent_give_up() {
 	if [ ${#why[@]} -eq 0 ]; then vw_pass $name; else vw_fail $name "$(IFS=';'; echo "${why[*]}")"; fi
 }
 
+# ---- kill -9 of load ----------------------------------------------------------------------------
+# load is the command that pins: the maps and program into a temporary directory beside the pin
+# dir, renamed into place, then one link per interface. Killed at any moment, the pin dir must be
+# absent, or complete without a link (nothing attached), or complete with it (attached); the next
+# load must work and leave no temporary directory behind.
+t_kill_load() {
+	local name=faults-kill-load why=() i=0 killed=0 done_=0 p rc delay t_est l unattached
+	local states="" beside state
+	unattached=$(grep -v ' ./link_' <<<"$BASE_LISTING")
+	if ! vw unload --all >"$VW_TMP/kl.log" 2>&1; then
+		vw_fail $name "unload --all failed: $(head -c 200 "$VW_TMP/kl.log")"
+		return
+	fi
+	if ! timed vw -c "$VW_TMP/c1.conf" load wan; then
+		vw_fail $name "load with $BULK prefixes failed: $(head -c 200 "$VW_TMP/timed.log")"
+		return
+	fi
+	t_est=$TIMED
+	vw_log "load with $BULK prefixes took $t_est ms"
+	while [ "$killed" -lt "$LOAD_KILLS" ] && [ "$i" -lt $((LOAD_KILLS * 3)) ]; do
+		i=$((i + 1))
+		if ! vw unload --all >"$VW_TMP/kl.log" 2>&1; then
+			why+=("run $i: unload --all failed: $(head -c 200 "$VW_TMP/kl.log")")
+			break
+		fi
+		delay=$(kill_moment "$t_est" "$i")
+		vw_bg ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" -c "$VW_TMP/c1.conf" \
+			load wan >"$VW_TMP/kill.log" 2>&1
+		p=$VW_LAST_PID
+		kill_after "$p" "$delay"
+		{ wait "$p"; } 2>/dev/null
+		rc=$?
+		vw_reaped "$p"
+		case $rc in
+		137) killed=$((killed + 1)) ;;
+		0)
+			done_=$((done_ + 1))
+			[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
+			;;
+		*) why+=("run $i: load exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
+		esac
+		if [ -d "$VW_PIN" ]; then l=$(vw_pin_listing); else l=; fi
+		if [ -z "$l" ]; then
+			state=absent
+		elif [ "$l" = "$unattached" ]; then
+			state=pinned
+		elif [ "$l" = "$BASE_LISTING" ]; then
+			state=attached
+		else
+			state=half
+			why+=("run $i (kill at $delay ms): half-pinned: $(diff <(echo "$BASE_LISTING") <(echo "$l") | grep '^[<>]' | head -n 4 | tr '\n' ' ')")
+		fi
+		# A temporary pin dir left by the killed load (pin.c: "<dir>-tmp-<pid>") is allowed
+		# until the next load cleans it.
+		if [ -n "$(find "$VW_TMP/bpf" -maxdepth 1 -name 'voipwall-tmp-*')" ]; then
+			states+=" $state+tmp"
+		else
+			states+=" $state"
+		fi
+		if [ "$state" = attached ] && [ -z "$(xdp_prog_id)" ]; then
+			why+=("run $i: link pinned but nothing attached to wan")
+		elif [ "$state" != attached ] && [ -n "$(xdp_prog_id)" ]; then
+			why+=("run $i: a program stays attached to wan without a pinned link ($state)")
+		fi
+		vw_log "run $i: load, kill at $delay ms: exit $rc${KILL_ENDED_MS:+ (ended at $KILL_ENDED_MS ms)}, state $state"
+		# The next command: load again (or, when the killed one finished, status).
+		if [ "$state" = attached ]; then
+			vw status >"$VW_TMP/kl.log" 2>&1 || why+=("run $i: status failed: $(head -c 200 "$VW_TMP/kl.log")")
+		elif ! vw -c "$VW_TMP/c1.conf" load wan >"$VW_TMP/kl.log" 2>&1; then
+			why+=("run $i: load after the kill ($state) failed: $(head -c 200 "$VW_TMP/kl.log")")
+			break
+		fi
+		l=$(vw_pin_listing)
+		[ "$l" = "$BASE_LISTING" ] || why+=("run $i: after the next load the pin dir differs from a clean load's")
+		beside=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
+		[ "$beside" = "$BASE_PARENT" ] || why+=("run $i: after the next load, beside the pin dir: '$beside', want '$BASE_PARENT'")
+		probe "kl$i"
+		[ "$PROBE_SIG" = "$SIG_C1" ] || why+=("run $i: after the next load delivered '$PROBE_SIG', want '$SIG_C1'")
+		[ -z "$PROBE_ERR" ] || why+=("run $i: counters: $PROBE_ERR")
+		[ ${#why[@]} -lt 5 ] || break
+	done
+	vw_log "kill load: $killed killed, $done_ finished; states after the kills (+tmp: a temporary dir beside):$states"
+	[ "$killed" -ge "$LOAD_KILLS" ] || why+=("only $killed of $i runs were killed before finishing")
+	if [ ${#why[@]} -eq 0 ]; then vw_pass $name; else vw_fail $name "$(IFS=';'; echo "${why[*]}")"; fi
+}
+
 t_permissions
 t_reload_traffic
 
@@ -493,7 +637,6 @@ if ! make_bulk; then
 	vw_fail faults-bulk "could not write the $BULK-prefix config"
 	exit 1
 fi
-CLS_161=mgmt
 if ! timed vw -c "$VW_TMP/c1.conf" reload; then
 	vw_fail faults-bulk-reload "reload with $BULK prefixes failed: $(head -c 300 "$VW_TMP/timed.log")"
 	exit 1
@@ -517,4 +660,5 @@ t_kill_reload
 t_kill_add
 t_concurrent_wait
 t_concurrent_give_up
+t_kill_load
 exit 0

@@ -27,6 +27,7 @@
 #include "tables.h"
 #include "lib/gen.h"
 #include "lib/refmodel.h"
+#include "lib/xdptest.h"
 
 /* Test runs arrive on the loopback device; each config gives it a random counter slot through
  * vw_ifslot (or none: VW_IFACE_SLOT_OTHER). Its counters are one row of class x verdict x reason.
@@ -929,7 +930,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "diff: no loopback device: %s\n", strerror(errno));
 		goto out;
 	}
-	rn->skel = voipwall_bpf__open_and_load();
+	rn->skel = xdptest_load_exact();
 	if (!rn->skel) {
 		err = -errno;
 		fprintf(stderr, "diff: loading the XDP object: %s (root needed)\n", strerror(-err));

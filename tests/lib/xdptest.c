@@ -23,6 +23,23 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return vfprintf(stderr, fmt, ap);
 }
 
+struct voipwall_bpf *xdptest_load_exact(void)
+{
+	struct voipwall_bpf *skel = voipwall_bpf__open();
+	int err;
+
+	if (!skel)
+		return NULL;
+	skel->rodata->vw_src_exact = ~0U;
+	err = voipwall_bpf__load(skel);
+	if (err) {
+		voipwall_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
 int xdptest_open(struct xdptest *t)
 {
 	int err;
@@ -41,7 +58,7 @@ int xdptest_open(struct xdptest *t)
 		err = -ENOMEM;
 		goto out;
 	}
-	t->skel = voipwall_bpf__open_and_load();
+	t->skel = xdptest_load_exact();
 	if (!t->skel) {
 		err = -errno;
 		fprintf(stderr, "xdptest: cannot open and load the XDP program: %s%s\n",

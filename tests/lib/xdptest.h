@@ -25,6 +25,9 @@ struct xdptest {
 
 /* Open and load the skeleton and fill t->maps. libbpf's messages are shown only when the
  * environment has VW_TEST_VERBOSE set. Returns 0 or -errno (with a message on stderr). */
+/* Open and load the skeleton with every dropped source recorded (no flood sampling, see
+ * VW_SRC_EXACT), so tests can model vw_sources exactly; NULL with errno set on failure. */
+struct voipwall_bpf *xdptest_load_exact(void);
 int xdptest_open(struct xdptest *t);
 void xdptest_close(struct xdptest *t);
 

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "voipwall.skel.h"
 #include "config.h"
 #include "lib/pkt.h"
 #include "lib/xdptest.h"
@@ -922,6 +923,78 @@ static void test_jumbo(void)
 		 "eth ip6=" SCAN6 ">" GW6 " hbh udp=5060>5060 data=12000", &no, true);
 }
 
+/* Under a flood the program records one dropped source in VW_SRC_SAMPLE (weighted) once a CPU has
+ * recorded vw_src_exact drops in the window; the counters stay exact. A second instance of the
+ * object with a small budget shows both halves in one test run (repeat: one CPU, one window). */
+static void test_src_sampling(void)
+{
+	const char *name = "sources_sampled_under_flood";
+	const __u32 exact = 3, runs = 200;
+	struct voipwall_bpf *skel;
+	struct vw_config c = {};
+	struct vw_src_val v = {};
+	struct vw_src_key key = {};
+	struct vw_maps m;
+	struct vw_counter *cells = NULL;
+	__u64 want_pkts, sum = 0;
+	struct pkt p;
+	__u32 idx = VW_COUNTER_INDEX(VW_IFACE_SLOT_OTHER, SIP, VW_VERDICT_DROP,
+				     VW_REASON_NOT_ALLOWLISTED);
+	int err, ncpus = libbpf_num_possible_cpus(), i;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	skel = voipwall_bpf__open();
+	if (!skel) {
+		fail(name, NULL, 0, "open: %s", strerror(errno));
+		return;
+	}
+	skel->rodata->vw_src_exact = exact;
+	err = voipwall_bpf__load(skel);
+	if (!err)
+		err = vw_maps_from_obj(skel->obj, &m);
+	config_main(&c);
+	if (!err)
+		err = vw_apply(&m, &c, NULL, NULL);
+	if (!err && pkt_build(&p, "eth ip4=" SCAN4 ">" GW4 " udp=5060>5060", stderr))
+		err = -EINVAL;
+	if (err) {
+		fail(name, NULL, 0, "set-up: %s", strerror(-err));
+		goto out;
+	}
+	opts.data_in = p.data;
+	opts.data_size_in = p.len;
+	opts.repeat = runs;
+	err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.voipwall_xdp), &opts);
+	if (err || opts.retval != XDP_DROP) {
+		fail(name, p.data, p.len, "test run: err %d, action %u", err, opts.retval);
+		goto out;
+	}
+	key.addr[10] = key.addr[11] = 0xff;
+	inet_pton(AF_INET, SCAN4, key.addr + 12);
+	cells = calloc(ncpus, sizeof(*cells));
+	if (!cells || bpf_map_lookup_elem(m.sources, &key, &v) ||
+	    bpf_map_lookup_elem(m.counters, &idx, cells)) {
+		fail(name, p.data, p.len, "no vw_sources entry or counters");
+		goto out;
+	}
+	for (i = 0; i < ncpus; i++)
+		sum += cells[i].packets;
+	/* Every drop counted; in vw_sources the exact ones, then every 64th with weight 64. */
+	want_pkts = exact + (runs / VW_SRC_SAMPLE) * VW_SRC_SAMPLE;
+	if (sum != runs || v.packets != want_pkts || v.bytes != want_pkts * p.len)
+		fail(name, p.data, p.len,
+		     "counter %llu packets (want %u); vw_sources %llu packets %llu bytes (want %llu, %llu)",
+		     (unsigned long long)sum, runs, (unsigned long long)v.packets,
+		     (unsigned long long)v.bytes, (unsigned long long)want_pkts,
+		     (unsigned long long)(want_pkts * p.len));
+	else
+		pass(name);
+out:
+	free(cells);
+	vw_config_free(&c);
+	voipwall_bpf__destroy(skel);
+}
+
 /* ---- Userspace view of the tables (independent of the program) ---- */
 
 struct tview {
@@ -1578,6 +1651,7 @@ int main(void)
 	check_elsewhere("truncation");
 	test_iface_slot();
 	test_jumbo();
+	test_src_sampling();
 	check_elsewhere("slots");
 	test_generations();
 	test_empty_config();
