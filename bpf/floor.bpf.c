@@ -17,7 +17,7 @@
 /* Counter slots: one per program, so a receiver reads only its own program's frames. */
 #define FLOOR_SLOT_DROP 0
 #define FLOOR_SLOT_PASS 1
-#define FLOOR_SLOTS 2
+#define FLOOR_SLOTS	2
 
 struct floor_counter {
 	__u64 packets;

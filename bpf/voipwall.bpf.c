@@ -62,8 +62,8 @@ struct {
 struct v4_long_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
+	__uint(key_size, sizeof(struct vw_v4_key));
+	__uint(value_size, sizeof(__u32));
 };
 
 struct {
@@ -278,21 +278,33 @@ static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 {
 	__u32 a = bpf_ntohl(saddr);
 	__u32 word_idx = VW_TBL24_WORD(gen, a);
-	__u32 entry, idx;
+	__u32 entry, idx, lens;
+	struct vw_v4_key key;
 	__u64 *word;
 	__u32 *m;
 	void *inner;
+	int i;
 
 	word = bpf_map_lookup_elem(&vw_v4_tbl24, &word_idx);
 	if (!word)
 		return 0;
-	entry = (*word >> VW_TBL24_SHIFT(a)) & 0xffff;
-	if (entry & VW_TBL24_LONG) {
+	entry = (__u32)(*word >> VW_TBL24_SHIFT(a));
+	lens = (entry >> VW_TBL24_LENS_SHIFT) & 0xff;
+	if (lens) {
+		/* The /24 holds /25../32 rules of these lengths: longest first, the first hit
+		 * holds the union (userspace folded the covering rules in). */
 		inner = bpf_map_lookup_elem(&vw_v4_long, &gen);
 		if (inner) {
-			m = bpf_map_lookup_elem(inner, &saddr);
-			if (m)
-				return *m;
+#pragma unroll
+			for (i = 7; i >= 0; i--) {
+				if (!(lens & (1U << i)))
+					continue;
+				key.plen = 25 + i;
+				key.addr = saddr & bpf_htonl(~0U << (7 - i));
+				m = bpf_map_lookup_elem(inner, &key);
+				if (m)
+					return *m;
+			}
 		}
 	}
 	idx = gen * VW_MAX_MASKS + (entry & VW_TBL24_MASK_IDX);

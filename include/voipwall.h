@@ -36,13 +36,14 @@
 /* Every L4 port, per generation. */
 #define VW_PORTS 65536
 
-/* IPv4 DIR-24-8-style table: 2^24 /24 entries of 16 bits, packed four to a __u64
- * (array map elements are 8 bytes at least), so one generation is 32 MiB. */
-#define VW_V4_TBL24_WORDS (1U << 22)
-/* Entry bit 15: some /25../32 prefix lies inside this /24; look up vw_v4_long. */
-#define VW_TBL24_LONG 0x8000U
+/* IPv4 DIR-24-8-style table: 2^24 /24 entries of 32 bits, packed two to a __u64 (array map
+ * elements are 8 bytes at least), so one generation is 64 MiB. One read answers most sources. */
+#define VW_V4_TBL24_WORDS (1U << 23)
 /* Entry bits 0..14: index into vw_masks (0 is the empty mask). */
 #define VW_TBL24_MASK_IDX 0x7fffU
+/* Entry bits 16..23: the prefix lengths 25..32 (bit 16 + L - 25) that vw_v4_long holds inside this
+ * /24; the program probes just those, longest first. */
+#define VW_TBL24_LENS_SHIFT 16
 /* Distinct class masks one generation can hold (15-bit index). */
 #define VW_MAX_MASKS 32768
 
@@ -52,7 +53,7 @@
 /* Rules (allow statements, one prefix each) one generation can hold: 4M keeps a generation's
  * rule record at 96 MiB while leaving room beyond the 1,000,000 prefixes we promise. */
 #define VW_MAX_RULES (4U << 20)
-/* Expanded /25../32 entries and IPv6 prefixes one generation can hold. */
+/* IPv4 /25../32 prefixes and IPv6 prefixes one generation can hold. */
 #define VW_MAX_V4_LONG (8U << 20)
 #define VW_MAX_V6 (4U << 20)
 
@@ -143,17 +144,21 @@ struct vw_port_cls {
 };
 
 /* vw_v4_tbl24: ARRAY[VW_GENS * VW_V4_TBL24_WORDS] of __u64, mmapable.
- * For source address a (host order): word = gen * VW_V4_TBL24_WORDS + (a >> 10),
- * entry = (word >> (16 * ((a >> 8) & 3))) & 0xffff. */
-#define VW_TBL24_WORD(gen, a) ((gen) * VW_V4_TBL24_WORDS + ((a) >> 10))
-#define VW_TBL24_SHIFT(a) (16 * (((a) >> 8) & 3))
+ * For source address a (host order): word = gen * VW_V4_TBL24_WORDS + (a >> 9),
+ * entry = (__u32)(word >> (32 * ((a >> 8) & 1))). */
+#define VW_TBL24_WORD(gen, a) ((gen) * VW_V4_TBL24_WORDS + ((a) >> 9))
+#define VW_TBL24_SHIFT(a) (32 * (((a) >> 8) & 1))
 
 /* vw_masks: ARRAY[VW_GENS * VW_MAX_MASKS] of __u32, mmapable: gen * VW_MAX_MASKS + index ->
  * class mask. Index 0 always holds 0. */
 
-/* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 address (network order),
- * value __u32 class mask. Every /25../32 rule is expanded to its addresses; the value is the
- * union of the masks of all rules covering that address (shorter ones included). */
+/* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v4_key (one per /25../32 rule),
+ * value __u32 class mask: the union of the masks of all rules covering that prefix (the /24's
+ * and shorter ones included). */
+struct vw_v4_key {
+	__u32 addr; /* network order, host bits zero */
+	__u32 plen; /* 25..32 */
+};
 
 /* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen),
  * value __u32 class mask: the union of the masks of all rules covering that prefix. Which lengths
@@ -223,6 +228,7 @@ struct vw_src_val {
 #ifndef __bpf__
 _Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
 _Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
+_Static_assert(sizeof(struct vw_v4_key) == 8, "vw_v4_key layout");
 _Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
 _Static_assert(sizeof(struct vw_v6_f32) == 24, "vw_v6_f32 layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");

@@ -335,107 +335,123 @@ static int mask_index(struct mask_set *s, __u32 mask)
 	return s->n++;
 }
 
+/* netmask of a prefix length, host order */
+static __u32 v4_netmask(unsigned int plen)
+{
+	return plen ? ~0U << (32 - plen) : 0;
+}
+
 static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg,
 		    vw_progress_fn progress, void *ctx)
 {
-	__u32 *mask24 = NULL, *long_keys = NULL, *long_vals = NULL;
-	__u8 *long24 = NULL; /* bit per /24: holds a /25../32 prefix */
+	__u32 *mask24 = NULL, *long_vals = NULL;
+	struct vw_v4_key *long_keys = NULL;
+	__u8 *lens24 = NULL; /* per /24: the lengths 25..32 present in it (bit L-25) */
 	struct mask_set *ms = NULL;
 	__u64 *pairs = NULL, *tbl = NULL;
 	__u8 *masks_base = NULL;
-	size_t i, npairs = 0, nlong = 0;
-	__u64 total_long = 0;
+	size_t i, npairs = 0, nlong = 0, depth = 0, stack[8];
 	__u32 last_mask = 0;
+	unsigned int plen;
 	int last_idx = 0, err = 0;
 
 	mask24 = calloc(TBL24_ENTRIES, sizeof(*mask24));
-	long24 = calloc(TBL24_ENTRIES / 8, 1);
+	lens24 = calloc(TBL24_ENTRIES, 1);
 	ms = calloc(1, sizeof(*ms));
-	if (!mask24 || !long24 || !ms) {
+	if (!mask24 || !lens24 || !ms) {
 		err = -ENOMEM;
 		goto out;
 	}
 	ms->n = 1;
 
 	/* Prefixes up to /24 paint their /24 entries (OR: the union of covering
-	 * rules); longer ones are counted for expansion. */
+	 * rules); longer ones are counted. */
 	for (i = 0; i < cfg->nrules; i++) {
 		const struct vw_rule *r = &cfg->rules[i];
 		__u32 a, start, cnt, k;
 
 		if (r->family != VW_FAMILY_V4)
 			continue;
-		memcpy(&a, r->addr, 4);
-		a = ntohl(a);
 		if (r->plen > 24) {
-			total_long += 1ULL << (32 - r->plen);
+			npairs++;
 			continue;
 		}
-		a &= r->plen ? ~0U << (32 - r->plen) : 0;
+		memcpy(&a, r->addr, 4);
+		a = ntohl(a) & v4_netmask(r->plen);
 		start = a >> 8;
 		cnt = 1U << (24 - r->plen);
 		for (k = 0; k < cnt; k++)
 			mask24[start + k] |= r->mask;
 	}
-	if (total_long > VW_MAX_V4_LONG) {
-		pr_warn("IPv4 prefixes longer than /24 expand to %llu addresses, at most "
-			"%u fit",
-			(unsigned long long)total_long, VW_MAX_V4_LONG);
+	if (npairs > VW_MAX_V4_LONG) {
+		pr_warn("%zu IPv4 prefixes longer than /24, at most %u fit", npairs, VW_MAX_V4_LONG);
 		err = -E2BIG;
 		goto out;
 	}
 	progress_report(progress, ctx, "IPv4 prefixes up to /24", 1, 1);
 
-	/* /25../32: expand to addresses as (address << 32 | mask), sort, and merge
-	 * duplicates, so each address holds the union of the long prefixes covering
-	 * it plus its /24's mask. */
-	if (total_long) {
-		pairs = malloc(total_long * sizeof(*pairs));
-		if (!pairs) {
+	/* /25../32: one entry per prefix (no expansion). Items are (address << 32 |
+	 * rule index), emitted shortest length first and sorted stably by address, so
+	 * each prefix directly follows the prefixes covering it. */
+	if (npairs) {
+		pairs = malloc(npairs * sizeof(*pairs));
+		long_keys = malloc(npairs * sizeof(*long_keys));
+		long_vals = malloc(npairs * sizeof(*long_vals));
+		if (!pairs || !long_keys || !long_vals) {
 			err = -ENOMEM;
 			goto out;
 		}
 	}
-	for (i = 0; i < cfg->nrules; i++) {
-		const struct vw_rule *r = &cfg->rules[i];
-		__u32 a, cnt, k;
+	npairs = 0;
+	for (plen = 25; plen <= 32; plen++) {
+		for (i = 0; i < cfg->nrules; i++) {
+			const struct vw_rule *r = &cfg->rules[i];
+			__u32 a;
 
-		if (r->family != VW_FAMILY_V4 || r->plen <= 24)
-			continue;
-		memcpy(&a, r->addr, 4);
-		a = ntohl(a) & (~0U << (32 - r->plen));
-		cnt = 1U << (32 - r->plen);
-		for (k = 0; k < cnt; k++)
-			pairs[npairs++] = (__u64)(a + k) << 32 | r->mask;
+			if (r->family != VW_FAMILY_V4 || r->plen != plen)
+				continue;
+			memcpy(&a, r->addr, 4);
+			a = ntohl(a) & v4_netmask(plen);
+			pairs[npairs++] = (__u64)a << 32 | i;
+		}
 	}
 	err = radix_sort_hi32(pairs, npairs);
 	if (err)
 		goto out;
-	if (npairs) {
-		long_keys = malloc(npairs * sizeof(*long_keys));
-		long_vals = malloc(npairs * sizeof(*long_vals));
-		if (!long_keys || !long_vals) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	for (i = 0; i < npairs; i++) {
-		__u32 a = pairs[i] >> 32, mask = (__u32)pairs[i];
 
-		if (nlong && long_keys[nlong - 1] == htonl(a)) {
-			long_vals[nlong - 1] |= mask;
+	/* Merge identical prefixes and fold: each prefix's value is its own mask, the
+	 * value of its nearest covering long prefix (the stack) and its /24's mask (the
+	 * rules up to /24 covering it), so the longest match holds the union. */
+	for (i = 0; i < npairs; i++) {
+		const struct vw_rule *r = &cfg->rules[(__u32)pairs[i]];
+		__u32 a = pairs[i] >> 32;
+
+		if (nlong && long_keys[nlong - 1].plen == r->plen &&
+		    long_keys[nlong - 1].addr == htonl(a)) {
+			long_vals[nlong - 1] |= r->mask;
 			continue;
 		}
-		long_keys[nlong] = htonl(a);
-		long_vals[nlong] = mask | mask24[a >> 8];
-		long24[a >> 11] |= 1U << ((a >> 8) & 7);
+		while (depth) {
+			const struct vw_v4_key *c = &long_keys[stack[depth - 1]];
+
+			if (c->plen <= r->plen && (a & v4_netmask(c->plen)) == ntohl(c->addr))
+				break;
+			depth--;
+		}
+		long_keys[nlong].addr = htonl(a);
+		long_keys[nlong].plen = r->plen;
+		long_vals[nlong] = r->mask | mask24[a >> 8] |
+				   (depth ? long_vals[stack[depth - 1]] : 0);
+		lens24[a >> 8] |= 1U << (r->plen - 25);
+		if (depth < sizeof(stack) / sizeof(stack[0]))
+			stack[depth++] = nlong;
 		nlong++;
 	}
 	free(pairs);
 	pairs = NULL;
 
-	/* tbl24: mask index of each /24 (the fallback when the address is not in
-	 * vw_v4_long), plus VW_TBL24_LONG where the /24 holds longer prefixes. */
+	/* tbl24: mask index of each /24 (the fallback when no longer prefix matches)
+	 * and the lengths 25..32 to probe in vw_v4_long. */
 	tbl = map_mmap_range(m->v4_tbl24, TBL24_HALF_BYTES, (off_t)gen * TBL24_HALF_BYTES,
 			     PROT_READ | PROT_WRITE);
 	if (!tbl) {
@@ -447,8 +463,8 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		__u64 word = 0;
 		unsigned int j;
 
-		for (j = 0; j < 4; j++) {
-			size_t e = i * 4 + j;
+		for (j = 0; j < 2; j++) {
+			size_t e = i * 2 + j;
 			__u32 entry;
 
 			if (mask24[e] != last_mask) {
@@ -460,9 +476,8 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 				last_mask = mask24[e];
 			}
 			entry = last_mask ? (__u32)last_idx : 0;
-			if (long24[e >> 3] & (1U << (e & 7)))
-				entry |= VW_TBL24_LONG;
-			word |= (__u64)entry << (16 * j);
+			entry |= (__u32)lens24[e] << VW_TBL24_LENS_SHIFT;
+			word |= (__u64)entry << (32 * j);
 		}
 		tbl[i] = word;
 	}
@@ -479,8 +494,9 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	for (i = 0; i < ms->n; i++)
 		memcpy(masks_base + i * MMAP_STRIDE(sizeof(__u32)), &ms->masks[i], sizeof(__u32));
 
-	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 addresses",
-			   sizeof(__u32), long_keys, sizeof(__u32), long_vals, nlong, progress, ctx);
+	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 prefixes",
+			   sizeof(struct vw_v4_key), long_keys, sizeof(__u32), long_vals, nlong,
+			   progress, ctx);
 out:
 	if (masks_base)
 		munmap(masks_base, MASKS_HALF_BYTES);
@@ -489,7 +505,7 @@ out:
 	free(pairs);
 	free(long_keys);
 	free(long_vals);
-	free(long24);
+	free(lens24);
 	free(mask24);
 	free(ms);
 	return err;

@@ -1049,10 +1049,18 @@ static void tview_close(struct tview *v)
 
 static __u32 tview_v4(const struct tview *v, __u32 a)
 {
-	__u32 entry = (v->tbl[a >> 10] >> VW_TBL24_SHIFT(a)) & 0xffff, key = htonl(a), mask;
+	__u32 entry = (__u32)(v->tbl[a >> 9] >> VW_TBL24_SHIFT(a)), mask;
+	struct vw_v4_key key;
+	int len;
 
-	if ((entry & VW_TBL24_LONG) && !bpf_map_lookup_elem(v->long_fd, &key, &mask))
-		return mask;
+	for (len = 32; len >= 25; len--) {
+		if (!(entry >> VW_TBL24_LENS_SHIFT & 1U << (len - 25)))
+			continue;
+		key.plen = len;
+		key.addr = htonl(a & (~0U << (32 - len)));
+		if (!bpf_map_lookup_elem(v->long_fd, &key, &mask))
+			return mask;
+	}
 	memcpy(&mask, v->masks + (size_t)(entry & VW_TBL24_MASK_IDX) * 8, 4);
 	return mask;
 }
@@ -1476,7 +1484,7 @@ static void test_million(void)
 
 		if (!bpf_obj_get_info_by_fd(v.long_fd, &i4, &l4) &&
 		    !bpf_obj_get_info_by_fd(v.v6_fd, &i6, &l6))
-			printf("  1M tables: %u IPv4 /25-/32 addresses in vw_v4_long, %u IPv6 "
+			printf("  1M tables: %u IPv4 /25-/32 prefixes in vw_v4_long, %u IPv6 "
 			       "prefixes in %u lengths\n",
 			       i4.max_entries, i6.max_entries, v.gc.v6_nlens);
 	}
