@@ -102,6 +102,14 @@ struct {
 	__array(values, struct v6_f32_inner);
 } vw_v6_f32 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_V6_BLOOM_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} vw_v6_bloom SEC(".maps");
+
 struct rules_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -316,14 +324,22 @@ static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 {
 	struct v6_walk w = { .src = src };
 	struct vw_v6_f32 *f;
+	__u32 n, h, bidx;
+	__u64 *bloom;
 	void *filter;
-	__u32 n;
 
 	w.inner = bpf_map_lookup_elem(&vw_v6, &gen);
 	if (!w.inner)
 		return 0;
-	filter = bpf_map_lookup_elem(&vw_v6_f32, &gen);
-	f = filter ? bpf_map_lookup_elem(filter, &src[0]) : NULL;
+	h = VW_V6_BLOOM_HASH(src[0]);
+	bidx = gen * VW_V6_BLOOM_WORDS + (h >> 6);
+	bloom = bpf_map_lookup_elem(&vw_v6_bloom, &bidx);
+	f = NULL;
+	if (bloom && (*bloom >> (h & 63)) & 1) {
+		filter = bpf_map_lookup_elem(&vw_v6_f32, &gen);
+		if (filter)
+			f = bpf_map_lookup_elem(filter, &src[0]);
+	}
 	if (f) {
 		w.bits[0] = f->lens[0];
 		w.bits[1] = f->lens[1];

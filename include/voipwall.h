@@ -180,6 +180,14 @@ struct vw_v6_f32 {
 };
 #define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths <= this */
 
+/* vw_v6_bloom: ARRAY[VW_GENS * VW_V6_BLOOM_WORDS] of __u64, mmapable: one bit per hash of a /32,
+ * set for every vw_v6_f32 key. A source whose bit is clear skips the vw_v6_f32 probe, so the miss
+ * path reads one cache line of a fixed 2 MiB table whatever the allowlist's size. */
+#define VW_V6_BLOOM_BITS_LOG 24
+#define VW_V6_BLOOM_WORDS (1U << (VW_V6_BLOOM_BITS_LOG - 6))
+/* hi32: the address's first 4 bytes loaded as a __u32 (the vw_v6_f32 key). */
+#define VW_V6_BLOOM_HASH(hi32) (((__u32)(hi32) * 0x9E3779B1U) >> (32 - VW_V6_BLOOM_BITS_LOG))
+
 /* vw_rules: ARRAY_OF_MAPS[VW_GENS] -> ARRAY (BPF_F_INNER_MAP | BPF_F_MMAPABLE, sized per
  * generation) of struct vw_rule: the allow statements as applied, for userspace only. */
 #define VW_FAMILY_V4 4

@@ -33,6 +33,7 @@
 #define MASKS_HALF_BYTES ((size_t)VW_MAX_MASKS * MMAP_STRIDE(sizeof(__u32)))
 #define TBL24_HALF_BYTES ((size_t)VW_V4_TBL24_WORDS * sizeof(__u64))
 #define TBL24_ENTRIES	 (1U << 24)
+#define BLOOM_HALF_BYTES ((size_t)VW_V6_BLOOM_WORDS * sizeof(__u64))
 /* Elements per bpf_map_update_batch call: large enough to amortise the syscall,
  * small enough to report progress on a 1,000,000-prefix apply. */
 #define BATCH_CHUNK 65536
@@ -565,6 +566,7 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	bool used[VW_V6_LENS] = {false};
 	size_t i, d, n = 0, w = 0, depth = 0, nf = 0;
 	__u32 *vals = NULL, *cover32 = NULL, *f_keys = NULL;
+	__u64 *bloom;
 	int err = 0, len;
 
 	for (i = 0; i < cfg->nrules; i++)
@@ -664,6 +666,22 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		goto out;
 	err = install_hash(m->v6_f32, gen, "vw_v6_f32_in", "IPv6 /32 filter", sizeof(__u32),
 			   f_keys, sizeof(struct vw_v6_f32), f_vals, nf, progress, ctx);
+	if (err)
+		goto out;
+	bloom = map_mmap_range(m->v6_bloom, BLOOM_HALF_BYTES, (off_t)gen * BLOOM_HALF_BYTES,
+			       PROT_READ | PROT_WRITE);
+	if (!bloom) {
+		err = -errno;
+		pr_warn("cannot map vw_v6_bloom: %s", strerror(-err));
+		goto out;
+	}
+	memset(bloom, 0, BLOOM_HALF_BYTES);
+	for (i = 0; i < nf; i++) {
+		__u32 h = VW_V6_BLOOM_HASH(f_keys[i]);
+
+		bloom[h >> 6] |= 1ULL << (h & 63);
+	}
+	munmap(bloom, BLOOM_HALF_BYTES);
 out:
 	free(items);
 	free(keys);
@@ -972,6 +990,7 @@ const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
 	{ "vw_v4_long", offsetof(struct vw_maps, v4_long) },
 	{ "vw_v6", offsetof(struct vw_maps, v6) },
 	{ "vw_v6_f32", offsetof(struct vw_maps, v6_f32) },
+	{ "vw_v6_bloom", offsetof(struct vw_maps, v6_bloom) },
 	{ "vw_rules", offsetof(struct vw_maps, rules) },
 	{ "vw_ifslot", offsetof(struct vw_maps, ifslot) },
 	{ "vw_ifaces", offsetof(struct vw_maps, ifaces) },
