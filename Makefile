@@ -193,8 +193,9 @@ FUZZ_TIMEOUT ?= 10
 FUZZ_CC_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser
 FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/config.c user/names.c
+FUZZ_CONFIG_DEPS := $(FUZZ_CONFIG_SRCS) user/config.h user/names.h include/voipwall.h
 
-$(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_SRCS) user/config.h user/names.h include/voipwall.h | $(BUILD)
+$(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_DEPS) | $(BUILD)
 	@mkdir -p $(dir $@)
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CC_FLAGS) $(FUZZ_CONFIG_SRCS) -o $@

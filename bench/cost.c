@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <stddef.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -37,10 +38,11 @@
 #define PROG "cost"
 
 /* Classes of the benchmark configs: the README's example. */
-static const char bench_classes[] = "class sip 5060/udp 5060/tcp 5061/tcp\n"
-				    "class rtp 10000-20000/udp policy monitor\n"
-				    "class mgmt 22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp "
-				    "161/udp 7547/tcp\n";
+static const char bench_classes[] =
+    "class sip 5060/udp 5060/tcp 5061/tcp\n"
+    "class rtp 10000-20000/udp policy monitor\n"
+    "class mgmt 22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp "
+    "161/udp 7547/tcp\n";
 
 #define FRAME_MAX 128
 #define SCALE_MAX 8
@@ -77,15 +79,22 @@ static __u32 rng_range(__u32 lo, __u32 hi) /* inclusive */
 
 /* ---- Prefixes ------------------------------------------------------------------------------ */
 
+/* The network bits of byte i of an address under a prefix of length plen. */
+static __u8 byte_mask(unsigned int plen, unsigned int i)
+{
+	if (plen >= 8 * (i + 1))
+		return 0xff;
+	if (plen <= 8 * i)
+		return 0;
+	return (__u8)(0xff << (8 - (plen - 8 * i)));
+}
+
 static void mask_addr(__u8 *addr, unsigned int plen, unsigned int bytes)
 {
 	unsigned int i;
 
-	for (i = 0; i < bytes; i++) {
-		if (plen >= 8 * (i + 1))
-			continue;
-		addr[i] &= plen > 8 * i ? (__u8)(0xff << (8 - (plen - 8 * i))) : 0;
-	}
+	for (i = 0; i < bytes; i++)
+		addr[i] &= byte_mask(plen, i);
 }
 
 /* A random IPv4 unicast address (1.0.0.0 .. 223.255.255.255), network order in addr[0..3]. */
@@ -110,7 +119,8 @@ static void rand_v6(__u8 *addr)
 /*
  * n distinct prefixes, a mix a carrier's allowlist might have: 60% IPv4, 40% IPv6; of each, 90%
  * hosts (/32, /128) and 10% networks (/16../29, /32../64, lengths uniform). Class masks: 70% sip,
- * 20% sip+rtp, 10% mgmt.
+ * 20% sip+rtp, 10% mgmt. The first two are a sip rule of each family, so that even the smallest
+ * table has an allowlisted path to measure in both.
  */
 static int gen_rules(struct vw_config *cfg, size_t n, __u32 sip, __u32 rtp, __u32 mgmt)
 {
@@ -120,7 +130,7 @@ static int gen_rules(struct vw_config *cfg, size_t n, __u32 sip, __u32 rtp, __u3
 
 	while (cfg->nrules < n) {
 		memset(&r, 0, sizeof(r));
-		if (rng() % 10 < 6) {
+		if (cfg->nrules < 2 ? cfg->nrules == 0 : rng() % 10 < 6) {
 			r.family = VW_FAMILY_V4;
 			r.plen = rng() % 10 < 9 ? 32 : rng_range(16, 29);
 			rand_v4(r.addr);
@@ -132,7 +142,7 @@ static int gen_rules(struct vw_config *cfg, size_t n, __u32 sip, __u32 rtp, __u3
 			mask_addr(r.addr, r.plen, 16);
 		}
 		pick = rng() % 10;
-		r.mask = pick < 7 ? sip : pick < 9 ? sip | rtp : mgmt;
+		r.mask = pick < 7 || cfg->nrules < 2 ? sip : pick < 9 ? sip | rtp : mgmt;
 		err = vw_config_add_rule(cfg, &r);
 		if (err) {
 			fprintf(stderr, PROG ": adding a generated rule: %s\n", strerror(-err));
@@ -227,9 +237,7 @@ static void pick_source(const struct model *m, int family, __u32 cls_bit, bool w
 			family == VW_FAMILY_V6 ? rand_v6(host) : rand_v4(host);
 			memset(addr, 0, 16);
 			for (i = 0; i < bytes; i++) {
-				unsigned int keep = r->plen >= 8 * (i + 1) ? 8 :
-						    r->plen > 8 * i ? r->plen - 8 * i : 0;
-				__u8 mask = keep ? (__u8)(0xff << (8 - keep)) : 0;
+				__u8 mask = byte_mask(r->plen, i);
 
 				addr[i] = (r->addr[i] & mask) | (host[i] & ~mask);
 			}
@@ -243,8 +251,8 @@ static void pick_source(const struct model *m, int family, __u32 cls_bit, bool w
 
 /* ---- Frames -------------------------------------------------------------------------------- */
 
-static const unsigned char mac_dst[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const unsigned char mac_src[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const unsigned char mac_dst[6] = {0x02, 0, 0, 0, 0, 0x02};
+static const unsigned char mac_src[6] = {0x02, 0, 0, 0, 0, 0x01};
 #define DST_V4 "198.18.0.2"
 #define DST_V6 "2001:db8::2"
 
@@ -270,34 +278,34 @@ static unsigned char *put_vlan(unsigned char *p, __u16 tci, __u16 next)
 static unsigned char *put_ip4(unsigned char *p, const __u8 *src, __u8 proto, __u16 l4len,
 			      __u16 frag_off)
 {
-	struct iphdr *ip = (void *)p;
+	struct iphdr ip = {}; /* built aligned, copied: p is 2 bytes past a 4-byte boundary */
 
-	memset(ip, 0, sizeof(*ip));
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = proto;
-	ip->id = htons(0x1234);
-	ip->frag_off = htons(frag_off);
-	ip->tot_len = htons(sizeof(*ip) + l4len);
-	memcpy(&ip->saddr, src, 4);
-	inet_pton(AF_INET, DST_V4, &ip->daddr);
-	ip->check = htons(~bench_csum_fold(ip, sizeof(*ip)) & 0xffff);
-	return p + sizeof(*ip);
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.ttl = 64;
+	ip.protocol = proto;
+	ip.id = htons(0x1234);
+	ip.frag_off = htons(frag_off);
+	ip.tot_len = htons(sizeof(ip) + l4len);
+	memcpy(&ip.saddr, src, 4);
+	inet_pton(AF_INET, DST_V4, &ip.daddr);
+	ip.check = htons(~bench_csum_fold(&ip, sizeof(ip)) & 0xffff);
+	memcpy(p, &ip, sizeof(ip));
+	return p + sizeof(ip);
 }
 
 static unsigned char *put_ip6(unsigned char *p, const __u8 *src, __u8 nexthdr, __u16 paylen)
 {
-	struct ipv6hdr *ip6 = (void *)p;
+	struct ipv6hdr ip6 = {};
 
-	memset(ip6, 0, sizeof(*ip6));
-	ip6->version = 6;
-	ip6->nexthdr = nexthdr;
-	ip6->hop_limit = 64;
-	ip6->payload_len = htons(paylen);
-	memcpy(&ip6->saddr, src, 16);
-	inet_pton(AF_INET6, DST_V6, &ip6->daddr);
-	return p + sizeof(*ip6);
+	ip6.version = 6;
+	ip6.nexthdr = nexthdr;
+	ip6.hop_limit = 64;
+	ip6.payload_len = htons(paylen);
+	memcpy(&ip6.saddr, src, 16);
+	inet_pton(AF_INET6, DST_V6, &ip6.daddr);
+	memcpy(p, &ip6, sizeof(ip6));
+	return p + sizeof(ip6);
 }
 
 /* An 8-byte IPv6 extension header (hop-by-hop or destination options) holding a PadN option. */
@@ -305,8 +313,8 @@ static unsigned char *put_ext8(unsigned char *p, __u8 nexthdr)
 {
 	memset(p, 0, 8);
 	p[0] = nexthdr;
-	p[1] = 0;    /* (0 + 1) * 8 bytes */
-	p[2] = 1;    /* PadN */
+	p[1] = 0; /* (0 + 1) * 8 bytes */
+	p[2] = 1; /* PadN */
 	p[3] = 4;
 	return p + 8;
 }
@@ -315,28 +323,29 @@ static unsigned char *put_ext8(unsigned char *p, __u8 nexthdr)
 
 static unsigned char *put_udp(unsigned char *p, __u16 dport, __u16 len)
 {
-	struct udphdr *u = (void *)p;
+	struct udphdr u = {};
 
-	u->source = htons(40000);
-	u->dest = htons(dport);
-	u->len = htons(len);
-	u->check = 0;
-	memset(u + 1, 0x5a, len - sizeof(*u));
+	u.source = htons(40000);
+	u.dest = htons(dport);
+	u.len = htons(len);
+	u.check = 0;
+	memcpy(p, &u, sizeof(u));
+	memset(p + sizeof(u), 0x5a, len - sizeof(u));
 	return p + len;
 }
 
 static unsigned char *put_tcp_syn(unsigned char *p, __u16 dport)
 {
-	struct tcphdr *t = (void *)p;
+	struct tcphdr t = {};
 
-	memset(t, 0, sizeof(*t));
-	t->source = htons(40000);
-	t->dest = htons(dport);
-	t->seq = htonl(1);
-	t->doff = 5;
-	t->syn = 1;
-	t->window = htons(65535);
-	return p + sizeof(*t);
+	t.source = htons(40000);
+	t.dest = htons(dport);
+	t.seq = htonl(1);
+	t.doff = 5;
+	t.syn = 1;
+	t.window = htons(65535);
+	memcpy(p, &t, sizeof(t));
+	return p + sizeof(t);
 }
 
 static void frame_udp(struct frame *f, int family, const __u8 *src, __u16 dport)
@@ -452,8 +461,8 @@ static int base_config(struct vw_config *cfg, __u32 *sip, __u32 *rtp, __u32 *mgm
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
-	err = vw_config_parse_buf(cfg, "bench-classes", bench_classes, strlen(bench_classes),
-				  stderr);
+	err =
+	    vw_config_parse_buf(cfg, "bench-classes", bench_classes, strlen(bench_classes), stderr);
 	if (err)
 		return err;
 	err = vw_config_assign_ids(cfg, NULL);
@@ -500,25 +509,25 @@ static int build_shapes(struct shape *s, const struct model *m, __u32 sip, __u32
 	pick_source(m, VW_FAMILY_V6, sip, false, bad6);
 	pick_source(m, VW_FAMILY_V4, mgmt, false, badm4);
 
-	s[0] = (struct shape){ "udp5060_attack", "UDP 5060, IPv4 source not allowlisted",
-			       .expect = XDP_DROP };
+	s[0] = (struct shape){"udp5060_attack", "UDP 5060, IPv4 source not allowlisted",
+			      .expect = XDP_DROP};
 	frame_udp(&s[0].f, VW_FAMILY_V4, bad4, 5060);
-	s[1] = (struct shape){ "udp5060_allowed", "UDP 5060, IPv4 source allowlisted",
-			       .expect = XDP_PASS, .floor_pass = true };
+	s[1] = (struct shape){"udp5060_allowed", "UDP 5060, IPv4 source allowlisted",
+			      .expect = XDP_PASS, .floor_pass = true};
 	frame_udp(&s[1].f, VW_FAMILY_V4, good4, 5060);
-	s[2] = (struct shape){ "udp_unprotected", "UDP 9999 (no class)", .expect = XDP_PASS,
-			       .floor_pass = true };
+	s[2] = (struct shape){"udp_unprotected", "UDP 9999 (no class)", .expect = XDP_PASS,
+			      .floor_pass = true};
 	frame_udp(&s[2].f, VW_FAMILY_V4, bad4, 9999);
 
-	s[3] = (struct shape){ "tcp_syn_22", "TCP SYN to 22 (mgmt), not allowlisted",
-			       .expect = XDP_DROP };
+	s[3] = (struct shape){"tcp_syn_22", "TCP SYN to 22 (mgmt), not allowlisted",
+			      .expect = XDP_DROP};
 	p = put_eth(s[3].f.data, ETH_P_IP);
 	p = put_ip4(p, badm4, IPPROTO_TCP, sizeof(struct tcphdr), 0);
 	p = put_tcp_syn(p, 22);
 	s[3].f.len = p - s[3].f.data;
 
-	s[4] = (struct shape){ "ipv6_2ext", "IPv6, hop-by-hop + dest options, UDP 5060, attack",
-			       .expect = XDP_DROP };
+	s[4] = (struct shape){"ipv6_2ext", "IPv6, hop-by-hop + dest options, UDP 5060, attack",
+			      .expect = XDP_DROP};
 	p = put_eth(s[4].f.data, ETH_P_IPV6);
 	p = put_ip6(p, bad6, 0 /* hop-by-hop */, 16 + ulen);
 	p = put_ext8(p, 60 /* destination options */);
@@ -526,8 +535,8 @@ static int build_shapes(struct shape *s, const struct model *m, __u32 sip, __u32
 	p = put_udp(p, 5060, ulen);
 	s[4].f.len = p - s[4].f.data;
 
-	s[5] = (struct shape){ "qinq", "QinQ (802.1ad + 802.1Q), UDP 5060, attack",
-			       .expect = XDP_DROP };
+	s[5] =
+	    (struct shape){"qinq", "QinQ (802.1ad + 802.1Q), UDP 5060, attack", .expect = XDP_DROP};
 	p = put_eth(s[5].f.data, 0x88a8);
 	p = put_vlan(p, 100, 0x8100);
 	p = put_vlan(p, 200, ETH_P_IP);
@@ -537,12 +546,13 @@ static int build_shapes(struct shape *s, const struct model *m, __u32 sip, __u32
 
 	/* A datagram whose first fragment (offset 0, MF) was seen; the later one (offset 8 bytes)
 	 * follows its verdict: the LRU lookup path. */
-	s[6] = (struct shape){ "later_fragment", "IPv4 later fragment of a dropped datagram",
-			       .expect = XDP_DROP };
+	s[6] = (struct shape){"later_fragment", "IPv4 later fragment of a dropped datagram",
+			      .expect = XDP_DROP};
 	p = put_eth(first_frag->data, ETH_P_IP);
 	p = put_ip4(p, bad4, IPPROTO_UDP, 16, 0x2000 /* MF */);
 	p = put_udp(p, 5060, 16);
-	((struct udphdr *)(p - 16))->len = htons(16 + 26); /* the whole datagram */
+	/* The UDP length is the whole datagram's. */
+	memcpy(p - 16 + offsetof(struct udphdr, len), &(__be16){htons(16 + 26)}, 2);
 	first_frag->len = p - first_frag->data;
 	p = put_eth(s[6].f.data, ETH_P_IP);
 	p = put_ip4(p, bad4, IPPROTO_UDP, 26, 2 /* offset 2 * 8 = 16 bytes */);
@@ -575,7 +585,8 @@ static int run_shapes(struct progs *p, const struct opts *o, const struct model 
 
 		unexpected = 0;
 		for (r = 0; r < o->rounds; r++) {
-			if (i == 6) { /* the first fragment, so the later one has a verdict to follow */
+			if (i ==
+			    6) { /* the first fragment, so the later one has a verdict to follow */
 				err = test_run(p->vw_fd, &first_frag, 1, &ns, &ret);
 				if (err)
 					goto out;
@@ -590,7 +601,8 @@ static int run_shapes(struct progs *p, const struct opts *o, const struct model 
 				goto out;
 		}
 		if (unexpected)
-			fprintf(stderr, PROG ": shape %s: voipwall returned another action than %s\n",
+			fprintf(stderr,
+				PROG ": shape %s: voipwall returned another action than %s\n",
 				s[i].name, s[i].expect == XDP_DROP ? "XDP_DROP" : "XDP_PASS");
 		printf("%s{\"shape\":\"%s\",\"desc\":\"%s\",\"frame_bytes\":%u,\"repeat\":%u,"
 		       "\"expect\":\"%s\",\"unexpected\":%u,",
@@ -617,10 +629,10 @@ struct path {
 };
 
 static const struct path scale_paths[] = {
-	{ "attack_v4", VW_FAMILY_V4, false },
-	{ "allowed_v4", VW_FAMILY_V4, true },
-	{ "attack_v6", VW_FAMILY_V6, false },
-	{ "allowed_v6", VW_FAMILY_V6, true },
+    {"attack_v4", VW_FAMILY_V4, false},
+    {"allowed_v4", VW_FAMILY_V4, true},
+    {"attack_v6", VW_FAMILY_V6, false},
+    {"allowed_v6", VW_FAMILY_V6, true},
 };
 #define NPATHS (sizeof(scale_paths) / sizeof(scale_paths[0]))
 
@@ -681,7 +693,8 @@ static int run_scale_one(struct progs *p, const struct opts *o, const struct mod
 		vw_known[r] = (double)vw_sum / o->packets;
 	}
 	if (unexpected)
-		fprintf(stderr, PROG ": %lu prefixes, %s: %u runs returned another action than %s\n",
+		fprintf(stderr,
+			PROG ": %lu prefixes, %s: %u runs returned another action than %s\n",
 			prefixes, path->name, unexpected, path->allowed ? "XDP_PASS" : "XDP_DROP");
 	printf("%s{\"prefixes\":%lu,\"path\":\"%s\",\"packets\":%u,\"unexpected\":%u,",
 	       first ? "" : ",", prefixes, path->name, o->packets, unexpected);
@@ -797,14 +810,15 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: " PROG " --build DIR [--rounds N] [--packets N] [--repeat N] [--scales N,N..]\n"
-		"       " PROG " --write-config FILE --prefixes N\n"
-		"Measures voipwall's XDP program (DIR/voipwall.bpf.o) against the floor program with\n"
-		"test runs: per packet shape (repeat N, default 1000000) and per allowlist size\n"
-		"(default 10,10000,100000,1000000; N distinct packets, default 20000, each run once),\n"
-		"N rounds (default 5). Prints JSON. --write-config writes a config with N generated\n"
-		"prefixes (the same mix). Options: --seed N. Needs root.\n");
+	fprintf(
+	    f,
+	    "Usage: " PROG " --build DIR [--rounds N] [--packets N] [--repeat N] [--scales N,N..]\n"
+	    "       " PROG " --write-config FILE --prefixes N\n"
+	    "Measures voipwall's XDP program (DIR/voipwall.bpf.o) against the floor program with\n"
+	    "test runs: per packet shape (repeat N, default 1000000) and per allowlist size\n"
+	    "(default 10,10000,100000,1000000; N distinct packets, default 20000, each run once),\n"
+	    "N rounds (default 5). Prints JSON. --write-config writes a config with N generated\n"
+	    "prefixes (the same mix). Options: --seed N. Needs root.\n");
 }
 
 static int parse_scales(const char *s, struct opts *o)
@@ -830,19 +844,17 @@ static int parse_scales(const char *s, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "build", required_argument, NULL, 'b' },
-		{ "rounds", required_argument, NULL, 'r' },
-		{ "packets", required_argument, NULL, 'p' },
-		{ "repeat", required_argument, NULL, 'R' },
-		{ "scales", required_argument, NULL, 's' },
-		{ "seed", required_argument, NULL, 'S' },
-		{ "write-config", required_argument, NULL, 'w' },
-		{ "prefixes", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct opts o = { .rounds = 5, .packets = 20000, .repeat = 1000000, .seed = 0x766f6970 };
+	static const struct option lopts[] = {{"build", required_argument, NULL, 'b'},
+					      {"rounds", required_argument, NULL, 'r'},
+					      {"packets", required_argument, NULL, 'p'},
+					      {"repeat", required_argument, NULL, 'R'},
+					      {"scales", required_argument, NULL, 's'},
+					      {"seed", required_argument, NULL, 'S'},
+					      {"write-config", required_argument, NULL, 'w'},
+					      {"prefixes", required_argument, NULL, 'n'},
+					      {"help", no_argument, NULL, 'h'},
+					      {}};
+	struct opts o = {.rounds = 5, .packets = 20000, .repeat = 1000000, .seed = 0x766f6970};
 	const char *write = NULL;
 	unsigned long prefixes = 0;
 	char *end;

@@ -249,8 +249,64 @@ def print_table(d, f):
                 "(see 'unexpected' in the JSON)\n" % len(bad))
 
 
+def print_markdown(d, f):
+    """The figures of a bench.json as the Markdown tables of docs/performance.md."""
+    m = d["machine"]
+    f.write("Run of %s%s on %s (%d cores, %s GiB), kernel %s.\n\n" % (
+        d["date"], " (QUICK)" if d["quick"] else "", m["cpu"], m["cores"], m["memory_gib"],
+        m["kernel"]))
+    f.write("Program cost, ns per packet (test runs, repeat %d), median (min..max):\n\n" %
+            d["program_cost"][0]["repeat"])
+    f.write("| shape | verdict | voipwall ns | floor ns | x floor |\n|---|---|---|---|---|\n")
+    for s in d["program_cost"]:
+        f.write("| %s | %s | %s | %s | %.2f |\n" % (
+            s["desc"], s["expect"], fmt_summary(s["voipwall_ns"]), fmt_summary(s["floor_ns"]),
+            s["ratio_to_floor"]))
+    f.write("\nAllowlist scale, ns per packet, %d distinct sources per round, each run once:\n\n"
+            % d["allowlist_scale"][0]["packets"])
+    f.write("| prefixes | path | voipwall ns | same sources again | floor ns | x floor "
+            "| x at %d |\n|---|---|---|---|---|---|---|\n" % d["allowlist_scale"][0]["prefixes"])
+    for s in d["allowlist_scale"]:
+        f.write("| %s | %s | %s | %s | %s | %.2f | %.2f |\n" % (
+            "{:,}".format(s["prefixes"]), s["path"], fmt_summary(s["voipwall_ns"]),
+            fmt_summary(s["voipwall_seen_ns"]), fmt_summary(s["floor_ns"]),
+            s["ratio_to_floor"], s["ratio_to_smallest"]))
+    lv = d["live"]
+    f.write("\nLive, 64-byte UDP to 5060 from %s sources over veth (NAPI %s), Mpps:\n\n" % (
+        "{:,}".format(lv["sources"]), lv["napi"]))
+    f.write("| receiver | dropped Mpps | x floor | x voipwall | Mpps per receiver CPU-second "
+            "| x floor | x voipwall |\n|---|---|---|---|---|---|---|\n")
+
+    def mpps(s):
+        return {k: v / 1e6 if k != "rounds" else v for k, v in s.items()}
+
+    for r in lv["receivers"]:
+        cpu = ("n/a", "", "")
+        if "dropped_per_cpu_second" in r:
+            cpu = (fmt_summary(mpps(r["dropped_per_cpu_second"]), "%.2f"),
+                   "%.2f" % r["cpu_ratio_to_floor"], "%.2f" % r["cpu_ratio_to_voipwall"])
+        f.write("| %s | %s | %.2f | %.2f | %s | %s | %s |\n" % (
+            r["name"], fmt_summary(mpps(r["dropped_pps"]), "%.2f"), r["ratio_to_floor"],
+            r["ratio_to_voipwall"], cpu[0], cpu[1], cpu[2]))
+    cp = d["control_plane"]
+    f.write("\n| control plane | median (min..max) |\n|---|---|\n")
+    f.write("| `voipwall reload`, 1,000,000 prefixes | %s s |\n" %
+            fmt_summary(cp["reload_1m_s"], "%.2f"))
+    f.write("| `voipwall reload`, 100,000 prefixes | %s s |\n" %
+            fmt_summary(cp["reload_100k_s"], "%.2f"))
+    f.write("| `voipwall stats` | %s ms |\n" % fmt_summary(cp["stats_ms"], "%.1f"))
+    f.write("\n| target | figure | holds |\n|---|---|---|\n")
+    for t in d["targets"]:
+        v = "n/a" if t["value"] is None else "%.2f%s" % (t["value"], t["unit"])
+        f.write("| %s | %s | %s |\n" % (t["target"], v, "yes" if t["holds"] else "**no**"))
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    if len(sys.argv) == 3 and sys.argv[1] == "--markdown":
+        with open(sys.argv[2]) as f:
+            print_markdown(json.load(f), sys.stdout)
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__ + "\n\nOr: report.py --markdown bench.json")
     ap.add_argument("--cost", required=True)
     ap.add_argument("--live", required=True)
     ap.add_argument("--control", required=True)

@@ -50,7 +50,8 @@ static int cmd_attach(const char *ifname, const char *which, const char *dir)
 	}
 	if (bpf_map__value_size(skel->maps.floor_counters) != sizeof(struct floor_counter)) {
 		fprintf(stderr, PROG ": floor_counters value size %u, expected %zu\n",
-			bpf_map__value_size(skel->maps.floor_counters), sizeof(struct floor_counter));
+			bpf_map__value_size(skel->maps.floor_counters),
+			sizeof(struct floor_counter));
 		err = -EPROTO;
 		goto out;
 	}

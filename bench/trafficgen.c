@@ -43,37 +43,47 @@ struct gen_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: " PROG " -i IFACE --dst-mac MAC --src-mac MAC --src IPV4 --sources N\n"
-		"       --dst IPV4 [--dport PORT] [--sport PORT] [--seconds S] [--cpu N] [--batch N]\n"
-		"Sends 64-byte UDP frames out of IFACE with BPF_F_TEST_XDP_LIVE_FRAMES for S seconds\n"
-		"(default 3), source addresses SRC .. SRC+N-1 in turn, destination port PORT (default\n"
-		"5060), N frames per batch (default 256), pinned to CPU N if given. Prints {\"frames\":..,\"seconds\":..,\"pps\":..}. Needs root.\n");
+	fprintf(
+	    f,
+	    "Usage: " PROG " -i IFACE --dst-mac MAC --src-mac MAC --src IPV4 --sources N\n"
+	    "       --dst IPV4 [--dport PORT] [--sport PORT] [--seconds S] [--cpu N] [--batch N]\n"
+	    "Sends 64-byte UDP frames out of IFACE with BPF_F_TEST_XDP_LIVE_FRAMES for S seconds\n"
+	    "(default 3), source addresses SRC .. SRC+N-1 in turn, destination port PORT (default\n"
+	    "5060), N frames per batch (default 256), pinned to CPU N if given.\n"
+	    "Prints {\"frames\":..,\"seconds\":..,\"pps\":..}. Needs root.\n");
 }
 
 static void build_frame(const struct gen_opts *o, unsigned char *f)
 {
-	struct ethhdr *eth = (void *)f;
-	struct iphdr *ip = (void *)(eth + 1);
-	struct udphdr *udp = (void *)(ip + 1);
+	/* Headers built aligned, then copied: the IP header sits 14 bytes into the frame. */
+	struct ethhdr eth = {};
+	struct iphdr ip = {};
+	struct udphdr udp = {};
+	unsigned char *p = f;
 
 	memset(f, 0, FRAME_LEN);
-	memcpy(eth->h_dest, o->dst_mac, 6);
-	memcpy(eth->h_source, o->src_mac, 6);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(FRAME_LEN - sizeof(*eth));
-	ip->saddr = o->src.s_addr;
-	ip->daddr = o->dst.s_addr;
-	ip->check = htons(~bench_csum_fold(ip, sizeof(*ip)) & 0xffff);
-	udp->source = htons(o->sport);
-	udp->dest = htons(o->dport);
-	udp->len = htons(FRAME_LEN - sizeof(*eth) - sizeof(*ip));
-	udp->check = 0; /* RFC 768: no checksum */
-	memcpy(udp + 1, "vwbench", 7);
+	memcpy(eth.h_dest, o->dst_mac, 6);
+	memcpy(eth.h_source, o->src_mac, 6);
+	eth.h_proto = htons(ETH_P_IP);
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.ttl = 64;
+	ip.protocol = IPPROTO_UDP;
+	ip.tot_len = htons(FRAME_LEN - sizeof(eth));
+	ip.saddr = o->src.s_addr;
+	ip.daddr = o->dst.s_addr;
+	ip.check = htons(~bench_csum_fold(&ip, sizeof(ip)) & 0xffff);
+	udp.source = htons(o->sport);
+	udp.dest = htons(o->dport);
+	udp.len = htons(FRAME_LEN - sizeof(eth) - sizeof(ip));
+	udp.check = 0; /* RFC 768: no checksum */
+	memcpy(p, &eth, sizeof(eth));
+	p += sizeof(eth);
+	memcpy(p, &ip, sizeof(ip));
+	p += sizeof(ip);
+	memcpy(p, &udp, sizeof(udp));
+	p += sizeof(udp);
+	memcpy(p, "vwbench", 7);
 }
 
 static int run(const struct gen_opts *o)
@@ -151,17 +161,21 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "iface", required_argument, NULL, 'i' },   { "dst-mac", required_argument, NULL, 'D' },
-		{ "src-mac", required_argument, NULL, 'S' }, { "src", required_argument, NULL, 's' },
-		{ "sources", required_argument, NULL, 'n' }, { "dst", required_argument, NULL, 'd' },
-		{ "dport", required_argument, NULL, 'p' },   { "sport", required_argument, NULL, 'P' },
-		{ "seconds", required_argument, NULL, 't' }, { "cpu", required_argument, NULL, 'c' },
-		{ "batch", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
-		{}
-	};
-	struct gen_opts o = { .nsrc = 1, .sport = 40000, .dport = 5060, .seconds = 3, .cpu = -1,
-			      .batch = GEN_BATCH };
+	static const struct option lopts[] = {{"iface", required_argument, NULL, 'i'},
+					      {"dst-mac", required_argument, NULL, 'D'},
+					      {"src-mac", required_argument, NULL, 'S'},
+					      {"src", required_argument, NULL, 's'},
+					      {"sources", required_argument, NULL, 'n'},
+					      {"dst", required_argument, NULL, 'd'},
+					      {"dport", required_argument, NULL, 'p'},
+					      {"sport", required_argument, NULL, 'P'},
+					      {"seconds", required_argument, NULL, 't'},
+					      {"cpu", required_argument, NULL, 'c'},
+					      {"batch", required_argument, NULL, 'b'},
+					      {"help", no_argument, NULL, 'h'},
+					      {}};
+	struct gen_opts o = {
+	    .nsrc = 1, .sport = 40000, .dport = 5060, .seconds = 3, .cpu = -1, .batch = GEN_BATCH};
 	bool have_dmac = false, have_smac = false, have_src = false, have_dst = false;
 	char *end;
 	int c;
@@ -238,7 +252,15 @@ int main(int argc, char **argv)
 	return run(&o) ? 1 : 0;
 bad:
 	fprintf(stderr, PROG ": bad value for --%s: %s\n",
-		c == 'D' ? "dst-mac" : c == 'S' ? "src-mac" : c == 's' ? "src" : c == 'd' ? "dst" :
-		c == 'n' ? "sources" : c == 't' ? "seconds" : c == 'c' ? "cpu" : c == 'b' ? "batch" : "port", optarg);
+		c == 'D'   ? "dst-mac"
+		: c == 'S' ? "src-mac"
+		: c == 's' ? "src"
+		: c == 'd' ? "dst"
+		: c == 'n' ? "sources"
+		: c == 't' ? "seconds"
+		: c == 'c' ? "cpu"
+		: c == 'b' ? "batch"
+			   : "port",
+		optarg);
 	return 2;
 }
