@@ -381,18 +381,20 @@ static __always_inline void record_source(const struct vw_src_key *src, __u64 le
 					  __u32 reason)
 {
 	struct vw_src_val *v, nv = {};
-	__u64 now = bpf_ktime_get_coarse_ns(), weight = 1;
 	struct vw_src_rate *rate;
+	__u64 now, weight = 1;
 
+	/* Past the window's exact budget only every VW_SRC_SAMPLE-th drop goes further (and
+	 * reads the clock, which is also when an expired window is noticed). */
 	rate = bpf_map_lookup_elem(&vw_src_rate, &(__u32){ 0 });
+	if (rate && ++rate->drops > vw_src_exact && rate->drops % VW_SRC_SAMPLE)
+		return;
+	now = bpf_ktime_get_coarse_ns();
 	if (rate) {
 		if (now - rate->window_start_ns >= VW_SRC_WINDOW_NS) {
 			rate->window_start_ns = now;
-			rate->drops = 0;
-		}
-		if (++rate->drops > vw_src_exact) {
-			if (rate->drops % VW_SRC_SAMPLE)
-				return;
+			rate->drops = 1;
+		} else if (rate->drops > vw_src_exact) {
 			weight = VW_SRC_SAMPLE;
 		}
 	}
@@ -434,7 +436,7 @@ int voipwall_xdp(struct xdp_md *ctx)
 	enum frag_kind frag = FRAG_NONE;
 	int have_src = 0, family, l4;
 	__u16 dport;
-	__u8 proto;
+	__u8 proto, pcls;
 	int eth_proto;
 
 	__builtin_memset(&fk, 0, sizeof(fk));
@@ -592,9 +594,12 @@ int voipwall_xdp(struct xdp_md *ctx)
 		gen = *p32 & 1;
 	port_idx = gen * VW_PORTS + dport;
 	pc = bpf_map_lookup_elem(&vw_ports, &port_idx);
-	if (!pc || !pc->cls[l4 & 3])
+	if (!pc)
 		goto out;
-	cls = (pc->cls[l4 & 3] - 1) & (VW_MAX_CLASSES - 1);
+	pcls = pc->cls[l4 & 3];
+	if (!(pcls & VW_PORT_CLS))
+		goto out;
+	cls = ((pcls & VW_PORT_CLS) - 1) & (VW_MAX_CLASSES - 1);
 
 	/* --- decide --- */
 	if (family == VW_FAMILY_V4) {
@@ -609,11 +614,8 @@ int voipwall_xdp(struct xdp_md *ctx)
 	if (mask & (1U << cls)) {
 		reason = VW_REASON_ALLOWLISTED;
 	} else {
-		struct vw_gen_cfg *gc = bpf_map_lookup_elem(&vw_gen_cfg, &gen);
-
 		reason = VW_REASON_NOT_ALLOWLISTED;
-		verdict = (gc && (gc->monitor_mask & (1U << cls))) ? VW_VERDICT_MONITOR
-								   : VW_VERDICT_DROP;
+		verdict = (pcls & VW_PORT_MONITOR) ? VW_VERDICT_MONITOR : VW_VERDICT_DROP;
 	}
 	goto out;
 

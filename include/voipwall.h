@@ -138,7 +138,11 @@ struct vw_gen_cfg {
 };
 
 /* vw_ports: ARRAY[VW_GENS * VW_PORTS], index gen * VW_PORTS + destination port (host order).
- * cls[l4] is class + 1 for that protocol, 0 when the port is in no class. */
+ * cls[l4] & VW_PORT_CLS is class + 1 for that protocol, 0 when the port is in no class;
+ * VW_PORT_MONITOR is set when that class's policy is monitor (the drop path then needs no
+ * other lookup to decide). */
+#define VW_PORT_CLS 0x3fU
+#define VW_PORT_MONITOR 0x80U
 struct vw_port_cls {
 	__u8 cls[4]; /* indexed by enum vw_l4; cls[3] unused */
 };

@@ -157,7 +157,7 @@ static int build_ports(const struct vw_maps *m, __u32 gen, const struct vw_confi
 			for (p = rg->lo; p <= rg->hi; p++) {
 				__u8 *slot = &ports[p].cls[rg->l4];
 
-				if (*slot && *slot != c->id + 1) {
+				if (*slot && (*slot & VW_PORT_CLS) != (unsigned int)c->id + 1) {
 					pr_warn("port %u/%s is in two classes", p,
 						rg->l4 == VW_L4_UDP   ? "udp"
 						: rg->l4 == VW_L4_TCP ? "tcp"
@@ -165,7 +165,8 @@ static int build_ports(const struct vw_maps *m, __u32 gen, const struct vw_confi
 					err = -EINVAL;
 					goto out;
 				}
-				*slot = c->id + 1;
+				*slot = (c->id + 1) |
+					(c->policy == VW_POLICY_MONITOR ? VW_PORT_MONITOR : 0);
 			}
 		}
 	}
@@ -933,14 +934,15 @@ int vw_gen_read_config(const struct vw_maps *m, __u32 gen, struct vw_config *cfg
 		__u32 p = 0;
 
 		while (p < VW_PORTS) {
-			__u8 v = ports[(size_t)p * MMAP_STRIDE(sizeof(struct vw_port_cls)) + l4];
+			__u8 v = ports[(size_t)p * MMAP_STRIDE(sizeof(struct vw_port_cls)) + l4] &
+				 VW_PORT_CLS;
 			struct vw_class *cl;
 			__u32 lo = p;
 
 			while (
 			    p + 1 < VW_PORTS &&
-			    ports[(size_t)(p + 1) * MMAP_STRIDE(sizeof(struct vw_port_cls)) + l4] ==
-				v)
+			    (ports[(size_t)(p + 1) * MMAP_STRIDE(sizeof(struct vw_port_cls)) + l4] &
+			     VW_PORT_CLS) == v)
 				p++;
 			p++;
 			if (!v)
