@@ -253,7 +253,7 @@ static __always_inline __u32 msb64(__u64 x)
 	return r;
 }
 
-/* Lengths > 32 present under the source's /32, longest first. */
+/* Lengths >= 32 present under the source's /32, longest first. */
 static long v6_try_long(__u64 i, void *arg)
 {
 	struct v6_walk *w = arg;
@@ -272,7 +272,7 @@ static long v6_try_long(__u64 i, void *arg)
 	return v6_probe(w, b + 1);
 }
 
-/* Lengths <= 32 in use, longest first: tried when the source's /32 holds no longer rule. */
+/* Lengths < 32 in use, longest first: tried when the source's /32 holds no rule of its own. */
 static long v6_try_short(__u64 i, void *arg)
 {
 	struct v6_walk *w = arg;
@@ -350,8 +350,8 @@ static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 	if (!w.cfg)
 		return 0;
 	n = w.cfg->v6_nlens;
-	if (n > VW_V6_SPLIT + 1)
-		n = VW_V6_SPLIT + 1;
+	if (n > VW_V6_SPLIT)
+		n = VW_V6_SPLIT;
 	if (n)
 		bpf_loop(n, v6_try_short, &w, 0);
 	return w.mask;

@@ -132,7 +132,7 @@ struct vw_gen_cfg {
 	__u32 v6_nlens;     /* entries used in v6_lens */
 	__u32 serial;       /* incremented by every apply (load, reload, allow add/del) */
 	__u64 applied_realtime_ns;
-	__u8 v6_lens[VW_V6_LENS + 3]; /* lengths <= VW_V6_SPLIT in vw_v6, longest first */
+	__u8 v6_lens[VW_V6_LENS + 3]; /* lengths < VW_V6_SPLIT in vw_v6, longest first */
 	char source[VW_SOURCE_MAX];   /* config file path, or "(built-in)" */
 	char class_names[VW_MAX_CLASSES][VW_CLASS_NAME_MAX];
 };
@@ -173,16 +173,16 @@ struct vw_v6_key {
 };
 
 /* vw_v6_f32: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 (the first 32 bits of an address, network
- * order), one entry per /32 that holds rules longer than /32. It keeps the IPv6 miss path at one
+ * order), one entry per /32 that holds rules of length >= 32. It keeps the IPv6 miss path at one
  * probe however many prefix lengths are in use: a source whose /32 has no entry only tries the
- * lengths <= 32 in vw_gen_cfg.v6_lens (usually none); a source whose /32 has one tries just the
+ * lengths < 32 in vw_gen_cfg.v6_lens (usually none); a source whose /32 has one tries just the
  * lengths present under it, longest first, then falls back to mask. */
 struct vw_v6_f32 {
 	__u64 lens[2]; /* bit L-1 of the 128-bit set (lens[0] holds bits 0..63): length L in use */
-	__u32 mask;    /* union of the rules of length <= 32 covering this /32 */
+	__u32 mask;    /* union of the rules shorter than /32 covering this /32 */
 	__u32 pad;
 };
-#define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths <= this */
+#define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths below this */
 
 /* vw_v6_bloom: ARRAY[VW_GENS * VW_V6_BLOOM_WORDS] of __u64, mmapable: one bit per hash of a /32,
  * set for every vw_v6_f32 key. A source whose bit is clear skips the vw_v6_f32 probe, so the miss

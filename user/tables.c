@@ -615,11 +615,11 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		}
 		while (depth && !v6_covers(&keys[stack[depth - 1]], &it->key))
 			depth--;
-		/* The union of the rules of length <= 32 covering this prefix: the /32
-		 * filter's fallback when no longer prefix matches. */
+		/* The union of the rules shorter than /32 covering this prefix: the /32
+		 * filter's fallback when no prefix of its lengths matches. */
 		cover32[w] = 0;
 		for (d = depth; d > 0; d--) {
-			if (keys[stack[d - 1]].plen <= VW_V6_SPLIT) {
+			if (keys[stack[d - 1]].plen < VW_V6_SPLIT) {
 				cover32[w] = vals[stack[d - 1]];
 				break;
 			}
@@ -636,19 +636,19 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		err = -E2BIG;
 		goto out;
 	}
-	/* v6_lens: the lengths <= 32, tried for sources whose /32 has no filter entry. */
+	/* v6_lens: the lengths below /32, tried for sources whose /32 has no filter entry. */
 	gc->v6_nlens = 0;
-	for (len = VW_V6_SPLIT; len >= 0; len--)
+	for (len = VW_V6_SPLIT - 1; len >= 0; len--)
 		if (used[len])
 			gc->v6_lens[gc->v6_nlens++] = len;
 
-	/* vw_v6_f32: one entry per /32 holding longer prefixes, with the set of those lengths.
+	/* vw_v6_f32: one entry per /32 holding prefixes of length >= 32, with their lengths.
 	 * Keys are sorted by address, so the prefixes of one /32 are adjacent. */
 	for (i = 0; i < n; i++) {
 		const struct vw_v6_key *k = &keys[i];
 		__u32 hi;
 
-		if (k->plen <= VW_V6_SPLIT)
+		if (k->plen < VW_V6_SPLIT)
 			continue;
 		memcpy(&hi, k->addr, sizeof(hi));
 		if (!nf || f_keys[nf - 1] != hi) {

@@ -1096,7 +1096,7 @@ static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 
 	memcpy(&hi, addr, 4);
 	if (!bpf_map_lookup_elem(v->f32_fd, &hi, &f)) {
-		for (len = 128; len > VW_V6_SPLIT; len--)
+		for (len = 128; len >= VW_V6_SPLIT; len--)
 			if ((f.lens[(len - 1) / 64] >> ((len - 1) % 64) & 1) &&
 			    !tview_v6_probe(v, addr, len, &mask))
 				return mask;
