@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the VW_* variables set here are for the scripts that source it
 # Shared shell helpers for tests/faults and tests/evasion: result lines, a throw-away topology
 # (two namespaces joined by a veth pair), a private bpffs for the pin directory, and cleanup on
 # every exit path. Source it; it defines functions only and sets no traps of its own until
@@ -70,7 +71,8 @@ vw_require() {
 		return 1
 	fi
 	if [ -z "${VOIPWALL:-}" ] || [ ! -x "$VOIPWALL" ]; then
-		vw_fail "$suite" "voipwall binary '${VOIPWALL:-}' missing (run make all; tests/run.sh sets VOIPWALL)"
+		vw_fail "$suite" "voipwall binary '${VOIPWALL:-}' missing" \
+			"(run make all; tests/run.sh sets VOIPWALL)"
 		return 1
 	fi
 	if ! "$VW_PY" -c 'import scapy' 2>/dev/null; then

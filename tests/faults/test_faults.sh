@@ -179,10 +179,12 @@ t_reload_traffic() {
 	s0="$VW_TMP/rl0.json" s1="$VW_TMP/rl1.json"
 	d0=$(ext_tx_dropped)
 	vw_snap >"$s0"
-	vw_bg ip netns exec "$VW_NS_EXT" "$VW_PY" "$UDPSEQ" send --src $A --dst "$GW" --port 5060 --tag rl-good --rate 500 \
+	vw_bg ip netns exec "$VW_NS_EXT" "$VW_PY" "$UDPSEQ" send --src $A --dst "$GW" --port 5060 \
+		--tag rl-good --rate 500 \
 		--count "$VW_TMP/good.count"
 	pg=$VW_LAST_PID
-	vw_bg ip netns exec "$VW_NS_EXT" "$VW_PY" "$UDPSEQ" send --src $X --dst "$GW" --port 5060 --tag rl-bad --rate 500 \
+	vw_bg ip netns exec "$VW_NS_EXT" "$VW_PY" "$UDPSEQ" send --src $X --dst "$GW" --port 5060 \
+		--tag rl-bad --rate 500 \
 		--count "$VW_TMP/bad.count"
 	pb=$VW_LAST_PID
 	sleep 0.5
@@ -205,7 +207,8 @@ t_reload_traffic() {
 	vw_snap >"$s1"
 	good=$(cat "$VW_TMP/good.count" 2>/dev/null || echo 0)
 	bad=$(cat "$VW_TMP/bad.count" 2>/dev/null || echo 0)
-	vw_log "$RELOADS reloads in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s; sent $good allowlisted, $bad other"
+	vw_log "$RELOADS reloads in $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s;" \
+		"sent $good allowlisted, $bad other"
 	[ "$fails" = 0 ] || why+=("$fails reloads failed, first: $first_err")
 	[ "$good" -ge 100 ] && [ "$bad" -ge 100 ] || why+=("senders sent too little ($good, $bad)")
 	d1=$(ext_tx_dropped)
@@ -254,18 +257,32 @@ timed() {
 }
 
 # Checks that hold after every kill: pin dir as in the baseline, nothing beside it (voipwall pins
-# into a temporary dir beside it, then renames), same program attached, `status` works. Appends to the caller's why array through the name given.
+# into a temporary dir beside it, then renames), same program attached, `status` works. Appends
+# to the caller's array named by $1.
 after_kill_checks() {
 	local -n _why=$1
 	local ctx=$2 l
 	l=$(vw_pin_listing)
 	if [ "$l" != "$BASE_LISTING" ]; then
-		_why+=("$ctx: pin dir differs from baseline: $(diff <(echo "$BASE_LISTING") <(echo "$l") | grep '^[<>]' | head -n 5 | tr '\n' ' ')")
+		_why+=("$ctx: pin dir differs from baseline: $(listing_diff "$BASE_LISTING" "$l")")
 	fi
 	l=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
-	[ "$l" = "$BASE_PARENT" ] || _why+=("$ctx: beside the pin dir: '$l', want '$BASE_PARENT' (a temporary dir left)")
-	[ "$(xdp_prog_id)" = "$BASE_PROG" ] || _why+=("$ctx: XDP program id '$(xdp_prog_id)', want '$BASE_PROG'")
-	vw status >"$VW_TMP/status.log" 2>&1 || _why+=("$ctx: status failed: $(head -c 200 "$VW_TMP/status.log")")
+	[ "$l" = "$BASE_PARENT" ] ||
+		_why+=("$ctx: beside the pin dir: '$l', want '$BASE_PARENT' (a temporary dir left)")
+	[ "$(xdp_prog_id)" = "$BASE_PROG" ] ||
+		_why+=("$ctx: XDP program id '$(xdp_prog_id)', want '$BASE_PROG'")
+	vw status >"$VW_TMP/status.log" 2>&1 ||
+		_why+=("$ctx: status failed: $(head -c 200 "$VW_TMP/status.log")")
+}
+
+# The lines that differ between two listings, on one line.
+listing_diff() {
+	diff <(echo "$1") <(echo "$2") | grep '^[<>]' | head -n 5 | tr '\n' ' '
+}
+
+# " (ended at N ms)" when the last kill_after found the command already finished.
+ended_note() {
+	[ -z "$KILL_ENDED_MS" ] || echo " (ended at $KILL_ENDED_MS ms)"
 }
 
 # kill_after PID MS: SIGKILL PID after MS milliseconds unless it ends first. Sets KILL_ENDED_MS to
@@ -328,7 +345,8 @@ t_kill_reload() {
 		esac
 		probe "kr$i"
 		sig=$PROBE_SIG
-		vw_log "run $i: reload to $target, kill at ${delay} ms: exit $rc${KILL_ENDED_MS:+ (ended at $KILL_ENDED_MS ms)}, delivered '$sig'"
+		vw_log "run $i: reload to $target, kill at ${delay} ms: exit $rc$(ended_note)," \
+			"delivered '$sig'"
 		[ -z "$PROBE_ERR" ] || why+=("run $i (kill at ${delay} ms): counters: $PROBE_ERR")
 		if [ "$sig" = "$SIG_C1" ]; then
 			[ $cur = c1 ] || flips=$((flips + 1))
@@ -371,7 +389,8 @@ t_kill_add() {
 	want_add="A:5060 B:161 C:5060"
 	# One whole run first: it must work and tells how long a run takes.
 	if ! timed vw allow add sip "$C" "${PREFIXES[@]}"; then
-		vw_fail $name "allow add of $((ADD_N + 1)) prefixes on $BULK failed: $(head -c 300 "$VW_TMP/timed.log")"
+		vw_fail $name "allow add of $((ADD_N + 1)) prefixes on $BULK failed:" \
+			"$(head -c 300 "$VW_TMP/timed.log")"
 		return
 	fi
 	T_ADD=$TIMED
@@ -408,7 +427,7 @@ t_kill_add() {
 		esac
 		probe "ka$i"
 		sig=$PROBE_SIG
-		vw_log "run $i: allow add, kill at ${delay} ms: exit $rc${KILL_ENDED_MS:+ (ended at $KILL_ENDED_MS ms)}, delivered '$sig'"
+		vw_log "run $i: allow add, kill at ${delay} ms: exit $rc$(ended_note), delivered '$sig'"
 		[ -z "$PROBE_ERR" ] || why+=("run $i (kill at ${delay} ms): counters: $PROBE_ERR")
 		if [ "$sig" = "$want_add" ]; then
 			added=$((added + 1))
@@ -416,12 +435,14 @@ t_kill_add() {
 		elif [ "$sig" = "$base" ]; then
 			cur=c1
 		else
-			why+=("run $i (kill at ${delay} ms): delivered '$sig', neither before '$base' nor after '$want_add'")
+			why+=("run $i (kill at ${delay} ms): delivered '$sig'," \
+				"neither before '$base' nor after '$want_add'")
 		fi
 		after_kill_checks why "run $i"
 		[ ${#why[@]} -lt 5 ] || break
 	done
-	vw_log "kill allow add: $killed killed mid-run, $done_ finished, $added runs left the addition applied"
+	vw_log "kill allow add: $killed killed mid-run, $done_ finished," \
+		"$added runs left the addition applied"
 	[ "$killed" -ge "$KILLS" ] || why+=("only $killed of $i runs were killed before finishing")
 	if ! vw -c "$VW_TMP/c1.conf" reload >"$VW_TMP/kill.log" 2>&1; then
 		why+=("reload after the kills failed: $(head -c 200 "$VW_TMP/kill.log")")
@@ -488,7 +509,8 @@ t_concurrent_wait() {
 	vw_log "second (allow add sip E): exit $rc2: $out2"
 	[ "$rc1" = 0 ] || why+=("the big allow add failed (exit $rc1): $(head -c 200 "$VW_TMP/big.log")")
 	[ "$rc2" = 0 ] || why+=("the second allow add failed (exit $rc2): $(head -c 200 <<<"$out2")")
-	grep -qi 'waiting' <<<"$out2" || why+=("the second did not say it waited: '$(head -c 200 <<<"$out2")'")
+	grep -qi 'waiting' <<<"$out2" ||
+		why+=("the second did not say it waited: '$(head -c 200 <<<"$out2")'")
 	[ "$e2" -ge "$e1" ] || why+=("the second finished before the first released the lock")
 	PROBE_NAMES="A B X C E"
 	probe cc
@@ -535,7 +557,8 @@ t_concurrent_give_up() {
 		grep -qi 'waiting' <<<"$out2" || why+=("it did not say it was waiting")
 		[ "$rc2" = 1 ] || why+=("exit $rc2, want 1 (runtime failure)")
 	fi
-	[ $(((t1 - t0) / 1000000)) -ge 1000 ] || why+=("gave up after $(((t1 - t0) / 1000000)) ms, before --wait 1")
+	[ $(((t1 - t0) / 1000000)) -ge 1000 ] ||
+		why+=("gave up after $(((t1 - t0) / 1000000)) ms, before --wait 1")
 	PROBE_NAMES="A B X C E"
 	probe cg
 	PROBE_NAMES="A B X C"
@@ -552,7 +575,7 @@ t_concurrent_give_up() {
 t_kill_load() {
 	local name=faults-kill-load why=() i=0 killed=0 done_=0 p rc delay t_est l unattached
 	local states="" beside state
-	unattached=$(grep -v ' ./link_' <<<"$BASE_LISTING")
+	unattached=$(grep -v '^\./link_' <<<"$BASE_LISTING")
 	if ! vw unload --all >"$VW_TMP/kl.log" 2>&1; then
 		vw_fail $name "unload --all failed: $(head -c 200 "$VW_TMP/kl.log")"
 		return
@@ -594,7 +617,7 @@ t_kill_load() {
 			state=attached
 		else
 			state=half
-			why+=("run $i (kill at $delay ms): half-pinned: $(diff <(echo "$BASE_LISTING") <(echo "$l") | grep '^[<>]' | head -n 4 | tr '\n' ' ')")
+			why+=("run $i (kill at $delay ms): half-pinned: $(listing_diff "$BASE_LISTING" "$l")")
 		fi
 		# A temporary pin dir left by the killed load (pin.c: "<dir>-tmp-<pid>") is allowed
 		# until the next load cleans it.
@@ -608,24 +631,29 @@ t_kill_load() {
 		elif [ "$state" != attached ] && [ -n "$(xdp_prog_id)" ]; then
 			why+=("run $i: a program stays attached to wan without a pinned link ($state)")
 		fi
-		vw_log "run $i: load, kill at $delay ms: exit $rc${KILL_ENDED_MS:+ (ended at $KILL_ENDED_MS ms)}, state $state"
+		vw_log "run $i: load, kill at $delay ms: exit $rc$(ended_note), state $state"
 		# The next command: load again (or, when the killed one finished, status).
 		if [ "$state" = attached ]; then
-			vw status >"$VW_TMP/kl.log" 2>&1 || why+=("run $i: status failed: $(head -c 200 "$VW_TMP/kl.log")")
+			vw status >"$VW_TMP/kl.log" 2>&1 ||
+				why+=("run $i: status failed: $(head -c 200 "$VW_TMP/kl.log")")
 		elif ! vw -c "$VW_TMP/c1.conf" load wan >"$VW_TMP/kl.log" 2>&1; then
 			why+=("run $i: load after the kill ($state) failed: $(head -c 200 "$VW_TMP/kl.log")")
 			break
 		fi
 		l=$(vw_pin_listing)
-		[ "$l" = "$BASE_LISTING" ] || why+=("run $i: after the next load the pin dir differs from a clean load's")
+		[ "$l" = "$BASE_LISTING" ] ||
+			why+=("run $i: after the next load: pin dir: $(listing_diff "$BASE_LISTING" "$l")")
 		beside=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
-		[ "$beside" = "$BASE_PARENT" ] || why+=("run $i: after the next load, beside the pin dir: '$beside', want '$BASE_PARENT'")
+		[ "$beside" = "$BASE_PARENT" ] ||
+			why+=("run $i: after the next load, beside the pin dir: '$beside', want '$BASE_PARENT'")
 		probe "kl$i"
-		[ "$PROBE_SIG" = "$SIG_C1" ] || why+=("run $i: after the next load delivered '$PROBE_SIG', want '$SIG_C1'")
+		[ "$PROBE_SIG" = "$SIG_C1" ] ||
+			why+=("run $i: after the next load delivered '$PROBE_SIG', want '$SIG_C1'")
 		[ -z "$PROBE_ERR" ] || why+=("run $i: counters: $PROBE_ERR")
 		[ ${#why[@]} -lt 5 ] || break
 	done
-	vw_log "kill load: $killed killed, $done_ finished; states after the kills (+tmp: a temporary dir beside):$states"
+	vw_log "kill load: $killed killed, $done_ finished; states after the kills" \
+		"(+tmp: a temporary dir beside):$states"
 	[ "$killed" -ge "$LOAD_KILLS" ] || why+=("only $killed of $i runs were killed before finishing")
 	if [ ${#why[@]} -eq 0 ]; then vw_pass $name; else vw_fail $name "$(IFS=';'; echo "${why[*]}")"; fi
 }

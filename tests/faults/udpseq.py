@@ -19,7 +19,6 @@ check --log FILE --tag TAG --count N
     else print what is missing or extra.
 """
 import argparse
-import os
 import select
 import signal
 import socket
