@@ -157,6 +157,24 @@ out:
 	return rc;
 }
 
+/* The start of a command that changes the live state: privileges, the pin directory's lock
+ * (*lock_fd, -1 when not taken), the pinned maps and the live generation. Returns an exit code. */
+static int begin_change(struct vw_cli *cli, struct vw_maps *m, int *lock_fd, __u32 *gen,
+			struct vw_gen_cfg *gc)
+{
+	int rc = vw_cli_need_privs(cli);
+
+	if (rc)
+		return rc;
+	*lock_fd = vw_cli_lock(cli);
+	if (*lock_fd < 0)
+		return VW_EXIT_FAIL;
+	rc = vw_cli_open_maps(cli, m);
+	if (rc)
+		return rc;
+	return vw_cli_live_gen(m, gen, gc);
+}
+
 int cmd_reload(struct vw_cli *cli)
 {
 	char source[VW_SOURCE_MAX];
@@ -179,18 +197,7 @@ int cmd_reload(struct vw_cli *cli)
 		if (rc)
 			return rc;
 	}
-	rc = vw_cli_need_privs(cli);
-	if (rc)
-		goto out;
-	lock_fd = vw_cli_lock(cli);
-	if (lock_fd < 0) {
-		rc = VW_EXIT_FAIL;
-		goto out;
-	}
-	rc = vw_cli_open_maps(cli, &m);
-	if (rc)
-		goto out;
-	rc = vw_cli_live_gen(&m, &gen, &gc);
+	rc = begin_change(cli, &m, &lock_fd, &gen, &gc);
 	if (rc)
 		goto out;
 	if (!cli->config) {
@@ -340,18 +347,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 			goto out;
 		}
 	}
-	rc = vw_cli_need_privs(cli);
-	if (rc)
-		goto out;
-	lock_fd = vw_cli_lock(cli);
-	if (lock_fd < 0) {
-		rc = VW_EXIT_FAIL;
-		goto out;
-	}
-	rc = vw_cli_open_maps(cli, &m);
-	if (rc)
-		goto out;
-	rc = vw_cli_live_gen(&m, &gen, &gc);
+	rc = begin_change(cli, &m, &lock_fd, &gen, &gc);
 	if (rc)
 		goto out;
 	err = vw_gen_read_config(&m, gen, &cfg);
