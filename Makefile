@@ -224,7 +224,7 @@ fuzz-config: $(BUILD)/fuzz/fuzz_config
 # `make fuzz` = fuzz-diff with at least 1,000,000 frames, then h2's fuzz-config.
 FUZZ_FRAMES ?= 1000000
 FUZZ_SEED ?=
-FUZZ_PCAPS ?= ../shared/pcaps
+FUZZ_PCAPS ?= tests/data/pcaps
 
 .PHONY: fuzz-diff
 fuzz-diff: $(BUILD)/tests/fuzz/diff

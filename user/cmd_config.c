@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* voipwall check / reload / allow: validate, apply atomically, edit the live allowlists. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,31 +323,99 @@ out:
 	return rc;
 }
 
+static int push_rule(struct vw_rule **rules, size_t *n, size_t *cap, const struct vw_rule *r)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct vw_rule *nr = realloc(*rules, ncap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		*rules = nr;
+		*cap = ncap;
+	}
+	(*rules)[(*n)++] = *r;
+	return 0;
+}
+
+/* The PREFIX arguments of allow add|del; "-" reads more from standard input, one a line ('#'
+ * starts a comment, blank lines are skipped), for lists too long for a command line.
+ * Returns an exit code; on success *rules holds *n prefixes. */
+static int read_prefixes(const struct vw_cli *cli, struct vw_rule **rules, size_t *n)
+{
+	size_t cap = 0, llen = 0, lineno = 0;
+	char *line = NULL;
+	struct vw_rule r;
+	const char *why;
+	int i, rc = VW_EXIT_OK;
+
+	*rules = NULL;
+	*n = 0;
+	for (i = 2; i < cli->argc && !rc; i++) {
+		const char *arg = cli->argv[i];
+
+		if (strcmp(arg, "-")) {
+			if (vw_parse_prefix(arg, &r, &why)) {
+				pr_warn("invalid prefix '%s': %s\n", arg, why);
+				rc = VW_EXIT_USAGE;
+			} else if (push_rule(rules, n, &cap, &r)) {
+				rc = VW_EXIT_FAIL;
+			}
+			continue;
+		}
+		while (!rc && getline(&line, &llen, stdin) > 0) {
+			char *p = line, *end;
+
+			lineno++;
+			end = strchr(p, '#');
+			if (end)
+				*end = '\0';
+			while (isspace((unsigned char)*p))
+				p++;
+			end = p + strlen(p);
+			while (end > p && isspace((unsigned char)end[-1]))
+				*--end = '\0';
+			if (!*p)
+				continue;
+			if (vw_parse_prefix(p, &r, &why)) {
+				pr_warn("stdin:%zu: invalid prefix '%s': %s\n", lineno, p, why);
+				rc = VW_EXIT_USAGE;
+			} else if (push_rule(rules, n, &cap, &r)) {
+				rc = VW_EXIT_FAIL;
+			}
+		}
+	}
+	free(line);
+	if (!rc && !*n) {
+		pr_warn("no prefix given\n");
+		rc = VW_EXIT_USAGE;
+	}
+	if (rc) {
+		free(*rules);
+		*rules = NULL;
+	}
+	return rc;
+}
+
 static int allow_change(struct vw_cli *cli, bool add)
 {
 	struct vw_config cfg = {};
 	struct vw_rule *rules = NULL;
 	struct vw_gen_cfg gc;
 	struct vw_maps m;
-	int nprefix = cli->argc - 2, lock_fd = -1, rc, err, i;
-	const char *why;
+	char text[VW_PREFIX_STRLEN];
+	int lock_fd = -1, rc, err;
+	size_t nprefix, i;
 	__u32 gen, mask;
 
 	vw_maps_init(&m);
-	if (nprefix < 1) {
-		pr_warn("usage: allow %s CLASS[,CLASS...] PREFIX...\n", add ? "add" : "del");
+	if (cli->argc < 3) {
+		pr_warn("usage: allow %s CLASS[,CLASS...] PREFIX...|-\n", add ? "add" : "del");
 		return VW_EXIT_USAGE;
 	}
-	rules = calloc(nprefix, sizeof(*rules));
-	if (!rules)
-		return VW_EXIT_FAIL;
-	for (i = 0; i < nprefix; i++) {
-		if (vw_parse_prefix(cli->argv[2 + i], &rules[i], &why)) {
-			pr_warn("invalid prefix '%s': %s\n", cli->argv[2 + i], why);
-			rc = VW_EXIT_USAGE;
-			goto out;
-		}
-	}
+	rc = read_prefixes(cli, &rules, &nprefix);
+	if (rc)
+		return rc;
 	rc = begin_change(cli, &m, &lock_fd, &gen, &gc);
 	if (rc)
 		goto out;
@@ -384,13 +453,14 @@ static int allow_change(struct vw_cli *cli, bool add)
 		if (add) {
 			err = vw_config_add_rule(&cfg, &rules[i]);
 			if (err) {
-				pr_warn("cannot add %s: %s\n", cli->argv[2 + i], strerror(-err));
+				pr_warn("cannot add %s: %s\n",
+					vw_format_prefix(&rules[i], text, sizeof(text)), strerror(-err));
 				rc = VW_EXIT_FAIL;
 				goto out;
 			}
 		} else if (!vw_config_del_rule(&cfg, &rules[i])) {
-			pr_warn("%s is not allowlisted for %s; nothing changed\n", cli->argv[2 + i],
-				cli->argv[1]);
+			pr_warn("%s is not allowlisted for %s; nothing changed\n",
+				vw_format_prefix(&rules[i], text, sizeof(text)), cli->argv[1]);
 			rc = VW_EXIT_FAIL;
 			goto out;
 		}
@@ -416,7 +486,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 		vw_json_obj_end(&cli->jw);
 	} else {
 		printf(
-		    "%s %d prefix%s %s %s (%zu allow rules, serial %u); this lasts until the next "
+		    "%s %zu prefix%s %s %s (%zu allow rules, serial %u); this lasts until the next "
 		    "reload\n",
 		    add ? "allowed" : "removed", nprefix, nprefix == 1 ? "" : "es",
 		    add ? "for" : "from", cli->argv[1], cfg.nrules, gc.serial);

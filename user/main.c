@@ -50,12 +50,14 @@ static const struct cmd cmds[] = {
      "Validate the config and print what would be applied: classes, ports, policy and the\n"
      "number of allow rules per class. Touches nothing; needs no privileges.\n"},
     {"allow", cmd_allow, VW_OPT_FORCE | CHANGE_OPTS,
-     "allow add|del CLASS[,CLASS...] PREFIX... | allow list [CLASS]",
+     "allow add|del CLASS[,CLASS...] PREFIX...|- | allow list [CLASS]",
      "Change the live allowlists, or list them.\n"
      "  allow add CLASS[,CLASS...] PREFIX...  allow the prefixes for the classes\n"
      "  allow del CLASS[,CLASS...] PREFIX...  remove the classes from those exact prefixes\n"
      "  allow list [CLASS]                    the live allow rules (of one class)\n"
-     "PREFIX is an IPv4 or IPv6 address or CIDR prefix with no host bits set.\n"
+     "PREFIX is an IPv4 or IPv6 address or CIDR prefix with no host bits set; '-' reads\n"
+     "prefixes from standard input, one a line ('#' comments), for lists too long for a\n"
+     "command line (allow add sip - < prefixes.txt).\n"
      "Changes are applied atomically and last until the next 'voipwall reload' (or load),\n"
      "which restores the allowlists of the config file: put lasting rules in the config.\n"
      "  --force        delete even if it would cut off your SSH session\n"},

@@ -511,6 +511,34 @@ t=allow_del_missing
 run vw allow del sip 198.18.0.77
 expect_rc $t 1 && pass $t
 
+t=allow_stdin
+# '-' reads prefixes from standard input: 5000 IPv6 /64s with a comment and a blank line, then
+# the same list removed again; a bad line names stdin:LINE and changes nothing.
+{
+	echo "# prefixes for sip"
+	echo
+	for i in $(seq 1 5000); do printf '2001:db8:99:%x::/64\n' "$i"; done
+} >"$tmp/many.txt"
+nrules() { vw -j allow list sip >"$tmp/l.json" && jget "$tmp/l.json" 'len(d["rules"])' 2>/dev/null || echo x; }
+n0=$(nrules)
+run vw allow add sip - <"$tmp/many.txt"
+r1=$rc
+n1=$(nrules)
+printf '2001:db8:98::/64\nnot-a-prefix\n' >"$tmp/bad.txt"
+run vw allow add sip - <"$tmp/bad.txt"
+r2=$rc
+grep -q 'stdin:2: invalid prefix' "$err" && e2=yes || e2=no
+n2=$(nrules)
+run vw allow del sip - <"$tmp/many.txt"
+r3=$rc
+n3=$(nrules)
+if [ "$r1$r2$r3" = 020 ] && [ "$e2" = yes ] && [ "$n1" = $((n0 + 5000)) ] && [ "$n2" = "$n1" ] &&
+	[ "$n3" = "$n0" ]; then
+	pass $t
+else
+	fail $t "exits $r1 $r2 $r3 (want 0 2 0), stdin:2 named: $e2, rules $n0 -> $n1 -> $n2 -> $n3"
+fi
+
 # ---- reload --------------------------------------------------------------------------------
 t=reload_changed
 run vw -j status

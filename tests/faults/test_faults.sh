@@ -7,7 +7,7 @@
 #
 # Knobs (defaults are what issue 6 asks): VW_FAULT_RELOADS (200), VW_FAULT_KILLS (20 per
 # command), VW_FAULT_BULK (1000000 prefixes in the config), VW_FAULT_ADD (prefixes one
-# `allow add` takes on its command line, 200000), VW_FAULT_LOAD_KILLS (kills of load, 10).
+# `allow add` reads from standard input, 1000000), VW_FAULT_LOAD_KILLS (kills of load, 10).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -17,7 +17,7 @@ unset SSH_CONNECTION
 RELOADS=${VW_FAULT_RELOADS:-200}
 KILLS=${VW_FAULT_KILLS:-20}
 BULK=${VW_FAULT_BULK:-1000000}
-ADD_N=${VW_FAULT_ADD:-200000}
+ADD_N=${VW_FAULT_ADD:-1000000}
 LOAD_KILLS=${VW_FAULT_LOAD_KILLS:-10}
 
 vw_private_mounts "$@"
@@ -376,6 +376,11 @@ t_kill_reload() {
 }
 
 # ---- kill -9 of a large allow add ---------------------------------------------------------------
+# The big allow add, reading its prefixes from standard input ('-'), for running in the background.
+add_from_file() {
+	ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" allow add sip "$C" - <"$VW_TMP/add.txt"
+}
+
 t_kill_add() {
 	local name=faults-kill-allow-add why=() p sig delay rc killed=0 done_=0 added=0 i=0 base want_add
 	local cur t_est
@@ -388,7 +393,7 @@ t_kill_add() {
 	base=$SIG_C1
 	want_add="A:5060 B:161 C:5060"
 	# One whole run first: it must work and tells how long a run takes.
-	if ! timed vw allow add sip "$C" "${PREFIXES[@]}"; then
+	if ! timed vw allow add sip "$C" - <"$VW_TMP/add.txt"; then
 		vw_fail $name "allow add of $((ADD_N + 1)) prefixes on $BULK failed:" \
 			"$(head -c 300 "$VW_TMP/timed.log")"
 		return
@@ -409,8 +414,7 @@ t_kill_add() {
 			break
 		fi
 		delay=$(kill_moment "$t_est" "$i")
-		vw_bg ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" allow add sip "$C" \
-			"${PREFIXES[@]}" >"$VW_TMP/kill.log" 2>&1
+		vw_bg add_from_file >"$VW_TMP/kill.log" 2>&1
 		p=$VW_LAST_PID
 		kill_after "$p" "$delay"
 		{ wait "$p"; } 2>/dev/null
@@ -477,7 +481,7 @@ wait_lock_held() {
 start_big_add() {
 	rm -f "$VW_TMP/big.done"
 	(
-		vw allow add sip "$C" "${PREFIXES[@]}" >"$VW_TMP/big.log" 2>&1
+		vw allow add sip "$C" - <"$VW_TMP/add.txt" >"$VW_TMP/big.log" 2>&1
 		rc=$?
 		echo "$(date +%s%N) $rc" >"$VW_TMP/big.done"
 		exit $rc
@@ -682,8 +686,7 @@ BASE_LISTING=$(vw_pin_listing)
 BASE_PARENT=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
 BASE_PROG=$(xdp_prog_id)
 
-ulimit -s unlimited 2>/dev/null || ulimit -s 65536
-mapfile -t PREFIXES < <("$VW_PY" "$HERE/genbulk.py" prefixes "$ADD_N")
+"$VW_PY" "$HERE/genbulk.py" prefixes "$ADD_N" >"$VW_TMP/add.txt"
 t_kill_reload
 t_kill_add
 t_concurrent_wait

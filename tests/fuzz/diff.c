@@ -837,7 +837,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	const char *regress = "tests/fuzz/regressions.txt", *pcaps = "../shared/pcaps";
+	const char *regress = "tests/fuzz/regressions.txt", *pcaps = "tests/data/pcaps";
 	struct runner *rn = calloc(1, sizeof(*rn));
 	long frames = 20000, configs = 0;
 	struct timespec t0, t1;

@@ -22,7 +22,7 @@ if [ ! -x "$diff_bin" ]; then
 	exit 1
 fi
 seed=${FUZZ_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}
-pcaps=${FUZZ_PCAPS:-../shared/pcaps}
+pcaps=${FUZZ_PCAPS:-tests/data/pcaps}
 # First, that the comparison catches wrong answers: the model's answer is altered on every 7th
 # frame and exactly those frames must be reported.
 echo "# $diff_bin --self-check --frames 2000 --seed $seed --pcaps $pcaps"

@@ -12,7 +12,7 @@ VOIPWALL=${VOIPWALL:-$ROOT/$BUILD/voipwall}
 PY=${PYTHON:-/usr/bin/python3}
 HERE=$ROOT/tests/integration
 E2E="$PY $HERE/vwe2e.py"
-PCAPS=${PCAPS:-$ROOT/../shared/pcaps}
+PCAPS=${PCAPS:-$ROOT/tests/data/pcaps}
 CALLS=${CALLS:-5}
 
 # shellcheck source=../../scripts/topology.sh
