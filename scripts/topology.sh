@@ -273,6 +273,12 @@ topo_destroy()
 		umount "$TOPO_PIN_MNT" 2>/dev/null || umount -l "$TOPO_PIN_MNT" 2>/dev/null
 		TOPO_PIN_MNT=
 	fi
+	# voipwall's lock file for the pin dir (user/pin.h: /run/lock/voipwall-<dir, / as ->.lock);
+	# unload --all removes it, a teardown that skips unload must too.
+	if [ -n "$TOPO_PIN" ]; then
+		rm -f "/run/lock/voipwall-$(echo "${TOPO_PIN#/}" | tr / -).lock"
+		TOPO_PIN=
+	fi
 	if [ -n "$TOPO_TMP" ]; then
 		rm -rf "$TOPO_TMP"
 		TOPO_TMP=
