@@ -136,7 +136,7 @@ vw_load() {
 
 # Counter snapshot as a flat JSON object {"iface|class|verdict|reason": [packets, bytes]}.
 vw_snap() {
-	vw stats -j 2>"$VW_TMP/stats.err" | "$VW_PY" "$VW_HELPERS/vwstats.py" flatten
+	vw stats -j 2>"$VW_TMP/stats.err" | "$VW_PY" "$VW_HELPERS/../lib/vwstats.py" flatten
 }
 
 # Sorted listing (relative path, type, mode) of the pin directory, for comparisons.

@@ -38,7 +38,7 @@ for a in $A $X $B $C $E; do
 done
 RX="$VW_TMP/rx.log"
 UDPSEQ="$HERE/udpseq.py"
-VWSTATS="$HERE/vwstats.py"
+VWSTATS="$HERE/../lib/vwstats.py"
 
 # Two small configs that agree on A (sip allowed) and X (sip not allowed), differ elsewhere.
 cat >"$VW_TMP/a.conf" <<EOF

@@ -35,6 +35,10 @@ import re
 import socket
 import sys
 import time
+import os
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import vwstats  # noqa: E402  (tests/lib/vwstats.py: stats documents and their deltas)
 
 PROM_RE = re.compile(r'^voipwall_(packets|bytes)_total\{([^}]*)\}\s+([0-9]+)\s*$')
 LABEL_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
@@ -75,21 +79,6 @@ def json_parse(doc):
     return out
 
 
-def load_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def deltas(a, b):
-    d = {}
-    for k in set(a) | set(b):
-        pa, ba = a.get(k, [0, 0])
-        pb, bb = b.get(k, [0, 0])
-        if pa != pb or ba != bb:
-            d[k] = [pb - pa, bb - ba]
-    return d
-
-
 def parse_expect(item):
     key, _, val = item.rpartition("=")
     if not key or key.count("|") != 2:
@@ -101,7 +90,7 @@ def parse_expect(item):
 def cmd_expect(args):
     if len(args) < 3:
         die("expect A B IFACE [KEY=N...] [--at-least KEY=N...] [--noise]")
-    a, b, iface = load_json(args[0]), load_json(args[1]), args[2]
+    a, b, iface = vwstats.load(args[0]), vwstats.load(args[1]), args[2]
     exact, atleast, noise, mode = {}, {}, False, "exact"
     for item in args[3:]:
         if item == "--noise":
@@ -112,7 +101,7 @@ def cmd_expect(args):
             key, pk, by = parse_expect(item)
             (exact if mode == "exact" else atleast)[key] = (pk, by)
     d = {}
-    for k, v in deltas(a, b).items():
+    for k, v in vwstats.deltas(a, b).items():
         i, rest = k.split("|", 1)
         if i == iface:
             d[rest] = v
@@ -420,7 +409,7 @@ def main():
         return 0
     if cmd == "json":
         try:
-            doc = load_json(args[0])
+            doc = vwstats.load(args[0])
             flat = json_parse(doc)
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             die("%s: not voipwall stats JSON: %s" % (args[0], e))
@@ -428,11 +417,11 @@ def main():
         print()
         return 0
     if cmd == "want":
-        for k, v in sorted(load_json(args[0]).items()):
+        for k, v in sorted(vwstats.load(args[0]).items()):
             print("%s=%d:%d" % (k, v[0], v[1]))
         return 0
     if cmd == "delta":
-        json.dump(deltas(load_json(args[0]), load_json(args[1])), sys.stdout, indent=1,
+        json.dump(vwstats.deltas(vwstats.load(args[0]), vwstats.load(args[1])), sys.stdout, indent=1,
                   sort_keys=True)
         print()
         return 0
