@@ -432,14 +432,11 @@ int voipwall_xdp(struct xdp_md *ctx)
 	__u32 verdict = VW_VERDICT_PASS, reason = VW_REASON_UNPROTECTED, cls = VW_CLASS_NONE;
 	__u32 gen = 0, l3_off, l4_off, l4_end, idx, slot, mask, port_idx, ifindex, *p32;
 	void *l4p; /* kept as a packet pointer: the verifier bounds pointers, not offsets */
-	__u32 src_words[4];
 	enum frag_kind frag = FRAG_NONE;
-	int have_src = 0, family, l4;
+	int have_src = 0, frag_hdrs = 0, family, l4;
 	__u16 dport;
 	__u8 proto, pcls;
 	int eth_proto;
-
-	__builtin_memset(&fk, 0, sizeof(fk));
 
 	/* --- L2 --- */
 	eth_proto = parse_eth(&c, data_end);
@@ -474,6 +471,8 @@ int voipwall_xdp(struct xdp_md *ctx)
 		/* RFC 791: offset in 8-byte units; MF says more fragments follow. */
 		fo = bpf_ntohs(iph->frag_off);
 		if (fo & 0x3fff) {
+			/* The key is built only for fragments (its padding must be zero). */
+			__builtin_memset(&fk, 0, sizeof(fk));
 			fk.family = VW_FAMILY_V4;
 			fk.proto = proto;
 			fk.id = bpf_ntohs(iph->id);
@@ -519,8 +518,9 @@ int voipwall_xdp(struct xdp_md *ctx)
 				hl = 8;
 				if (off + hl > payload_end)
 					goto malformed;
-				if (fk.family) /* two fragment headers in one chain */
+				if (frag_hdrs++) /* two fragment headers in one chain */
 					goto malformed;
+				__builtin_memset(&fk, 0, sizeof(fk));
 				fk.family = VW_FAMILY_V6;
 				fk.proto = fh->nexthdr;
 				fk.id = bpf_ntohl(fh->identification);
@@ -605,11 +605,7 @@ int voipwall_xdp(struct xdp_md *ctx)
 	if (family == VW_FAMILY_V4) {
 		mask = allow_mask_v4(gen, ((__u32 *)src.addr)[3]);
 	} else {
-		src_words[0] = ((__u32 *)src.addr)[0];
-		src_words[1] = ((__u32 *)src.addr)[1];
-		src_words[2] = ((__u32 *)src.addr)[2];
-		src_words[3] = ((__u32 *)src.addr)[3];
-		mask = allow_mask_v6(gen, src_words);
+		mask = allow_mask_v6(gen, (const __u32 *)src.addr);
 	}
 	if (mask & (1U << cls)) {
 		reason = VW_REASON_ALLOWLISTED;
