@@ -85,8 +85,10 @@ int vw_cli_lockout_check(const struct vw_cli *cli, const struct vw_config *cfg);
 bool vw_lockout_find(const struct vw_config *cfg, char *why, size_t len);
 /* Progress callback for vw_apply: a line on stderr, only when it is a terminal. */
 void vw_cli_progress(const char *stage, size_t done, size_t total, void *ctx);
-/* Apply cfg with progress; says why on failure. VW_EXIT_* */
-int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct vw_config *cfg);
+/* Apply cfg with progress; says why on failure. With gc, then reads the new live generation
+ * (its number into *gen) for reporting. VW_EXIT_* */
+int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct vw_config *cfg,
+		 __u32 *gen, struct vw_gen_cfg *gc);
 /* Whether cfg's rule r covers address addr (16 bytes; IPv4 in addr[0..3]) of family. */
 bool vw_rule_covers(const struct vw_rule *r, int family, const __u8 *addr);
 /* Name of class id c: from gc (or alt) when defined there, "none" for VW_CLASS_NONE, else

@@ -356,7 +356,8 @@ void vw_cli_progress(const char *stage, size_t done, size_t total, void *ctx)
 	fflush(stderr);
 }
 
-int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct vw_config *cfg)
+int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct vw_config *cfg,
+		 __u32 *gen, struct vw_gen_cfg *gc)
 {
 	int err = vw_apply(m, cfg, vw_cli_progress, NULL);
 
@@ -364,7 +365,7 @@ int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct
 		pr_warn("cannot apply the config: %s\n", vw_bpf_strerror(err));
 		return VW_EXIT_FAIL;
 	}
-	return VW_EXIT_OK;
+	return gc ? vw_cli_live_gen(m, gen, gc) : VW_EXIT_OK;
 }
 
 const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt, unsigned int c,

@@ -221,10 +221,7 @@ int cmd_reload(struct vw_cli *cli)
 	rc = vw_cli_lockout_check(cli, &cfg);
 	if (rc)
 		goto out;
-	rc = vw_cli_apply(cli, &m, &cfg);
-	if (rc)
-		goto out;
-	rc = vw_cli_live_gen(&m, &gen, &gc);
+	rc = vw_cli_apply(cli, &m, &cfg, &gen, &gc);
 	if (rc)
 		goto out;
 	rule_totals(&cfg, &v4, &v6);
@@ -470,10 +467,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 		if (rc)
 			goto out;
 	}
-	rc = vw_cli_apply(cli, &m, &cfg);
-	if (rc)
-		goto out;
-	rc = vw_cli_live_gen(&m, &gen, &gc);
+	rc = vw_cli_apply(cli, &m, &cfg, &gen, &gc);
 	if (rc)
 		goto out;
 	if (cli->json) {

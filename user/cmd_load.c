@@ -213,7 +213,7 @@ static int create_state(const struct vw_cli *cli, const struct vw_config *cfg)
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
-	rc = vw_cli_apply(cli, &m, cfg);
+	rc = vw_cli_apply(cli, &m, cfg, NULL, NULL);
 	if (rc)
 		goto out;
 	err = vw_pin_create(cli->pin_dir, &m, bpf_program__fd(skel->progs.voipwall_xdp));
@@ -452,7 +452,7 @@ int cmd_load(struct vw_cli *cli)
 	/* a later load applies the config once every interface is attached, so that a failure
 	 * leaves the running config as it was */
 	ok = attached == cli->argc;
-	if (ok && !fresh && vw_cli_apply(cli, &m, &cfg))
+	if (ok && !fresh && vw_cli_apply(cli, &m, &cfg, NULL, NULL))
 		ok = false;
 	if (!ok) {
 		/* all or nothing: detach what this command attached */

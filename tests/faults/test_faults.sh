@@ -285,6 +285,28 @@ ended_note() {
 	[ -z "$KILL_ENDED_MS" ] || echo " (ended at $KILL_ENDED_MS ms)"
 }
 
+# kill_run WHAT DELAY CMD...: run CMD in the background (output in kill.log) and SIGKILL it after
+# DELAY ms. Sets rc; in the caller's variables counts killed or done_ (and, when it finished
+# first, aims t_est earlier), and adds to why when it failed before the kill.
+kill_run() {
+	local what=$1 delay=$2 p
+	shift 2
+	vw_bg "$@" >"$VW_TMP/kill.log" 2>&1
+	p=$VW_LAST_PID
+	kill_after "$p" "$delay"
+	{ wait "$p"; } 2>/dev/null
+	rc=$?
+	vw_reaped "$p"
+	case $rc in
+	137) killed=$((killed + 1)) ;;
+	0)
+		done_=$((done_ + 1))
+		[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
+		;;
+	*) why+=("run $i: $what exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
+	esac
+}
+
 # kill_after PID MS: SIGKILL PID after MS milliseconds unless it ends first. Sets KILL_ENDED_MS to
 # its run time when it ended by itself, else to "". (A zombie counts as ended.)
 KILL_ENDED_MS=
@@ -327,22 +349,8 @@ t_kill_reload() {
 		i=$((i + 1))
 		if [ $cur = c1 ]; then target=c2; else target=c1; fi
 		delay=$(kill_moment "$t_est" "$i")
-		vw_bg ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" -c "$VW_TMP/$target.conf" \
-			reload >"$VW_TMP/kill.log" 2>&1
-		p=$VW_LAST_PID
-		kill_after "$p" "$delay"
-		{ wait "$p"; } 2>/dev/null
-		rc=$?
-		vw_reaped "$p"
-		case $rc in
-		137) killed=$((killed + 1)) ;;
-		0)
-			done_=$((done_ + 1))
-			# It ended before the kill: aim earlier from now on.
-			[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
-			;;
-		*) why+=("run $i: reload exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
-		esac
+		kill_run reload "$delay" ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" \
+			-c "$VW_TMP/$target.conf" reload
 		probe "kr$i"
 		sig=$PROBE_SIG
 		vw_log "run $i: reload to $target, kill at ${delay} ms: exit $rc$(ended_note)," \
@@ -414,21 +422,7 @@ t_kill_add() {
 			break
 		fi
 		delay=$(kill_moment "$t_est" "$i")
-		vw_bg add_from_file >"$VW_TMP/kill.log" 2>&1
-		p=$VW_LAST_PID
-		kill_after "$p" "$delay"
-		{ wait "$p"; } 2>/dev/null
-		rc=$?
-		vw_reaped "$p"
-		case $rc in
-		137) killed=$((killed + 1)) ;;
-		0)
-			done_=$((done_ + 1))
-			# It ended before the kill: aim earlier from now on.
-			[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
-			;;
-		*) why+=("run $i: allow add exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
-		esac
+		kill_run "allow add" "$delay" add_from_file
 		probe "ka$i"
 		sig=$PROBE_SIG
 		vw_log "run $i: allow add, kill at ${delay} ms: exit $rc$(ended_note), delivered '$sig'"
@@ -597,21 +591,8 @@ t_kill_load() {
 			break
 		fi
 		delay=$(kill_moment "$t_est" "$i")
-		vw_bg ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" -c "$VW_TMP/c1.conf" \
-			load wan >"$VW_TMP/kill.log" 2>&1
-		p=$VW_LAST_PID
-		kill_after "$p" "$delay"
-		{ wait "$p"; } 2>/dev/null
-		rc=$?
-		vw_reaped "$p"
-		case $rc in
-		137) killed=$((killed + 1)) ;;
-		0)
-			done_=$((done_ + 1))
-			[ -n "$KILL_ENDED_MS" ] && [ "$KILL_ENDED_MS" -lt "$t_est" ] && t_est=$KILL_ENDED_MS
-			;;
-		*) why+=("run $i: load exited $rc before the kill: $(head -c 200 "$VW_TMP/kill.log")") ;;
-		esac
+		kill_run load "$delay" ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" \
+			-c "$VW_TMP/c1.conf" load wan
 		if [ -d "$VW_PIN" ]; then l=$(vw_pin_listing); else l=; fi
 		if [ -z "$l" ]; then
 			state=absent
