@@ -110,6 +110,60 @@ struct {
 	__type(value, __u64);
 } vw_v6_bloom SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_V6_ROOT16);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} vw_v6_root16 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_V4_B16_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} vw_v4_b16 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_V4_B24_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} vw_v4_b24 SEC(".maps");
+
+struct nodes_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct vw_node));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VW_GENS);
+	__type(key, __u32);
+	__array(values, struct nodes_inner);
+} vw_nodes SEC(".maps");
+
+struct leaves_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct vw_leaf));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VW_GENS);
+	__type(key, __u32);
+	__array(values, struct leaves_inner);
+} vw_leaves SEC(".maps");
+
 struct rules_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -181,16 +235,14 @@ enum frag_kind {
 	FRAG_LATER,
 };
 
-/* IPv6 source lookup state for bpf_loop. The first hit among the lengths tried holds the union
- * of all covering rules (userspace folds shorter masks into longer prefixes). */
-struct v6_walk {
-	const struct vw_gen_cfg *cfg;
-	void *inner;
-	const __u32 *src; /* 4 words, network order */
-	__u64 bits[2];    /* lengths still to try under the source's /32 (bit L-1) */
-	__u32 mask;
-	__u32 found;
-};
+#ifdef VW_COUNT_LOOKUPS
+/* Test build (voipwall_count.bpf.c): the allowlist decision's map lookups, counted so a test can
+ * bound them for any config and source. */
+__u32 vw_lookups;
+#define lookup(map, key) (vw_lookups++, bpf_map_lookup_elem(map, key))
+#else
+#define lookup(map, key) bpf_map_lookup_elem(map, key)
+#endif
 
 static __always_inline __u32 prefix_word_mask(__u32 plen, __u32 word)
 {
@@ -204,157 +256,170 @@ static __always_inline __u32 prefix_word_mask(__u32 plen, __u32 word)
 	return bpf_htonl(~0U << (32 - bits));
 }
 
-static __always_inline int v6_probe(struct v6_walk *w, __u32 plen)
+/* The class mask a VW_ENT_MASK entry names; index 0 is the empty mask and costs no read. */
+static __always_inline __u32 mask_of(__u32 gen, __u32 e)
 {
-	struct vw_v6_key key;
-	__u32 *words = (__u32 *)key.addr;
-	__u32 *m;
+	__u32 idx = e & VW_TBL24_MASK_IDX, *m;
 
-	key.plen = plen;
-	words[0] = w->src[0] & prefix_word_mask(plen, 0);
-	words[1] = w->src[1] & prefix_word_mask(plen, 1);
-	words[2] = w->src[2] & prefix_word_mask(plen, 2);
-	words[3] = w->src[3] & prefix_word_mask(plen, 3);
-	m = bpf_map_lookup_elem(w->inner, &key);
-	if (!m)
+	if (VW_ENT_KIND(e) != VW_ENT_MASK || !idx)
 		return 0;
-	w->mask = *m;
-	w->found = 1;
-	return 1;
-}
-
-/* Index of the highest set bit of a non-zero word (no count-leading-zeros in BPF). */
-static __always_inline __u32 msb64(__u64 x)
-{
-	__u32 r = 0;
-
-	if (x >> 32) {
-		x >>= 32;
-		r += 32;
-	}
-	if (x >> 16) {
-		x >>= 16;
-		r += 16;
-	}
-	if (x >> 8) {
-		x >>= 8;
-		r += 8;
-	}
-	if (x >> 4) {
-		x >>= 4;
-		r += 4;
-	}
-	if (x >> 2) {
-		x >>= 2;
-		r += 2;
-	}
-	if (x >> 1)
-		r += 1;
-	return r;
-}
-
-/* Lengths >= 32 present under the source's /32, longest first. */
-static long v6_try_long(__u64 i, void *arg)
-{
-	struct v6_walk *w = arg;
-	__u32 b;
-
-	if (w->bits[1]) {
-		b = msb64(w->bits[1]);
-		w->bits[1] &= ~(1ULL << b);
-		b += 64;
-	} else if (w->bits[0]) {
-		b = msb64(w->bits[0]);
-		w->bits[0] &= ~(1ULL << b);
-	} else {
-		return 1;
-	}
-	return v6_probe(w, b + 1);
-}
-
-/* Lengths < 32 in use, longest first: tried when the source's /32 holds no rule of its own. */
-static long v6_try_short(__u64 i, void *arg)
-{
-	struct v6_walk *w = arg;
-
-	if (i >= VW_V6_LENS)
-		return 1;
-	return v6_probe(w, w->cfg->v6_lens[i]);
-}
-
-static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
-{
-	__u32 a = bpf_ntohl(saddr);
-	__u32 word_idx = VW_TBL24_WORD(gen, a);
-	__u32 entry, idx, lens;
-	struct vw_v4_key key;
-	__u64 *word;
-	__u32 *m;
-	void *inner;
-	int i;
-
-	word = bpf_map_lookup_elem(&vw_v4_tbl24, &word_idx);
-	if (!word)
-		return 0;
-	entry = (__u32)(*word >> VW_TBL24_SHIFT(a));
-	lens = (entry >> VW_TBL24_LENS_SHIFT) & 0xff;
-	if (lens) {
-		/* The /24 holds /25../32 rules of these lengths: longest first, the first hit
-		 * holds the union (userspace folded the covering rules in). */
-		inner = bpf_map_lookup_elem(&vw_v4_long, &gen);
-		if (inner) {
-#pragma unroll
-			for (i = 7; i >= 0; i--) {
-				if (!(lens & (1U << i)))
-					continue;
-				key.plen = 25 + i;
-				key.addr = saddr & bpf_htonl(~0U << (7 - i));
-				m = bpf_map_lookup_elem(inner, &key);
-				if (m)
-					return *m;
-			}
-		}
-	}
-	idx = gen * VW_MAX_MASKS + (entry & VW_TBL24_MASK_IDX);
-	m = bpf_map_lookup_elem(&vw_masks, &idx);
+	idx += gen * VW_MAX_MASKS;
+	m = lookup(&vw_masks, &idx);
 	return m ? *m : 0;
 }
 
+static __always_inline int leaf_covers(const struct vw_leaf *l, const __u32 *src)
+{
+	const __u32 *la = (const __u32 *)l->addr;
+
+	return !((src[0] ^ la[0]) & prefix_word_mask(l->plen, 0)) &&
+	       !((src[1] ^ la[1]) & prefix_word_mask(l->plen, 1)) &&
+	       !((src[2] ^ la[2]) & prefix_word_mask(l->plen, 2)) &&
+	       !((src[3] ^ la[3]) & prefix_word_mask(l->plen, 3));
+}
+
+/* Walk a trie from entry e, which covers the address bytes before pos: one node per byte (at
+ * most 12, from /32 to /128), then at most one leaf. Returns the VW_ENT_MASK entry reached. */
+static __always_inline __u32 trie_walk(__u32 gen, __u32 e, const __u32 *src, __u32 pos)
+{
+	const __u8 *addr = (const __u8 *)src;
+	struct vw_node *node;
+	struct vw_leaf *leaf;
+	void *inner;
+	__u32 i, idx;
+
+	if (VW_ENT_KIND(e) == VW_ENT_NODE) {
+		inner = lookup(&vw_nodes, &gen);
+		if (!inner)
+			return 0;
+		for (i = 0; i < 12; i++) {
+			if (VW_ENT_KIND(e) != VW_ENT_NODE || pos > 15)
+				break;
+			idx = VW_ENT_IDX(e);
+			node = lookup(inner, &idx);
+			if (!node)
+				return 0;
+			e = node->e[addr[pos & 15]];
+			pos++;
+		}
+	}
+	if (VW_ENT_KIND(e) == VW_ENT_LEAF) {
+		inner = lookup(&vw_leaves, &gen);
+		if (!inner)
+			return 0;
+		idx = VW_ENT_IDX(e);
+		leaf = lookup(inner, &idx);
+		if (!leaf)
+			return 0;
+		e = leaf_covers(leaf, src) ? leaf->in : leaf->out;
+	}
+	return e;
+}
+
+/* A /32 with few lengths: probe vw_v6 at each, longest first (at most VW_V6_MAX_PROBES); the
+ * first hit holds the union of the covering rules. */
+static __always_inline __u32 v6_probe_lens(__u32 gen, const struct vw_v6_f32 *f, const __u32 *src)
+{
+	struct vw_v6_key key;
+	__u32 *words = (__u32 *)key.addr;
+	__u32 i, *m;
+	void *inner;
+
+	inner = lookup(&vw_v6, &gen);
+	if (!inner)
+		return f->mask;
+	for (i = 0; i < VW_V6_MAX_PROBES; i++) {
+		key.plen = f->lens[i];
+		if (!key.plen)
+			break;
+		words[0] = src[0] & prefix_word_mask(key.plen, 0);
+		words[1] = src[1] & prefix_word_mask(key.plen, 1);
+		words[2] = src[2] & prefix_word_mask(key.plen, 2);
+		words[3] = src[3] & prefix_word_mask(key.plen, 3);
+		m = lookup(inner, &key);
+		if (m)
+			return *m;
+	}
+	return f->mask;
+}
+
+/* IPv4: the /16 and /24 bitmaps answer most sources from cache; then one tbl24 entry: a mask
+ * (and at most one vw_v4_long probe, when the /24 holds longer rules of one length), or a node
+ * holding the /24's 256 addresses. */
+static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
+{
+	__u32 a = bpf_ntohl(saddr), i, e, len, *m;
+	struct vw_v4_key key;
+	struct vw_node *node;
+	__u64 *w;
+	void *inner;
+
+	i = gen * VW_V4_B16_WORDS + (a >> 22);
+	w = lookup(&vw_v4_b16, &i);
+	if (!w || !((*w >> ((a >> 16) & 63)) & 1))
+		return 0;
+	i = gen * VW_V4_B24_WORDS + (a >> 14);
+	w = lookup(&vw_v4_b24, &i);
+	if (!w || !((*w >> ((a >> 8) & 63)) & 1))
+		return 0;
+	i = VW_TBL24_WORD(gen, a);
+	w = lookup(&vw_v4_tbl24, &i);
+	if (!w)
+		return 0;
+	e = (__u32)(*w >> VW_TBL24_SHIFT(a));
+	if (VW_ENT_KIND(e) == VW_ENT_NODE) {
+		inner = lookup(&vw_nodes, &gen);
+		if (!inner)
+			return 0;
+		i = VW_ENT_IDX(e);
+		node = lookup(inner, &i);
+		if (!node)
+			return 0;
+		return mask_of(gen, node->e[a & 0xff]);
+	}
+	len = VW_TBL24_LEN(e);
+	if (len && len <= 8) {
+		/* The first hit holds the union (userspace folded the covering rules in). */
+		inner = lookup(&vw_v4_long, &gen);
+		if (inner) {
+			key.plen = 24 + len;
+			key.addr = saddr & bpf_htonl(~0U << (8 - len));
+			m = lookup(inner, &key);
+			if (m)
+				return *m;
+		}
+	}
+	return mask_of(gen, e);
+}
+
+/* IPv6: a bitmap of hashed /32s rules most sources out; a /32 with rules of its own probes a few
+ * lengths or walks its trie; any other source walks the trie of the rules shorter than /32 from
+ * its /16. */
 static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 {
-	struct v6_walk w = { .src = src };
-	struct vw_v6_f32 *f;
-	__u32 n, h, bidx;
+	struct vw_v6_f32 *f = NULL;
+	__u32 h, idx, *root;
 	__u64 *bloom;
 	void *filter;
 
-	w.inner = bpf_map_lookup_elem(&vw_v6, &gen);
-	if (!w.inner)
-		return 0;
 	h = VW_V6_BLOOM_HASH(src[0]);
-	bidx = gen * VW_V6_BLOOM_WORDS + (h >> 6);
-	bloom = bpf_map_lookup_elem(&vw_v6_bloom, &bidx);
-	f = NULL;
+	idx = gen * VW_V6_BLOOM_WORDS + (h >> 6);
+	bloom = lookup(&vw_v6_bloom, &idx);
 	if (bloom && (*bloom >> (h & 63)) & 1) {
-		filter = bpf_map_lookup_elem(&vw_v6_f32, &gen);
+		filter = lookup(&vw_v6_f32, &gen);
 		if (filter)
-			f = bpf_map_lookup_elem(filter, &src[0]);
+			f = lookup(filter, &src[0]);
 	}
 	if (f) {
-		w.bits[0] = f->lens[0];
-		w.bits[1] = f->lens[1];
-		bpf_loop(VW_V6_LENS, v6_try_long, &w, 0);
-		return w.found ? w.mask : f->mask;
+		if (f->root)
+			return mask_of(gen, trie_walk(gen, f->root, src, 4));
+		return v6_probe_lens(gen, f, src);
 	}
-	w.cfg = bpf_map_lookup_elem(&vw_gen_cfg, &gen);
-	if (!w.cfg)
+	idx = gen * VW_V6_ROOT16 + (bpf_ntohl(src[0]) >> 16);
+	root = lookup(&vw_v6_root16, &idx);
+	if (!root)
 		return 0;
-	n = w.cfg->v6_nlens;
-	if (n > VW_V6_SPLIT)
-		n = VW_V6_SPLIT;
-	if (n)
-		bpf_loop(n, v6_try_short, &w, 0);
-	return w.mask;
+	return mask_of(gen, trie_walk(gen, *root, src, 2));
 }
 
 static __always_inline void map_v4(__u8 *out, __be32 a)

@@ -39,21 +39,77 @@
 /* IPv4 DIR-24-8-style table: 2^24 /24 entries of 32 bits, packed two to a __u64 (array map
  * elements are 8 bytes at least), so one generation is 64 MiB. One read answers most sources. */
 #define VW_V4_TBL24_WORDS (1U << 23)
-/* Entry bits 0..14: index into vw_masks (0 is the empty mask). */
-#define VW_TBL24_MASK_IDX 0x7fffU
-/* Entry bits 16..23: the prefix lengths 25..32 (bit 16 + L - 25) that vw_v4_long holds inside this
- * /24; the program probes just those, longest first. */
-#define VW_TBL24_LENS_SHIFT 16
 /* Distinct class masks one generation can hold (15-bit index). */
 #define VW_MAX_MASKS 32768
 
-/* IPv6 prefix lengths 0..128; the program tries the lengths in use, longest first. */
+/* Table entries (vw_v4_tbl24 entries, trie node slots, IPv6 /16 roots, leaf results) share one
+ * encoding: bits 30..31 say what the low 30 bits are. */
+#define VW_ENT_KIND_SHIFT 30
+#define VW_ENT_KIND(e) ((__u32)(e) >> VW_ENT_KIND_SHIFT)
+#define VW_ENT_IDX(e) ((__u32)(e) & 0x3fffffffU)
+#define VW_ENT_MASK 0U /* bits 0..14: index into vw_masks (0: the empty mask) */
+#define VW_ENT_NODE 1U /* index into the generation's vw_nodes: descend one byte */
+#define VW_ENT_LEAF 2U /* index into the generation's vw_leaves: compare one prefix */
+#define VW_ENT(kind, idx) (((__u32)(kind) << VW_ENT_KIND_SHIFT) | (__u32)(idx))
+/* Entry bits 0..14 (VW_ENT_MASK): index into vw_masks (0 is the empty mask). */
+#define VW_TBL24_MASK_IDX 0x7fffU
+/* tbl24 VW_ENT_MASK entries, bits 16..19: 0, or L - 24 when the /24 holds /25../32 rules of the
+ * one length L only: the program probes vw_v4_long once, at L. A /24 whose longer rules have two
+ * or more lengths is a VW_ENT_NODE entry instead: its 256 addresses expanded into one node. */
+#define VW_TBL24_LEN_SHIFT 16
+#define VW_TBL24_LEN(e) (((__u32)(e) >> VW_TBL24_LEN_SHIFT) & 0xfU)
+
+/* First levels of the IPv4 lookup, small enough to stay in cache under a flood of random
+ * sources: one bit per /16 (8 KiB) and one bit per /24 (2 MiB) that holds any rule. A source
+ * whose bit is clear is answered without reading the 64 MiB tbl24. */
+#define VW_V4_B16_WORDS (1U << 10)
+#define VW_V4_B24_WORDS (1U << 18)
+
+/* Trie nodes (vw_nodes): 256 entries, one per value of the next address byte. They hold the
+ * IPv4 /24s whose longer rules have several lengths, the IPv6 rules shorter than /32 below their
+ * /16, and the IPv6 /32s whose longer rules have more than VW_V6_MAX_PROBES lengths. A node slot
+ * holds the union of the rules covering every address below it (controlled prefix expansion), so
+ * the walk ends at the first slot that is not a node, or at a leaf. */
+#define VW_NODE_FANOUT 256
+struct vw_node {
+	__u32 e[VW_NODE_FANOUT];
+};
+/* A subtree holding a single prefix is one leaf instead of a chain of nodes: the source matches
+ * it (entry in) or not (entry out). */
+struct vw_leaf {
+	__u8 addr[16]; /* network order, host bits zero */
+	__u32 plen;
+	__u32 in;  /* VW_ENT_MASK entry: the union of the rules covering the prefix */
+	__u32 out; /* VW_ENT_MASK entry: the union of the rules covering the slot it hangs from */
+	__u32 pad;
+};
+/* Nodes and leaves one generation can hold (sized per build; the limits bound a hostile config's
+ * kernel memory at 256 MiB and 128 MiB). Index 0 is never used. */
+#define VW_MAX_NODES (1U << 18)
+#define VW_MAX_LEAVES (4U << 20)
+
+/* An IPv6 /32 whose rules longer than /32 have at most this many lengths is probed in vw_v6 at
+ * those lengths (hosts, /48s, /56s and /64s of one carrier's /32); one with more is a trie. */
+#define VW_V6_MAX_PROBES 4
+/* vw_v6_root16: per generation, one entry per /16 for the IPv6 rules shorter than /32: a mask
+ * (rules up to /16), or a node or leaf for /17../31 below it. */
+#define VW_V6_ROOT16 65536
+
+/* The most map lookups the allowlist decision makes for one source, whatever the config (a
+ * test counts them): IPv4 /16 bit, /24 bit, tbl24, then a hash probe or a node (with the outer
+ * map), then the mask. IPv6: bitmap, /32 filter (outer, inner), then up to VW_V6_MAX_PROBES
+ * probes (with the outer map) or up to 12 nodes and a leaf (with their outer maps), then the
+ * mask; a source without a /32 entry: /16 root, 2 nodes and a leaf (with outer maps), mask. */
+#define VW_V4_MAX_LOOKUPS 6
+#define VW_V6_MAX_LOOKUPS (3 + 15 + 1)
+
+/* IPv6 prefix lengths 0..128. */
 #define VW_V6_LENS 129
 
 /* Rules (allow statements, one prefix each) one generation can hold: 4M keeps a generation's
  * rule record at 96 MiB while leaving room beyond the 1,000,000 prefixes we promise. */
 #define VW_MAX_RULES (4U << 20)
-/* IPv4 /25../32 prefixes and IPv6 prefixes one generation can hold. */
+/* vw_v4_long and vw_v6 entries one generation can hold. */
 #define VW_MAX_V4_LONG (8U << 20)
 #define VW_MAX_V6 (4U << 20)
 
@@ -129,7 +185,7 @@ struct vw_gen_cfg {
 	__u32 nrules;       /* entries used in this generation's vw_rules inner map */
 	__u32 nrules_v4;
 	__u32 nrules_v6;
-	__u32 v6_nlens;     /* entries used in v6_lens */
+	__u32 v6_nlens;     /* entries used in v6_lens (informational) */
 	__u32 serial;       /* incremented by every apply (load, reload, allow add/del) */
 	__u64 applied_realtime_ns;
 	__u8 v6_lens[VW_V6_LENS + 3]; /* lengths < VW_V6_SPLIT in vw_v6, longest first */
@@ -156,33 +212,39 @@ struct vw_port_cls {
 /* vw_masks: ARRAY[VW_GENS * VW_MAX_MASKS] of __u32, mmapable: gen * VW_MAX_MASKS + index ->
  * class mask. Index 0 always holds 0. */
 
-/* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v4_key (one per /25../32 rule),
- * value __u32 class mask: the union of the masks of all rules covering that prefix (the /24's
- * and shorter ones included). */
+/* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v4_key, one per /25../32 rule in a
+ * /24 whose longer rules all have one length (others are nodes), value __u32 class mask: the
+ * union of the masks of all rules covering that prefix (the /24's and shorter ones included). */
 struct vw_v4_key {
 	__u32 addr; /* network order, host bits zero */
 	__u32 plen; /* 25..32 */
 };
 
-/* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen),
- * value __u32 class mask: the union of the masks of all rules covering that prefix. Which lengths
- * are probed for a source is decided by vw_v6_f32 below. */
+/* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen), one per
+ * rule longer than /32 under a /32 probed by length (see vw_v6_f32), value __u32 class mask: the
+ * union of the masks of all rules covering that prefix. */
 struct vw_v6_key {
 	__u32 plen;
 	__u8 addr[16];
 };
 
 /* vw_v6_f32: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 (the first 32 bits of an address, network
- * order), one entry per /32 that holds rules of length >= 32. It keeps the IPv6 miss path at one
- * probe however many prefix lengths are in use: a source whose /32 has no entry only tries the
- * lengths < 32 in vw_gen_cfg.v6_lens (usually none); a source whose /32 has one tries just the
- * lengths present under it, longest first, then falls back to mask. */
+ * order), one entry per /32 that holds rules of length >= 32. A source whose /32 has no entry is
+ * answered by vw_v6_root16 (rules shorter than /32); one whose /32 has an entry either probes
+ * vw_v6 at the few lengths present under it, longest first, falling back to mask, or walks the
+ * trie at root. */
 struct vw_v6_f32 {
-	__u64 lens[2]; /* bit L-1 of the 128-bit set (lens[0] holds bits 0..63): length L in use */
-	__u32 mask;    /* union of the rules shorter than /32 covering this /32 */
-	__u32 pad;
+	__u8 lens[8]; /* the lengths > 32 to probe, longest first, at most VW_V6_MAX_PROBES; 0 ends */
+	__u32 mask; /* union of the rules up to /32 covering this /32 */
+	__u32 root; /* 0: probe lens; else the VW_ENT_NODE entry of the /32's trie */
 };
 #define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths below this */
+
+/* vw_v6_root16: ARRAY[VW_GENS * VW_V6_ROOT16] of __u32 entries, mmapable, index gen *
+ * VW_V6_ROOT16 + the address's first 16 bits. vw_nodes, vw_leaves: ARRAY_OF_MAPS[VW_GENS] ->
+ * ARRAY (BPF_F_INNER_MAP, sized per generation) of struct vw_node, struct vw_leaf.
+ * vw_v4_b16, vw_v4_b24: ARRAY[VW_GENS * VW_V4_B16_WORDS / B24_WORDS] of __u64, mmapable: bit
+ * (a >> 16) and (a >> 8) of the generation's half. */
 
 /* vw_v6_bloom: ARRAY[VW_GENS * VW_V6_BLOOM_WORDS] of __u64, mmapable: one bit per hash of a /32,
  * set for every vw_v6_f32 key. A source whose bit is clear skips the vw_v6_f32 probe, so the miss
@@ -242,7 +304,10 @@ _Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
 _Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
 _Static_assert(sizeof(struct vw_v4_key) == 8, "vw_v4_key layout");
 _Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
-_Static_assert(sizeof(struct vw_v6_f32) == 24, "vw_v6_f32 layout");
+_Static_assert(sizeof(struct vw_v6_f32) == 16, "vw_v6_f32 layout");
+_Static_assert(VW_V6_MAX_PROBES <= 8, "vw_v6_f32.lens holds the probed lengths");
+_Static_assert(sizeof(struct vw_node) == 1024, "vw_node layout");
+_Static_assert(sizeof(struct vw_leaf) == 32, "vw_leaf layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");
 _Static_assert(sizeof(struct vw_frag_key) == 40, "vw_frag_key layout");
 _Static_assert(sizeof(struct vw_frag_val) == 4, "vw_frag_val layout");

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "tables.h"
+#include "trie.h"
 
 /* Elements of an mmapped array map are value_size rounded up to 8 bytes apart. */
 #define MMAP_STRIDE(sz)	 (((sz) + 7) & ~7UL)
@@ -34,12 +35,12 @@
 #define TBL24_HALF_BYTES ((size_t)VW_V4_TBL24_WORDS * sizeof(__u64))
 #define TBL24_ENTRIES	 (1U << 24)
 #define BLOOM_HALF_BYTES ((size_t)VW_V6_BLOOM_WORDS * sizeof(__u64))
+#define ROOT16_HALF_BYTES ((size_t)VW_V6_ROOT16 * MMAP_STRIDE(sizeof(__u32)))
+#define B16_HALF_BYTES ((size_t)VW_V4_B16_WORDS * sizeof(__u64))
+#define B24_HALF_BYTES ((size_t)VW_V4_B24_WORDS * sizeof(__u64))
 /* Elements per bpf_map_update_batch call: large enough to amortise the syscall,
  * small enough to report progress on a 1,000,000-prefix apply. */
 #define BATCH_CHUNK 65536
-/* Open-addressing table that dedupes class masks into vw_masks indexes (load
- * factor <= 1/2). */
-#define MASK_HASH_SIZE (2 * VW_MAX_MASKS)
 
 static void progress_report(vw_progress_fn progress, void *ctx, const char *stage, size_t done,
 			    size_t total)
@@ -304,73 +305,61 @@ static int radix_sort_hi32(__u64 *a, size_t n)
 	return 0;
 }
 
-struct mask_set {
-	__u32 keys[MASK_HASH_SIZE];
-	__u16 idx[MASK_HASH_SIZE];
-	__u32 masks[VW_MAX_MASKS]; /* index -> mask; 0 is the empty mask */
-	__u32 n;		   /* indexes used, including 0 */
-};
-
-/* Index of a mask in vw_masks, adding it if new; -E2BIG when the generation is
- * full. */
-static int mask_index(struct mask_set *s, __u32 mask)
-{
-	__u32 h;
-
-	if (!mask)
-		return 0;
-	h = (mask * 2654435761U) >> (32 - 16); /* MASK_HASH_SIZE is 2^16 */
-	for (;; h = (h + 1) & (MASK_HASH_SIZE - 1)) {
-		if (!s->keys[h])
-			break;
-		if (s->keys[h] == mask)
-			return s->idx[h];
-	}
-	if (s->n >= VW_MAX_MASKS) {
-		pr_warn("the allowlists combine into more than %d distinct class sets",
-			VW_MAX_MASKS - 1);
-		return -E2BIG;
-	}
-	s->keys[h] = mask;
-	s->idx[h] = s->n;
-	s->masks[s->n] = mask;
-	return s->n++;
-}
-
 /* netmask of a prefix length, host order */
 static __u32 v4_netmask(unsigned int plen)
 {
 	return plen ? ~0U << (32 - plen) : 0;
 }
 
-static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg,
-		    vw_progress_fn progress, void *ctx)
+/* A /24 holding longer rules, and the tbl24 entry that replaces its mask entry. */
+struct v4_long24 {
+	__u32 slash24;
+	__u32 entry;
+};
+
+struct v4_tables {
+	__u32 *mask24;		   /* per /24: the union of the rules up to /24 covering it */
+	struct vw_pfx *longs;	   /* /25../32 prefixes, sorted by address then length, merged */
+	size_t nlong;
+	struct v4_long24 *long24;  /* the /24s holding longer rules, ascending */
+	size_t nlong24;
+	struct vw_v4_key *keys;	   /* vw_v4_long entries */
+	__u32 *vals;
+	size_t nkeys;
+};
+
+static void v4_tables_free(struct v4_tables *t)
 {
-	__u32 *mask24 = NULL, *long_vals = NULL;
-	struct vw_v4_key *long_keys = NULL;
-	__u8 *lens24 = NULL; /* per /24: the lengths 25..32 present in it (bit L-25) */
-	struct mask_set *ms = NULL;
-	__u64 *pairs = NULL, *tbl = NULL;
-	__u8 *masks_base = NULL;
-	size_t i, npairs = 0, nlong = 0, depth = 0, stack[8];
-	__u32 last_mask = 0;
+	free(t->mask24);
+	free(t->longs);
+	free(t->long24);
+	free(t->keys);
+	free(t->vals);
+}
+
+static __u32 pfx_v4(const struct vw_pfx *p)
+{
+	__u32 a;
+
+	memcpy(&a, p->addr, 4);
+	return ntohl(a);
+}
+
+/* Paint: rules up to /24 OR their mask into the /24s they cover (the union falls out whatever the
+ * order); longer ones are collected, sorted by address then length, identical ones merged. */
+static int v4_paint(struct v4_tables *t, const struct vw_config *cfg)
+{
+	size_t i, n = 0, npairs = 0;
 	unsigned int plen;
-	int last_idx = 0, err = 0;
+	__u64 *pairs;
+	int err;
 
-	mask24 = calloc(TBL24_ENTRIES, sizeof(*mask24));
-	lens24 = calloc(TBL24_ENTRIES, 1);
-	ms = calloc(1, sizeof(*ms));
-	if (!mask24 || !lens24 || !ms) {
-		err = -ENOMEM;
-		goto out;
-	}
-	ms->n = 1;
-
-	/* Prefixes up to /24 paint their /24 entries (OR: the union of covering
-	 * rules); longer ones are counted. */
+	t->mask24 = calloc(TBL24_ENTRIES, sizeof(*t->mask24));
+	if (!t->mask24)
+		return -ENOMEM;
 	for (i = 0; i < cfg->nrules; i++) {
 		const struct vw_rule *r = &cfg->rules[i];
-		__u32 a, start, cnt, k;
+		__u32 a, k;
 
 		if (r->family != VW_FAMILY_V4)
 			continue;
@@ -380,31 +369,21 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		}
 		memcpy(&a, r->addr, 4);
 		a = ntohl(a) & v4_netmask(r->plen);
-		start = a >> 8;
-		cnt = 1U << (24 - r->plen);
-		for (k = 0; k < cnt; k++)
-			mask24[start + k] |= r->mask;
+		for (k = 0; k < 1U << (24 - r->plen); k++)
+			t->mask24[(a >> 8) + k] |= r->mask;
 	}
 	if (npairs > VW_MAX_V4_LONG) {
-		pr_warn("%zu IPv4 prefixes longer than /24, at most %u fit", npairs, VW_MAX_V4_LONG);
-		err = -E2BIG;
-		goto out;
+		pr_warn("%zu IPv4 prefixes longer than /24, at most %u fit\n", npairs,
+			VW_MAX_V4_LONG);
+		return -E2BIG;
 	}
-	progress_report(progress, ctx, "IPv4 prefixes up to /24", 1, 1);
-
-	/* /25../32: one entry per prefix (no expansion). Items are (address << 32 |
-	 * rule index), emitted shortest length first and sorted stably by address, so
-	 * each prefix directly follows the prefixes covering it. */
-	if (npairs) {
-		pairs = malloc(npairs * sizeof(*pairs));
-		long_keys = malloc(npairs * sizeof(*long_keys));
-		long_vals = malloc(npairs * sizeof(*long_vals));
-		if (!pairs || !long_keys || !long_vals) {
-			err = -ENOMEM;
-			goto out;
-		}
+	pairs = malloc((npairs ? npairs : 1) * sizeof(*pairs));
+	t->longs = malloc((npairs ? npairs : 1) * sizeof(*t->longs));
+	if (!pairs || !t->longs) {
+		free(pairs);
+		return -ENOMEM;
 	}
-	npairs = 0;
+	/* (address << 32 | rule index), shortest length first, sorted stably by address. */
 	for (plen = 25; plen <= 32; plen++) {
 		for (i = 0; i < cfg->nrules; i++) {
 			const struct vw_rule *r = &cfg->rules[i];
@@ -413,112 +392,152 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 			if (r->family != VW_FAMILY_V4 || r->plen != plen)
 				continue;
 			memcpy(&a, r->addr, 4);
-			a = ntohl(a) & v4_netmask(plen);
-			pairs[npairs++] = (__u64)a << 32 | i;
+			pairs[n++] = (__u64)(ntohl(a) & v4_netmask(plen)) << 32 | i;
 		}
 	}
-	err = radix_sort_hi32(pairs, npairs);
-	if (err)
-		goto out;
-
-	/* Merge identical prefixes and fold: each prefix's value is its own mask, the
-	 * value of its nearest covering long prefix (the stack) and its /24's mask (the
-	 * rules up to /24 covering it), so the longest match holds the union. */
-	for (i = 0; i < npairs; i++) {
+	err = radix_sort_hi32(pairs, n);
+	for (i = 0; !err && i < n; i++) {
 		const struct vw_rule *r = &cfg->rules[(__u32)pairs[i]];
-		__u32 a = pairs[i] >> 32;
+		__u32 a = htonl(pairs[i] >> 32);
+		struct vw_pfx *last = t->nlong ? &t->longs[t->nlong - 1] : NULL;
 
-		if (nlong && long_keys[nlong - 1].plen == r->plen &&
-		    long_keys[nlong - 1].addr == htonl(a)) {
-			long_vals[nlong - 1] |= r->mask;
+		if (last && last->plen == r->plen && !memcmp(last->addr, &a, 4)) {
+			last->mask |= r->mask;
 			continue;
 		}
-		while (depth) {
-			const struct vw_v4_key *c = &long_keys[stack[depth - 1]];
-
-			if (c->plen <= r->plen && (a & v4_netmask(c->plen)) == ntohl(c->addr))
-				break;
-			depth--;
-		}
-		long_keys[nlong].addr = htonl(a);
-		long_keys[nlong].plen = r->plen;
-		long_vals[nlong] = r->mask | mask24[a >> 8] |
-				   (depth ? long_vals[stack[depth - 1]] : 0);
-		lens24[a >> 8] |= 1U << (r->plen - 25);
-		if (depth < sizeof(stack) / sizeof(stack[0]))
-			stack[depth++] = nlong;
-		nlong++;
+		last = &t->longs[t->nlong++];
+		memset(last, 0, sizeof(*last));
+		memcpy(last->addr, &a, 4);
+		last->plen = r->plen;
+		last->mask = r->mask;
 	}
 	free(pairs);
-	pairs = NULL;
+	return err;
+}
 
-	/* tbl24: mask index of each /24 (the fallback when no longer prefix matches)
-	 * and the lengths 25..32 to probe in vw_v4_long. */
+/* Fold: per /24 holding longer rules, either one length (each prefix a vw_v4_long entry holding
+ * the union of its rule and the /24's: nothing else of that length can cover it) or several (the
+ * /24's 256 addresses expanded into one node, so a source costs one read, not a probe per
+ * length). */
+static int v4_fold(struct v4_tables *t, struct vw_build *b)
+{
+	size_t i = 0, j;
+	int err;
+
+	t->long24 = malloc((t->nlong ? t->nlong : 1) * sizeof(*t->long24));
+	t->keys = malloc((t->nlong ? t->nlong : 1) * sizeof(*t->keys));
+	t->vals = malloc((t->nlong ? t->nlong : 1) * sizeof(*t->vals));
+	if (!t->long24 || !t->keys || !t->vals)
+		return -ENOMEM;
+	while (i < t->nlong) {
+		__u32 s24 = pfx_v4(&t->longs[i]) >> 8, plen = t->longs[i].plen;
+		struct v4_long24 *l = &t->long24[t->nlong24++];
+		bool one_len = true;
+
+		for (j = i; j < t->nlong && pfx_v4(&t->longs[j]) >> 8 == s24; j++)
+			one_len &= t->longs[j].plen == plen;
+		l->slash24 = s24;
+		if (one_len) {
+			err = vw_mask_entry(b, t->mask24[s24], &l->entry);
+			if (err)
+				return err;
+			l->entry |= (plen - 24) << VW_TBL24_LEN_SHIFT;
+			for (; i < j; i++) {
+				memcpy(&t->keys[t->nkeys].addr, t->longs[i].addr, 4);
+				t->keys[t->nkeys].plen = plen;
+				t->vals[t->nkeys++] = t->longs[i].mask | t->mask24[s24];
+			}
+		} else {
+			err = vw_trie_entry(b, &t->longs[i], j - i, 24, t->mask24[s24], false,
+					    &l->entry);
+			if (err)
+				return err;
+			i = j;
+		}
+	}
+	return 0;
+}
+
+static void set_bit64(__u64 *words, __u32 bit)
+{
+	words[bit >> 6] |= 1ULL << (bit & 63);
+}
+
+/* Write: tbl24 (mask entries, with the /24s holding longer rules patched in), the /16 and /24
+ * bitmaps of the /24s with any rule, and the vw_v4_long hash. */
+static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct vw_maps *m,
+		    __u32 gen, vw_progress_fn progress, void *ctx)
+{
+	__u64 *tbl = NULL, *b16 = NULL, *b24 = NULL;
+	size_t i, l = 0;
+	int err = 0;
+
 	tbl = map_mmap_range(m->v4_tbl24, TBL24_HALF_BYTES, (off_t)gen * TBL24_HALF_BYTES,
 			     PROT_READ | PROT_WRITE);
-	if (!tbl) {
+	b16 = map_mmap_range(m->v4_b16, B16_HALF_BYTES, (off_t)gen * B16_HALF_BYTES,
+			     PROT_READ | PROT_WRITE);
+	b24 = map_mmap_range(m->v4_b24, B24_HALF_BYTES, (off_t)gen * B24_HALF_BYTES,
+			     PROT_READ | PROT_WRITE);
+	if (!tbl || !b16 || !b24) {
 		err = -errno;
-		pr_warn("cannot map vw_v4_tbl24: %s", strerror(-err));
+		pr_warn("cannot map the IPv4 tables: %s\n", strerror(-err));
 		goto out;
 	}
+	memset(b16, 0, B16_HALF_BYTES);
+	memset(b24, 0, B24_HALF_BYTES);
 	for (i = 0; i < VW_V4_TBL24_WORDS; i++) {
-		__u64 word = 0;
+		__u32 e[2];
 		unsigned int j;
 
 		for (j = 0; j < 2; j++) {
-			size_t e = i * 2 + j;
-			__u32 entry;
+			__u32 s24 = i * 2 + j;
 
-			if (mask24[e] != last_mask) {
-				last_idx = mask_index(ms, mask24[e]);
-				if (last_idx < 0) {
-					err = last_idx;
+			if (l < t->nlong24 && t->long24[l].slash24 == s24) {
+				e[j] = t->long24[l++].entry;
+			} else {
+				err = vw_mask_entry(b, t->mask24[s24], &e[j]);
+				if (err)
 					goto out;
-				}
-				last_mask = mask24[e];
 			}
-			entry = last_mask ? (__u32)last_idx : 0;
-			entry |= (__u32)lens24[e] << VW_TBL24_LENS_SHIFT;
-			word |= (__u64)entry << (32 * j);
+			if (e[j]) {
+				set_bit64(b24, s24);
+				set_bit64(b16, s24 >> 8);
+			}
 		}
-		tbl[i] = word;
+		tbl[i] = (__u64)e[1] << 32 | e[0];
 	}
 	progress_report(progress, ctx, "IPv4 table", 1, 1);
-
-	masks_base = map_mmap_range(m->masks, MASKS_HALF_BYTES, (off_t)gen * MASKS_HALF_BYTES,
-				    PROT_READ | PROT_WRITE);
-	if (!masks_base) {
-		err = -errno;
-		pr_warn("cannot map vw_masks: %s", strerror(-err));
-		goto out;
-	}
-	memset(masks_base, 0, MASKS_HALF_BYTES);
-	for (i = 0; i < ms->n; i++)
-		memcpy(masks_base + i * MMAP_STRIDE(sizeof(__u32)), &ms->masks[i], sizeof(__u32));
-
 	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 prefixes",
-			   sizeof(struct vw_v4_key), long_keys, sizeof(__u32), long_vals, nlong,
+			   sizeof(struct vw_v4_key), t->keys, sizeof(__u32), t->vals, t->nkeys,
 			   progress, ctx);
 out:
-	if (masks_base)
-		munmap(masks_base, MASKS_HALF_BYTES);
 	if (tbl)
 		munmap(tbl, TBL24_HALF_BYTES);
-	free(pairs);
-	free(long_keys);
-	free(long_vals);
-	free(lens24);
-	free(mask24);
-	free(ms);
+	if (b16)
+		munmap(b16, B16_HALF_BYTES);
+	if (b24)
+		munmap(b24, B24_HALF_BYTES);
+	return err;
+}
+
+static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg,
+		    struct vw_build *b, vw_progress_fn progress, void *ctx)
+{
+	struct v4_tables t = {0};
+	int err;
+
+	err = v4_paint(&t, cfg);
+	if (!err) {
+		progress_report(progress, ctx, "IPv4 prefixes up to /24", 1, 1);
+		err = v4_fold(&t, b);
+	}
+	if (!err)
+		err = v4_write(&t, b, m, gen, progress, ctx);
+	v4_tables_free(&t);
 	return err;
 }
 
 /* ---- IPv6 ---- */
-
-struct v6_item {
-	struct vw_v6_key key;
-	__u32 mask;
-};
 
 static void v6_mask_addr(__u8 *addr, unsigned int plen)
 {
@@ -536,17 +555,17 @@ static void v6_mask_addr(__u8 *addr, unsigned int plen)
 
 /* Order by address, then shorter prefix first: a prefix is then followed
  * directly by all the prefixes it covers. */
-static int v6_cmp(const void *pa, const void *pb)
+static int pfx_cmp(const void *pa, const void *pb)
 {
-	const struct v6_item *a = pa, *b = pb;
-	int c = memcmp(a->key.addr, b->key.addr, 16);
+	const struct vw_pfx *a = pa, *b = pb;
+	int c = memcmp(a->addr, b->addr, 16);
 
 	if (c)
 		return c;
-	return (int)a->key.plen - (int)b->key.plen;
+	return (int)a->plen - (int)b->plen;
 }
 
-static bool v6_covers(const struct vw_v6_key *outer, const struct vw_v6_key *inner)
+static bool pfx_covers(const struct vw_pfx *outer, const struct vw_pfx *inner)
 {
 	unsigned int full = outer->plen / 8, rem = outer->plen % 8;
 
@@ -557,139 +576,329 @@ static bool v6_covers(const struct vw_v6_key *outer, const struct vw_v6_key *inn
 	return !rem || !((outer->addr[full] ^ inner->addr[full]) & (__u8)(0xff00 >> rem));
 }
 
-static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg,
-		    struct vw_gen_cfg *gc, vw_progress_fn progress, void *ctx)
+static __u32 pfx_hi32(const struct vw_pfx *p)
 {
-	struct v6_item *items = NULL;
-	struct vw_v6_key *keys = NULL;
-	struct vw_v6_f32 *f_vals = NULL;
-	size_t stack[VW_V6_LENS + 1];
-	bool used[VW_V6_LENS] = {false};
-	size_t i, d, n = 0, w = 0, depth = 0, nf = 0;
-	__u32 *vals = NULL, *cover32 = NULL, *f_keys = NULL;
-	__u64 *bloom;
-	int err = 0, len;
+	__u32 hi;
+
+	memcpy(&hi, p->addr, 4);
+	return hi;
+}
+
+struct v6_tables {
+	struct vw_pfx *items; /* every IPv6 prefix, sorted by address then length, merged */
+	__u32 *vals;	      /* folded: the union of the rules covering items[i] */
+	__u32 *upto32;	      /* the union of the rules up to /32 covering items[i] */
+	size_t n;
+	__u32 *root16;	      /* per /16: its entry (rules shorter than /32) */
+	struct vw_v6_key *keys; /* vw_v6 entries */
+	__u32 *kvals;
+	size_t nkeys;
+	__u32 *f_keys;	      /* vw_v6_f32 entries */
+	struct vw_v6_f32 *f_vals;
+	size_t nf;
+};
+
+static void v6_tables_free(struct v6_tables *t)
+{
+	free(t->items);
+	free(t->vals);
+	free(t->upto32);
+	free(t->root16);
+	free(t->keys);
+	free(t->kvals);
+	free(t->f_keys);
+	free(t->f_vals);
+}
+
+/* Paint collects the prefixes (sorted, merged); fold gives each its union: walking in order with
+ * a stack of the prefixes covering the current one, its value is its own mask OR its nearest
+ * cover's value. */
+static int v6_paint_fold(struct v6_tables *t, const struct vw_config *cfg)
+{
+	size_t i, n = 0, w = 0, depth = 0, stack[VW_V6_LENS + 1];
 
 	for (i = 0; i < cfg->nrules; i++)
 		n += cfg->rules[i].family == VW_FAMILY_V6;
-	if (n) {
-		items = calloc(n, sizeof(*items));
-		keys = calloc(n, sizeof(*keys));
-		vals = calloc(n, sizeof(*vals));
-		cover32 = calloc(n, sizeof(*cover32));
-		f_keys = calloc(n, sizeof(*f_keys));
-		f_vals = calloc(n, sizeof(*f_vals));
-		if (!items || !keys || !vals || !cover32 || !f_keys || !f_vals) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
-	n = 0;
-	for (i = 0; i < cfg->nrules; i++) {
+	t->items = calloc(n ? n : 1, sizeof(*t->items));
+	t->vals = calloc(n ? n : 1, sizeof(*t->vals));
+	t->upto32 = calloc(n ? n : 1, sizeof(*t->upto32));
+	if (!t->items || !t->vals || !t->upto32)
+		return -ENOMEM;
+	for (i = 0, n = 0; i < cfg->nrules; i++) {
 		const struct vw_rule *r = &cfg->rules[i];
 
 		if (r->family != VW_FAMILY_V6)
 			continue;
-		items[n].key.plen = r->plen;
-		memcpy(items[n].key.addr, r->addr, 16);
-		v6_mask_addr(items[n].key.addr, r->plen);
-		items[n].mask = r->mask;
-		n++;
+		memcpy(t->items[n].addr, r->addr, 16);
+		v6_mask_addr(t->items[n].addr, r->plen);
+		t->items[n].plen = r->plen;
+		t->items[n++].mask = r->mask;
 	}
 	if (n > 1)
-		qsort(items, n, sizeof(*items), v6_cmp);
-
-	/* Merge identical prefixes (adjacent after the sort) and fold: walking in
-	 * order with a stack of the prefixes covering the current one, each prefix's
-	 * value is its own mask OR the value of its nearest cover, so the longest
-	 * match holds the union of all covering rules. */
+		qsort(t->items, n, sizeof(*t->items), pfx_cmp);
 	for (i = 0; i < n; i++) {
-		const struct v6_item *it = &items[i];
+		const struct vw_pfx *it = &t->items[i];
 
-		if (w && keys[w - 1].plen == it->key.plen &&
-		    !memcmp(keys[w - 1].addr, it->key.addr, 16)) {
-			/* Same prefix again: it is the top of the stack and nothing has folded it
-			 * yet, since the prefixes it covers sort after it. */
-			vals[w - 1] |= it->mask;
+		if (w && t->items[w - 1].plen == it->plen &&
+		    !memcmp(t->items[w - 1].addr, it->addr, 16)) {
+			/* Same prefix again: it is the top of the stack and nothing has folded
+			 * it yet, since the prefixes it covers sort after it. */
+			t->items[w - 1].mask |= it->mask;
+			t->vals[w - 1] |= it->mask;
+			if (it->plen <= VW_V6_SPLIT)
+				t->upto32[w - 1] = t->vals[w - 1];
 			continue;
 		}
-		while (depth && !v6_covers(&keys[stack[depth - 1]], &it->key))
+		while (depth && !pfx_covers(&t->items[stack[depth - 1]], it))
 			depth--;
-		/* The union of the rules shorter than /32 covering this prefix: the /32
-		 * filter's fallback when no prefix of its lengths matches. */
-		cover32[w] = 0;
-		for (d = depth; d > 0; d--) {
-			if (keys[stack[d - 1]].plen < VW_V6_SPLIT) {
-				cover32[w] = vals[stack[d - 1]];
-				break;
-			}
-		}
-		keys[w] = it->key;
-		vals[w] = it->mask | (depth ? vals[stack[depth - 1]] : 0);
-		used[it->key.plen] = true;
-		stack[depth++] = w;
-		w++;
+		t->items[w] = *it;
+		t->vals[w] = it->mask | (depth ? t->vals[stack[depth - 1]] : 0);
+		t->upto32[w] = it->plen <= VW_V6_SPLIT ? t->vals[w]
+			       : depth		       ? t->upto32[stack[depth - 1]]
+						       : 0;
+		stack[depth++] = w++;
 	}
-	n = w;
-	if (n > VW_MAX_V6) {
-		pr_warn("%zu distinct IPv6 prefixes, at most %u fit", n, VW_MAX_V6);
-		err = -E2BIG;
+	t->n = w;
+	if (t->n > VW_MAX_V6) {
+		pr_warn("%zu distinct IPv6 prefixes, at most %u fit\n", t->n, VW_MAX_V6);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* Rules shorter than /32: up to /16 they paint their /16 roots; /17../31 make a trie below
+ * their /16 (at most two nodes and a leaf deep). */
+static int v6_short(struct v6_tables *t, struct vw_build *b, struct vw_gen_cfg *gc)
+{
+	bool used[VW_V6_SPLIT] = {false};
+	struct vw_pfx *mid = NULL;
+	size_t i, j, nmid = 0;
+	__u32 *paint;
+	int err = 0, len;
+
+	t->root16 = calloc(VW_V6_ROOT16, sizeof(*t->root16));
+	paint = calloc(VW_V6_ROOT16, sizeof(*paint));
+	mid = malloc((t->n ? t->n : 1) * sizeof(*mid));
+	if (!t->root16 || !paint || !mid) {
+		err = -ENOMEM;
 		goto out;
 	}
-	/* v6_lens: the lengths below /32, tried for sources whose /32 has no filter entry. */
+	for (i = 0; i < t->n; i++) {
+		const struct vw_pfx *p = &t->items[i];
+		__u32 hi = ntohl(pfx_hi32(p)) >> 16, k;
+
+		if (p->plen >= VW_V6_SPLIT)
+			continue;
+		used[p->plen] = true;
+		if (p->plen > 16) {
+			mid[nmid++] = *p;
+			continue;
+		}
+		for (k = 0; k < 1U << (16 - p->plen); k++)
+			paint[hi + k] |= p->mask;
+	}
+	for (i = 0, j = 0; i < VW_V6_ROOT16; i++) {
+		size_t lo = j;
+
+		while (j < nmid && ntohl(pfx_hi32(&mid[j])) >> 16 == i)
+			j++;
+		err = vw_trie_entry(b, mid + lo, j - lo, 16, paint[i], true, &t->root16[i]);
+		if (err)
+			goto out;
+	}
 	gc->v6_nlens = 0;
 	for (len = VW_V6_SPLIT - 1; len >= 0; len--)
 		if (used[len])
 			gc->v6_lens[gc->v6_nlens++] = len;
+out:
+	free(paint);
+	free(mid);
+	return err;
+}
 
-	/* vw_v6_f32: one entry per /32 holding prefixes of length >= 32, with their lengths.
-	 * Keys are sorted by address, so the prefixes of one /32 are adjacent. */
-	for (i = 0; i < n; i++) {
-		const struct vw_v6_key *k = &keys[i];
-		__u32 hi;
+/* Rules of /32 and longer, per /32: the union of the rules up to /32 covering it, and either
+ * the few lengths to probe in vw_v6 (each prefix an entry holding its folded value) or, with more
+ * than VW_V6_MAX_PROBES lengths, a trie below the /32. */
+static int v6_long(struct v6_tables *t, struct vw_build *b)
+{
+	struct vw_pfx *group = NULL;
+	bool used[VW_V6_LENS];
+	size_t i = 0, j, k;
+	int err = 0;
 
-		if (k->plen < VW_V6_SPLIT)
-			continue;
-		memcpy(&hi, k->addr, sizeof(hi));
-		if (!nf || f_keys[nf - 1] != hi) {
-			f_keys[nf] = hi;
-			memset(&f_vals[nf], 0, sizeof(f_vals[nf]));
-			f_vals[nf].mask = cover32[i];
-			nf++;
-		}
-		f_vals[nf - 1].lens[(k->plen - 1) / 64] |= 1ULL << ((k->plen - 1) % 64);
+	t->keys = malloc((t->n ? t->n : 1) * sizeof(*t->keys));
+	t->kvals = malloc((t->n ? t->n : 1) * sizeof(*t->kvals));
+	t->f_keys = malloc((t->n ? t->n : 1) * sizeof(*t->f_keys));
+	t->f_vals = calloc(t->n ? t->n : 1, sizeof(*t->f_vals));
+	group = malloc((t->n ? t->n : 1) * sizeof(*group));
+	if (!t->keys || !t->kvals || !t->f_keys || !t->f_vals || !group) {
+		err = -ENOMEM;
+		goto out;
 	}
-	progress_report(progress, ctx, "IPv6 prefixes folded", 1, 1);
+	while (i < t->n) {
+		struct vw_v6_f32 *f;
+		__u32 hi = pfx_hi32(&t->items[i]);
+		unsigned int nlens = 0, ng = 0;
 
-	err = install_hash(m->v6, gen, "vw_v6_in", "IPv6 prefixes", sizeof(struct vw_v6_key), keys,
-			   sizeof(__u32), vals, n, progress, ctx);
+		if (t->items[i].plen < VW_V6_SPLIT) {
+			i++;
+			continue;
+		}
+		f = &t->f_vals[t->nf];
+		t->f_keys[t->nf++] = hi;
+		f->mask = t->upto32[i];
+		/* The /32's prefixes are adjacent: nothing shorter than /32 sorts among them. */
+		memset(used, 0, sizeof(used));
+		for (j = i; j < t->n && pfx_hi32(&t->items[j]) == hi; j++) {
+			__u32 plen = t->items[j].plen;
+
+			if (plen == VW_V6_SPLIT)
+				continue;
+			nlens += !used[plen];
+			used[plen] = true;
+			group[ng++] = t->items[j];
+		}
+		if (nlens > VW_V6_MAX_PROBES) {
+			err = vw_trie_entry(b, group, ng, VW_V6_SPLIT, f->mask, true, &f->root);
+			if (err)
+				goto out;
+		} else {
+			for (k = 128, nlens = 0; k > VW_V6_SPLIT; k--)
+				if (used[k])
+					f->lens[nlens++] = k;
+			for (k = i; k < j; k++) {
+				if (t->items[k].plen == VW_V6_SPLIT)
+					continue;
+				t->keys[t->nkeys].plen = t->items[k].plen;
+				memcpy(t->keys[t->nkeys].addr, t->items[k].addr, 16);
+				t->kvals[t->nkeys++] = t->vals[k];
+			}
+		}
+		i = j;
+	}
+out:
+	free(group);
+	return err;
+}
+
+static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 gen,
+		    vw_progress_fn progress, void *ctx)
+{
+	__u32 *root16 = NULL;
+	__u64 *bloom = NULL;
+	size_t i;
+	int err;
+
+	err = install_hash(m->v6, gen, "vw_v6_in", "IPv6 prefixes", sizeof(struct vw_v6_key),
+			   t->keys, sizeof(__u32), t->kvals, t->nkeys, progress, ctx);
+	if (!err)
+		err = install_hash(m->v6_f32, gen, "vw_v6_f32_in", "IPv6 /32 filter",
+				   sizeof(__u32), t->f_keys, sizeof(struct vw_v6_f32), t->f_vals,
+				   t->nf, progress, ctx);
 	if (err)
-		goto out;
-	err = install_hash(m->v6_f32, gen, "vw_v6_f32_in", "IPv6 /32 filter", sizeof(__u32),
-			   f_keys, sizeof(struct vw_v6_f32), f_vals, nf, progress, ctx);
-	if (err)
-		goto out;
+		return err;
 	bloom = map_mmap_range(m->v6_bloom, BLOOM_HALF_BYTES, (off_t)gen * BLOOM_HALF_BYTES,
 			       PROT_READ | PROT_WRITE);
-	if (!bloom) {
+	root16 = map_mmap_range(m->v6_root16, ROOT16_HALF_BYTES, (off_t)gen * ROOT16_HALF_BYTES,
+				PROT_READ | PROT_WRITE);
+	if (!bloom || !root16) {
 		err = -errno;
-		pr_warn("cannot map vw_v6_bloom: %s", strerror(-err));
+		pr_warn("cannot map the IPv6 tables: %s\n", strerror(-err));
 		goto out;
 	}
 	memset(bloom, 0, BLOOM_HALF_BYTES);
-	for (i = 0; i < nf; i++) {
-		__u32 h = VW_V6_BLOOM_HASH(f_keys[i]);
-
-		bloom[h >> 6] |= 1ULL << (h & 63);
-	}
-	munmap(bloom, BLOOM_HALF_BYTES);
+	for (i = 0; i < t->nf; i++)
+		set_bit64(bloom, VW_V6_BLOOM_HASH(t->f_keys[i]));
+	for (i = 0; i < VW_V6_ROOT16; i++)
+		memcpy((__u8 *)root16 + i * MMAP_STRIDE(sizeof(__u32)), &t->root16[i],
+		       sizeof(__u32));
 out:
-	free(items);
-	free(keys);
-	free(vals);
-	free(cover32);
-	free(f_keys);
-	free(f_vals);
+	if (bloom)
+		munmap(bloom, BLOOM_HALF_BYTES);
+	if (root16)
+		munmap(root16, ROOT16_HALF_BYTES);
+	return err;
+}
+
+static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg,
+		    struct vw_build *b, struct vw_gen_cfg *gc, vw_progress_fn progress, void *ctx)
+{
+	struct v6_tables t = {0};
+	int err;
+
+	err = v6_paint_fold(&t, cfg);
+	if (!err)
+		err = v6_short(&t, b, gc);
+	if (!err)
+		err = v6_long(&t, b);
+	if (!err) {
+		progress_report(progress, ctx, "IPv6 prefixes folded", 1, 1);
+		err = v6_write(&t, m, gen, progress, ctx);
+	}
+	v6_tables_free(&t);
+	return err;
+}
+
+/* ---- What both families share: masks, nodes, leaves ---- */
+
+/* An ARRAY inner map (BPF_F_INNER_MAP | BPF_F_MMAPABLE) sized for n elements, filled through
+ * mmap, put into the outer map's generation slot. */
+static int install_array(int outer, __u32 gen, const char *name, __u32 val_size, const void *vals,
+			 size_t n)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = page_round((n ? n : 1) * MMAP_STRIDE(val_size));
+	void *base;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), val_size, n ? n : 1, &opts);
+	if (fd < 0) {
+		pr_warn("cannot create map %s for %zu entries: %s\n", name, n, strerror(-fd));
+		return fd;
+	}
+	base = map_mmap_range(fd, len, 0, PROT_READ | PROT_WRITE);
+	if (!base) {
+		err = -errno;
+		pr_warn("cannot map %s: %s\n", name, strerror(-err));
+		goto out;
+	}
+	/* Values are multiples of 8 bytes: the mmapped array is packed. */
+	memcpy(base, vals, n * val_size);
+	munmap(base, len);
+	err = bpf_map_update_elem(outer, &gen, &fd, BPF_ANY);
+	if (err)
+		pr_warn("cannot install map %s in generation %u: %s\n", name, gen, strerror(-err));
+out:
+	close(fd);
+	return err;
+}
+
+static int build_shared(const struct vw_maps *m, __u32 gen, const struct vw_build *b)
+{
+	const __u32 *masks;
+	__u8 *base;
+	size_t i, n;
+	int err;
+
+	_Static_assert(sizeof(struct vw_node) % 8 == 0 && sizeof(struct vw_leaf) % 8 == 0,
+		       "node and leaf arrays are packed when mmapped");
+	masks = vw_build_masks(b, &n);
+	base = map_mmap_range(m->masks, MASKS_HALF_BYTES, (off_t)gen * MASKS_HALF_BYTES,
+			      PROT_READ | PROT_WRITE);
+	if (!base) {
+		err = -errno;
+		pr_warn("cannot map vw_masks: %s\n", strerror(-err));
+		return err;
+	}
+	memset(base, 0, MASKS_HALF_BYTES);
+	for (i = 0; i < n; i++)
+		memcpy(base + i * MMAP_STRIDE(sizeof(__u32)), &masks[i], sizeof(__u32));
+	munmap(base, MASKS_HALF_BYTES);
+	err = install_array(m->nodes, gen, "vw_nodes_in", sizeof(struct vw_node), b->nodes,
+			    b->nnodes > 1 ? b->nnodes : 0);
+	if (!err)
+		err = install_array(m->leaves, gen, "vw_leaves_in", sizeof(struct vw_leaf),
+				    b->leaves, b->nleaves > 1 ? b->nleaves : 0);
 	return err;
 }
 
@@ -741,6 +950,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 {
 	struct vw_gen_cfg *gc = NULL;
 	struct vw_gen_cfg other;
+	struct vw_build b;
 	struct timespec ts;
 	__u32 class_mask, active, serial = 0, g;
 	unsigned int i;
@@ -785,10 +995,14 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	if (err)
 		goto out;
 	progress_report(progress, ctx, "Ports", 1, 1);
-	err = build_v4(m, gen, cfg, progress, ctx);
-	if (err)
-		goto out;
-	err = build_v6(m, gen, cfg, gc, progress, ctx);
+	err = vw_build_init(&b);
+	if (!err)
+		err = build_v4(m, gen, cfg, &b, progress, ctx);
+	if (!err)
+		err = build_v6(m, gen, cfg, &b, gc, progress, ctx);
+	if (!err)
+		err = build_shared(m, gen, &b);
+	vw_build_free(&b);
 	if (err)
 		goto out;
 	err = install_rules(m, gen, cfg);
@@ -999,6 +1213,11 @@ const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
 	{ "vw_counters", offsetof(struct vw_maps, counters) },
 	{ "vw_frags", offsetof(struct vw_maps, frags) },
 	{ "vw_sources", offsetof(struct vw_maps, sources) },
+	{ "vw_v6_root16", offsetof(struct vw_maps, v6_root16) },
+	{ "vw_v4_b16", offsetof(struct vw_maps, v4_b16) },
+	{ "vw_v4_b24", offsetof(struct vw_maps, v4_b24) },
+	{ "vw_nodes", offsetof(struct vw_maps, nodes) },
+	{ "vw_leaves", offsetof(struct vw_maps, leaves) },
 };
 
 int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m)

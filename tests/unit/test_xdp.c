@@ -1000,8 +1000,8 @@ out:
 struct tview {
 	__u32 gen;
 	__u64 *tbl;
-	__u8 *masks;
-	int long_fd, v6_fd, f32_fd;
+	__u8 *masks, *root16;
+	int long_fd, v6_fd, f32_fd, nodes_fd, leaves_fd;
 	struct vw_gen_cfg gc;
 };
 
@@ -1017,18 +1017,23 @@ static int inner_fd(int outer, __u32 gen)
 static int tview_open(struct tview *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->long_fd = v->v6_fd = v->f32_fd = -1;
+	v->long_fd = v->v6_fd = v->f32_fd = v->nodes_fd = v->leaves_fd = -1;
 	if (vw_gen_active(&T.maps, &v->gen) || vw_gen_cfg_read(&T.maps, v->gen, &v->gc))
 		return -1;
 	v->tbl = mmap(NULL, (size_t)VW_V4_TBL24_WORDS * 8, PROT_READ, MAP_SHARED, T.maps.v4_tbl24,
 		      (off_t)v->gen * VW_V4_TBL24_WORDS * 8);
 	v->masks = mmap(NULL, (size_t)VW_MAX_MASKS * 8, PROT_READ, MAP_SHARED, T.maps.masks,
 			(off_t)v->gen * VW_MAX_MASKS * 8);
+	v->root16 = mmap(NULL, (size_t)VW_V6_ROOT16 * 8, PROT_READ, MAP_SHARED, T.maps.v6_root16,
+			 (off_t)v->gen * VW_V6_ROOT16 * 8);
 	v->long_fd = inner_fd(T.maps.v4_long, v->gen);
 	v->v6_fd = inner_fd(T.maps.v6, v->gen);
 	v->f32_fd = inner_fd(T.maps.v6_f32, v->gen);
-	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->long_fd < 0 || v->v6_fd < 0 ||
-	    v->f32_fd < 0)
+	v->nodes_fd = inner_fd(T.maps.nodes, v->gen);
+	v->leaves_fd = inner_fd(T.maps.leaves, v->gen);
+	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->root16 == MAP_FAILED ||
+	    v->long_fd < 0 || v->v6_fd < 0 || v->f32_fd < 0 || v->nodes_fd < 0 ||
+	    v->leaves_fd < 0)
 		return -1;
 	return 0;
 }
@@ -1039,30 +1044,18 @@ static void tview_close(struct tview *v)
 		munmap(v->tbl, (size_t)VW_V4_TBL24_WORDS * 8);
 	if (v->masks && v->masks != MAP_FAILED)
 		munmap(v->masks, (size_t)VW_MAX_MASKS * 8);
+	if (v->root16 && v->root16 != MAP_FAILED)
+		munmap(v->root16, (size_t)VW_V6_ROOT16 * 8);
 	if (v->long_fd >= 0)
 		close(v->long_fd);
 	if (v->v6_fd >= 0)
 		close(v->v6_fd);
 	if (v->f32_fd >= 0)
 		close(v->f32_fd);
-}
-
-static __u32 tview_v4(const struct tview *v, __u32 a)
-{
-	__u32 entry = (__u32)(v->tbl[a >> 9] >> VW_TBL24_SHIFT(a)), mask;
-	struct vw_v4_key key;
-	int len;
-
-	for (len = 32; len >= 25; len--) {
-		if (!(entry >> VW_TBL24_LENS_SHIFT & 1U << (len - 25)))
-			continue;
-		key.plen = len;
-		key.addr = htonl(a & (~0U << (32 - len)));
-		if (!bpf_map_lookup_elem(v->long_fd, &key, &mask))
-			return mask;
-	}
-	memcpy(&mask, v->masks + (size_t)(entry & VW_TBL24_MASK_IDX) * 8, 4);
-	return mask;
+	if (v->nodes_fd >= 0)
+		close(v->nodes_fd);
+	if (v->leaves_fd >= 0)
+		close(v->leaves_fd);
 }
 
 static void mask_addr(__u8 *a, unsigned int plen, unsigned int bytes)
@@ -1076,6 +1069,62 @@ static void mask_addr(__u8 *a, unsigned int plen, unsigned int bytes)
 	}
 }
 
+static __u32 tview_mask(const struct tview *v, __u32 e)
+{
+	__u32 mask;
+
+	if (VW_ENT_KIND(e) != VW_ENT_MASK)
+		return 0xdeadbeef; /* a walk that does not end at a mask: never a rule's */
+	memcpy(&mask, v->masks + (size_t)(e & VW_TBL24_MASK_IDX) * 8, 4);
+	return mask;
+}
+
+/* The program's trie walk: nodes down the address bytes from pos, then a leaf. */
+static __u32 tview_walk(const struct tview *v, __u32 e, const __u8 *addr, unsigned int pos)
+{
+	struct vw_node node;
+	struct vw_leaf leaf;
+	__u32 idx;
+	__u8 a[16];
+
+	while (VW_ENT_KIND(e) == VW_ENT_NODE && pos < 16) {
+		idx = VW_ENT_IDX(e);
+		if (bpf_map_lookup_elem(v->nodes_fd, &idx, &node))
+			return 0xdeadbeef;
+		e = node.e[addr[pos++]];
+	}
+	if (VW_ENT_KIND(e) == VW_ENT_LEAF) {
+		idx = VW_ENT_IDX(e);
+		if (bpf_map_lookup_elem(v->leaves_fd, &idx, &leaf))
+			return 0xdeadbeef;
+		memcpy(a, addr, 16);
+		mask_addr(a, leaf.plen, 16);
+		e = memcmp(a, leaf.addr, 16) ? leaf.out : leaf.in;
+	}
+	return tview_mask(v, e);
+}
+
+static __u32 tview_v4(const struct tview *v, __u32 a)
+{
+	__u32 entry = (__u32)(v->tbl[a >> 9] >> VW_TBL24_SHIFT(a)), mask, len;
+	struct vw_v4_key key;
+	__u8 addr[16] = {0};
+
+	if (VW_ENT_KIND(entry) == VW_ENT_NODE) {
+		a = htonl(a);
+		memcpy(addr, &a, 4);
+		return tview_walk(v, entry, addr, 3);
+	}
+	len = VW_TBL24_LEN(entry);
+	if (len) {
+		key.plen = 24 + len;
+		key.addr = htonl(a & (~0U << (8 - len)));
+		if (!bpf_map_lookup_elem(v->long_fd, &key, &mask))
+			return mask;
+	}
+	return tview_mask(v, entry & VW_TBL24_MASK_IDX);
+}
+
 static int tview_v6_probe(const struct tview *v, const __u8 *addr, unsigned int plen, __u32 *mask)
 {
 	struct vw_v6_key k = {.plen = plen};
@@ -1085,27 +1134,25 @@ static int tview_v6_probe(const struct tview *v, const __u8 *addr, unsigned int 
 	return bpf_map_lookup_elem(v->v6_fd, &k, mask);
 }
 
-/* The program's walk: the /32 filter's lengths longest first, then its fallback mask; or, for a
- * /32 without an entry, the lengths <= 32 in use. */
+/* The program's walk: the /32 filter's trie, or its lengths longest first, then its fallback
+ * mask; for a /32 without an entry, the trie of its /16. */
 static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 {
 	struct vw_v6_f32 f;
-	unsigned int i;
-	__u32 hi, mask;
+	__u32 hi, mask, r16;
 	int len;
 
 	memcpy(&hi, addr, 4);
 	if (!bpf_map_lookup_elem(v->f32_fd, &hi, &f)) {
-		for (len = 128; len >= VW_V6_SPLIT; len--)
-			if ((f.lens[(len - 1) / 64] >> ((len - 1) % 64) & 1) &&
-			    !tview_v6_probe(v, addr, len, &mask))
+		if (f.root)
+			return tview_walk(v, f.root, addr, 4);
+		for (len = 0; len < VW_V6_MAX_PROBES && f.lens[len]; len++)
+			if (!tview_v6_probe(v, addr, f.lens[len], &mask))
 				return mask;
 		return f.mask;
 	}
-	for (i = 0; i < v->gc.v6_nlens; i++)
-		if (!tview_v6_probe(v, addr, v->gc.v6_lens[i], &mask))
-			return mask;
-	return 0;
+	memcpy(&r16, v->root16 + (size_t)(ntohl(hi) >> 16) * 8, 4);
+	return tview_walk(v, r16, addr, 2);
 }
 
 /* The reference: the union of the masks of every rule covering the address. */
