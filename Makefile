@@ -36,6 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 .DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
 .PHONY: all help setup test demo bench fuzz install uninstall clean format
 
 # ---- BPF objects and skeletons -------------------------------------------------------------

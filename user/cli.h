@@ -15,6 +15,11 @@
 
 #define VW_DEFAULT_WAIT 30
 #define VW_DEFAULT_TOP	10
+/* The exporter's address: loopback only unless told otherwise. 9725 lies in the range where
+ * exporters take their ports (9100-9999; Prometheus's registry of it has no free number left, so
+ * any choice is shared with some exporter), away from node_exporter's 9100 and Prometheus's own
+ * 9090-9094; --listen changes it where it collides. */
+#define VW_EXPORTER_LISTEN "127.0.0.1:9725"
 
 enum vw_attach_mode {
 	VW_ATTACH_AUTO = 0,
@@ -31,6 +36,7 @@ enum vw_opt {
 	VW_OPT_WATCH = 1 << 4,
 	VW_OPT_TOP_N = 1 << 5,
 	VW_OPT_WAIT = 1 << 6,
+	VW_OPT_LISTEN = 1 << 7,
 };
 
 struct vw_cli {
@@ -42,6 +48,7 @@ struct vw_cli {
 	double watch; /* seconds; 0: no --watch */
 	unsigned int top_n;
 	int wait_secs;
+	const char *listen;   /* exporter --listen ADDR:PORT */
 	unsigned int opts; /* enum vw_opt bits given */
 	const char *cmd;   /* command word */
 	int argc;	   /* arguments after the command word */
@@ -58,6 +65,7 @@ int cmd_allow(struct vw_cli *cli);
 int cmd_status(struct vw_cli *cli);
 int cmd_stats(struct vw_cli *cli);
 int cmd_top(struct vw_cli *cli);
+int cmd_exporter(struct vw_cli *cli);
 
 /* ---- helpers (cmd_common.c) ---- */
 
@@ -102,6 +110,9 @@ void vw_format_time(__u64 realtime_ns, char *buf, size_t len);
 /* The classes of cfg (ports, policy, allow rule counts), as a table or as a JSON array. */
 void vw_cli_print_classes(const struct vw_config *cfg);
 void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg);
+/* Allow rules per class id and family. */
+void vw_config_count_rules(const struct vw_config *cfg, size_t v4[VW_MAX_CLASSES],
+			   size_t v6[VW_MAX_CLASSES]);
 /* "sip,rtp" for a class-id mask of cfg. */
 void vw_format_mask(const struct vw_config *cfg, __u32 mask, char *buf, size_t len);
 /* A text for an errno returned by bpf(), hinting at the usual causes. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "digest.h"
 #include "log.h"
 #include "names.h"
 #include "pin.h"
@@ -16,9 +17,8 @@ static const char *policy_name(unsigned int p)
 	return p == VW_POLICY_MONITOR ? "monitor" : "drop";
 }
 
-/* Allow rules per class id and family. */
-static void count_rules(const struct vw_config *cfg, size_t v4[VW_MAX_CLASSES],
-			size_t v6[VW_MAX_CLASSES])
+void vw_config_count_rules(const struct vw_config *cfg, size_t v4[VW_MAX_CLASSES],
+			   size_t v6[VW_MAX_CLASSES])
 {
 	memset(v4, 0, VW_MAX_CLASSES * sizeof(*v4));
 	memset(v6, 0, VW_MAX_CLASSES * sizeof(*v6));
@@ -37,7 +37,7 @@ void vw_cli_print_classes(const struct vw_config *cfg)
 	size_t v4[VW_MAX_CLASSES], v6[VW_MAX_CLASSES];
 	char ports[2048];
 
-	count_rules(cfg, v4, v6);
+	vw_config_count_rules(cfg, v4, v6);
 	printf("%-16s %3s %-8s %8s %8s  %s\n", "CLASS", "ID", "POLICY", "ALLOW-V4", "ALLOW-V6",
 	       "PORTS");
 	for (unsigned int i = 0; i < cfg->nclasses; i++) {
@@ -53,7 +53,7 @@ void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg)
 {
 	size_t v4[VW_MAX_CLASSES], v6[VW_MAX_CLASSES];
 
-	count_rules(cfg, v4, v6);
+	vw_config_count_rules(cfg, v4, v6);
 	vw_json_arr_begin(w);
 	for (unsigned int i = 0; i < cfg->nclasses; i++) {
 		const struct vw_class *c = &cfg->classes[i];
@@ -109,7 +109,7 @@ static void rule_totals(const struct vw_config *cfg, size_t *v4, size_t *v6)
 
 int cmd_check(struct vw_cli *cli)
 {
-	char why[256];
+	char why[256], digest[VW_DIGEST_STRLEN];
 	struct vw_config cfg;
 	size_t v4, v6;
 	int rc, err;
@@ -127,6 +127,12 @@ int cmd_check(struct vw_cli *cli)
 		rc = VW_EXIT_USAGE;
 		goto out;
 	}
+	err = vw_policy_digest(&cfg, digest);
+	if (err) {
+		pr_warn("cannot compute the policy digest: %s\n", strerror(-err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
 	rule_totals(&cfg, &v4, &v6);
 	if (cli->json) {
 		vw_json_obj_begin(&cli->jw);
@@ -136,6 +142,7 @@ int cmd_check(struct vw_cli *cli)
 		vw_json_kv_uint(&cli->jw, "rules", cfg.nrules);
 		vw_json_kv_uint(&cli->jw, "rules_v4", v4);
 		vw_json_kv_uint(&cli->jw, "rules_v6", v6);
+		vw_json_kv_str(&cli->jw, "digest", digest);
 		vw_json_key(&cli->jw, "classes");
 		vw_cli_json_classes(&cli->jw, &cfg);
 		vw_json_obj_end(&cli->jw);
@@ -146,6 +153,7 @@ int cmd_check(struct vw_cli *cli)
 			printf("config: %s: OK\n", cfg.source);
 		printf("%u classes, %zu allow rules (%zu IPv4, %zu IPv6)\n", cfg.nclasses,
 		       cfg.nrules, v4, v6);
+		printf("digest: %s (normalized policy)\n", digest);
 		vw_cli_print_classes(&cfg);
 	}
 	if (vw_lockout_find(&cfg, why, sizeof(why)))
@@ -178,7 +186,7 @@ static int begin_change(struct vw_cli *cli, struct vw_maps *m, int *lock_fd, __u
 
 int cmd_reload(struct vw_cli *cli)
 {
-	char source[VW_SOURCE_MAX];
+	char source[VW_SOURCE_MAX], digest[VW_DIGEST_STRLEN];
 	struct vw_config cfg = {};
 	struct vw_gen_cfg gc;
 	struct vw_maps m;
@@ -221,6 +229,12 @@ int cmd_reload(struct vw_cli *cli)
 	rc = vw_cli_lockout_check(cli, &cfg);
 	if (rc)
 		goto out;
+	err = vw_policy_digest(&cfg, digest);
+	if (err) {
+		pr_warn("cannot compute the policy digest: %s\n", strerror(-err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
 	rc = vw_cli_apply(cli, &m, &cfg, &gen, &gc);
 	if (rc)
 		goto out;
@@ -233,11 +247,13 @@ int cmd_reload(struct vw_cli *cli)
 		vw_json_kv_uint(&cli->jw, "serial", gc.serial);
 		vw_json_kv_uint(&cli->jw, "classes", cfg.nclasses);
 		vw_json_kv_uint(&cli->jw, "rules", cfg.nrules);
+		vw_json_kv_str(&cli->jw, "digest", digest);
 		vw_json_obj_end(&cli->jw);
 	} else {
-		printf("reloaded %s: %u classes, %zu allow rules (%zu IPv4, %zu IPv6), serial %u\n",
+		printf("reloaded %s: %u classes, %zu allow rules (%zu IPv4, %zu IPv6), serial %u, "
+		       "digest %s\n",
 		       gc.flags & VW_GEN_BUILTIN ? "the built-in default config" : gc.source,
-		       cfg.nclasses, cfg.nrules, v4, v6, gc.serial);
+		       cfg.nclasses, cfg.nrules, v4, v6, gc.serial, digest);
 	}
 out:
 	vw_maps_close(&m);

@@ -14,19 +14,9 @@
 #include "log.h"
 #include "names.h"
 #include "pin.h"
-
-/* Both generations' descriptions: the live one, and the other for names of retired classes. */
-static int read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
-		     struct vw_gen_cfg *other)
-{
-	int rc = vw_cli_live_gen(m, gen, live);
-
-	if (rc)
-		return rc;
-	if (vw_gen_cfg_read(m, !*gen, other))
-		memset(other, 0, sizeof(*other));
-	return VW_EXIT_OK;
-}
+#include "counters.h"
+#include "digest.h"
+#include "prom.h"
 
 /* ---- status --------------------------------------------------------------------------------- */
 
@@ -37,7 +27,7 @@ int cmd_status(struct vw_cli *cli)
 	__u32 plen = sizeof(pinfo), gen;
 	struct vw_gen_cfg gc, other;
 	struct vw_config cfg = {};
-	char when[64];
+	char when[64], digest[VW_DIGEST_STRLEN];
 	struct vw_maps m;
 	int rc, err, prog_fd, n = 0;
 
@@ -56,7 +46,7 @@ int cmd_status(struct vw_cli *cli)
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
-	rc = read_gens(&m, &gen, &gc, &other);
+	rc = vw_read_gens(&m, &gen, &gc, &other);
 	if (rc)
 		goto out;
 	if (vw_cli_read_ifaces(&m, ifs)) {
@@ -66,6 +56,12 @@ int cmd_status(struct vw_cli *cli)
 	err = vw_gen_read_config(&m, gen, &cfg);
 	if (err) {
 		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
+	err = vw_policy_digest(&cfg, digest);
+	if (err) {
+		pr_warn("cannot compute the policy digest: %s\n", strerror(-err));
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
@@ -106,6 +102,7 @@ int cmd_status(struct vw_cli *cli)
 		vw_json_kv_uint(w, "serial", gc.serial);
 		vw_json_kv_str(w, "applied", when);
 		vw_json_kv_uint(w, "applied_unix_ns", gc.applied_realtime_ns);
+		vw_json_kv_str(w, "digest", digest);
 		vw_json_kv_uint(w, "rules", gc.nrules);
 		vw_json_kv_uint(w, "rules_v4", gc.nrules_v4);
 		vw_json_kv_uint(w, "rules_v6", gc.nrules_v6);
@@ -133,6 +130,7 @@ int cmd_status(struct vw_cli *cli)
 	else
 		printf("config:     %s\n", gc.source);
 	printf("applied:    %s (serial %u, generation %u)\n", when, gc.serial, gen);
+	printf("digest:     %s (normalized policy)\n", digest);
 	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc.nrules, gc.nrules_v4, gc.nrules_v6);
 	printf("classes:    %u\n", cfg.nclasses);
 	vw_cli_print_classes(&cfg);
@@ -146,156 +144,11 @@ out:
 
 /* ---- stats ---------------------------------------------------------------------------------- */
 
-struct snapshot {
-	__u64 packets[VW_COUNTERS];
-	__u64 bytes[VW_COUNTERS];
-	struct timespec at;
-};
-
-/* Sum the per-CPU counters: one batch lookup of the whole array (a loop of lookups on kernels
- * without batch support for it). */
-static int read_counters(int fd, struct snapshot *s)
-{
-	int ncpus = libbpf_num_possible_cpus(), err = 0;
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct vw_counter *vals = NULL;
-	__u32 *keys = NULL, done = 0, in = 0, out = 0;
-
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
-	vals = calloc((size_t)VW_COUNTERS * ncpus, sizeof(*vals));
-	keys = calloc(VW_COUNTERS, sizeof(*keys));
-	if (!vals || !keys) {
-		err = -ENOMEM;
-		goto out;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &s->at);
-	while (done < VW_COUNTERS) {
-		__u32 n = VW_COUNTERS - done;
-
-		err = bpf_map_lookup_batch(fd, done ? &in : NULL, &out, keys + done,
-					   vals + (size_t)done * ncpus, &n, &opts);
-		if (err && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-		done += n;
-		in = out;
-		if (err || !n) {
-			err = 0;
-			break;
-		}
-	}
-	if (err) {
-		pr_debug("batch lookup of vw_counters failed (%s); reading one by one\n",
-			 strerror(-err));
-		for (done = 0; done < VW_COUNTERS; done++) {
-			keys[done] = done;
-			if (bpf_map_lookup_elem(fd, &done, vals + (size_t)done * ncpus)) {
-				err = -errno;
-				goto out;
-			}
-		}
-		err = 0;
-	}
-	memset(s->packets, 0, sizeof(s->packets));
-	memset(s->bytes, 0, sizeof(s->bytes));
-	for (__u32 i = 0; i < done; i++) {
-		__u32 k = keys[i];
-
-		if (k >= VW_COUNTERS)
-			continue;
-		for (int c = 0; c < ncpus; c++) {
-			s->packets[k] += vals[(size_t)i * ncpus + c].packets;
-			s->bytes[k] += vals[(size_t)i * ncpus + c].bytes;
-		}
-	}
-out:
-	free(vals);
-	free(keys);
-	return err;
-}
-
-struct labels {
-	char iface[VW_IFNAME_MAX + 8];
-	char cls[VW_CLASS_NAME_MAX + 8];
-	const char *verdict, *reason;
-};
-
-struct stats_ctx {
-	struct vw_iface ifs[VW_MAX_IFACES];
-	struct vw_gen_cfg gc, other;
-};
-
-static void labels_of(const struct stats_ctx *x, __u32 k, struct labels *l)
-{
-	unsigned int reason = k % VW_REASON_MAX;
-	unsigned int verdict = (k / VW_REASON_MAX) % VW_VERDICT_MAX;
-	unsigned int cls = (k / (VW_REASON_MAX * VW_VERDICT_MAX)) % VW_CLASS_SLOTS;
-	unsigned int slot = k / (VW_REASON_MAX * VW_VERDICT_MAX * VW_CLASS_SLOTS);
-
-	if (slot == VW_IFACE_SLOT_OTHER)
-		snprintf(l->iface, sizeof(l->iface), "other");
-	else if (x->ifs[slot].ifindex)
-		snprintf(l->iface, sizeof(l->iface), "%.*s", VW_IFNAME_MAX, x->ifs[slot].name);
-	else
-		snprintf(l->iface, sizeof(l->iface), "slot%u", slot);
-	vw_class_name(&x->gc, &x->other, cls, l->cls, sizeof(l->cls));
-	l->verdict = vw_verdict_name(verdict);
-	l->reason = vw_reason_name(reason);
-}
-
-static void prom_label(const char *name, const char *v, bool last)
-{
-	printf("%s=\"", name);
-	for (; *v; v++) {
-		if (*v == '\\' || *v == '"')
-			printf("\\%c", *v);
-		else if (*v == '\n')
-			printf("\\n");
-		else
-			putchar(*v);
-	}
-	printf("\"%s", last ? "" : ",");
-}
-
-static void print_prometheus(const struct stats_ctx *x, const struct snapshot *s)
-{
-	static const struct {
-		const char *name, *help;
-		bool bytes;
-	} fam[] = {
-	    {"voipwall_packets_total",
-	     "Packets seen by voipwall by interface, class, verdict and reason.", false},
-	    {"voipwall_bytes_total",
-	     "Bytes (whole frames) seen by voipwall by interface, class, verdict and reason.",
-	     true},
-	};
-	struct labels l;
-
-	for (unsigned int f = 0; f < 2; f++) {
-		printf("# HELP %s %s\n# TYPE %s counter\n", fam[f].name, fam[f].help, fam[f].name);
-		for (__u32 k = 0; k < VW_COUNTERS; k++) {
-			if (!s->packets[k])
-				continue;
-			labels_of(x, k, &l);
-			printf("%s{", fam[f].name);
-			prom_label("interface", l.iface, false);
-			prom_label("class", l.cls, false);
-			prom_label("verdict", l.verdict, false);
-			prom_label("reason", l.reason, true);
-			printf("} %llu\n",
-			       (unsigned long long)(fam[f].bytes ? s->bytes[k] : s->packets[k]));
-		}
-	}
-}
-
-/* prev: NULL, or the previous snapshot for rates. */
-static void print_stats(struct vw_cli *cli, const struct stats_ctx *x, const struct snapshot *s,
-			const struct snapshot *prev)
+static void print_stats(struct vw_cli *cli, const struct vw_stats_ctx *x, const struct vw_snapshot *s,
+			const struct vw_snapshot *prev)
 {
 	double dt = 0;
-	struct labels l;
+	struct vw_labels l;
 
 	if (prev)
 		dt = (s->at.tv_sec - prev->at.tv_sec) + (s->at.tv_nsec - prev->at.tv_nsec) / 1e9;
@@ -310,7 +163,7 @@ static void print_stats(struct vw_cli *cli, const struct stats_ctx *x, const str
 		for (__u32 k = 0; k < VW_COUNTERS; k++) {
 			if (!s->packets[k])
 				continue;
-			labels_of(x, k, &l);
+			vw_labels_of(x, k, &l);
 			vw_json_obj_begin(w);
 			vw_json_kv_str(w, "interface", l.iface);
 			vw_json_kv_str(w, "class", l.cls);
@@ -339,7 +192,7 @@ static void print_stats(struct vw_cli *cli, const struct stats_ctx *x, const str
 	for (__u32 k = 0; k < VW_COUNTERS; k++) {
 		if (!s->packets[k])
 			continue;
-		labels_of(x, k, &l);
+		vw_labels_of(x, k, &l);
 		printf("%-16s %-16s %-8s %-17s %12llu %14llu", l.iface, l.cls, l.verdict, l.reason,
 		       (unsigned long long)s->packets[k], (unsigned long long)s->bytes[k]);
 		if (prev && dt > 0)
@@ -357,20 +210,10 @@ static void on_signal(int sig)
 	stop_watch = 1;
 }
 
-static int stats_context(const struct vw_maps *m, struct stats_ctx *x)
-{
-	__u32 gen;
-	int rc = read_gens(m, &gen, &x->gc, &x->other);
-
-	if (rc)
-		return rc;
-	return vw_cli_read_ifaces(m, x->ifs) ? VW_EXIT_FAIL : VW_EXIT_OK;
-}
-
 int cmd_stats(struct vw_cli *cli)
 {
-	struct snapshot *s = NULL, *prev = NULL;
-	struct stats_ctx x;
+	struct vw_snapshot *s = NULL, *prev = NULL;
+	struct vw_stats_ctx x;
 	struct vw_maps m;
 	int rc, err;
 
@@ -384,6 +227,13 @@ int cmd_stats(struct vw_cli *cli)
 		return VW_EXIT_USAGE;
 	}
 	rc = vw_cli_open_maps(cli, &m);
+	if (cli->prometheus) {
+		/* not loaded: voipwall_up 0 still, so a scraper sees the state, not a stale file */
+		if (vw_prom_write(stdout, rc ? NULL : &m) && !rc)
+			rc = VW_EXIT_FAIL;
+		vw_maps_close(&m);
+		return rc;
+	}
 	if (rc)
 		return rc;
 	s = malloc(sizeof(*s));
@@ -392,20 +242,17 @@ int cmd_stats(struct vw_cli *cli)
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
-	rc = stats_context(&m, &x);
+	rc = vw_stats_context(&m, &x);
 	if (rc)
 		goto out;
-	err = read_counters(m.counters, s);
+	err = vw_counters_read(m.counters, s);
 	if (err) {
 		pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
 		rc = VW_EXIT_FAIL;
 		goto out;
 	}
 	if (cli->watch <= 0) {
-		if (cli->prometheus)
-			print_prometheus(&x, s);
-		else
-			print_stats(cli, &x, s, NULL);
+		print_stats(cli, &x, s, NULL);
 		goto out;
 	}
 
@@ -414,7 +261,7 @@ int cmd_stats(struct vw_cli *cli)
 	while (!stop_watch) {
 		struct timespec ts = {.tv_sec = (time_t)cli->watch,
 				      .tv_nsec = (long)((cli->watch - (time_t)cli->watch) * 1e9)};
-		struct snapshot *t;
+		struct vw_snapshot *t;
 		char now[64];
 
 		while (nanosleep(&ts, &ts) && errno == EINTR && !stop_watch)
@@ -425,10 +272,10 @@ int cmd_stats(struct vw_cli *cli)
 		prev = s;
 		s = t;
 		/* interfaces may come and go while watching */
-		rc = stats_context(&m, &x);
+		rc = vw_stats_context(&m, &x);
 		if (rc)
 			goto out;
-		err = read_counters(m.counters, s);
+		err = vw_counters_read(m.counters, s);
 		if (err) {
 			pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
 			rc = VW_EXIT_FAIL;
@@ -505,7 +352,7 @@ int cmd_top(struct vw_cli *cli)
 	rc = vw_cli_open_maps(cli, &m);
 	if (rc)
 		return rc;
-	rc = read_gens(&m, &gen, &gc, &other);
+	rc = vw_read_gens(&m, &gen, &gc, &other);
 	if (rc)
 		goto out;
 	while (bpf_map_get_next_key(m.sources, prev_key, &next) == 0) {

@@ -121,6 +121,9 @@ elif fmt == "prom":
                 sys.exit("bad TYPE line: " + line)
             seen_help.add((m.group(1), m.group(2)))
             continue
+        # other families (config, interfaces) are checked by the ops suite with promtool
+        if not line.startswith(("voipwall_packets_total", "voipwall_bytes_total")):
+            continue
         m = sample.match(line)
         if not m:
             sys.exit("not prometheus text format: " + line)

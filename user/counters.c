@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Reading the counters and naming their slots. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "counters.h"
+#include "log.h"
+#include "names.h"
+
+/* Both generations' descriptions: the live one, and the other for names of retired classes. */
+int vw_read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
+		  struct vw_gen_cfg *other)
+{
+	int rc = vw_cli_live_gen(m, gen, live);
+
+	if (rc)
+		return rc;
+	if (vw_gen_cfg_read(m, !*gen, other))
+		memset(other, 0, sizeof(*other));
+	return VW_EXIT_OK;
+}
+
+/* Sum the per-CPU counters: one batch lookup of the whole array (a loop of lookups on kernels
+ * without batch support for it). */
+int vw_counters_read(int fd, struct vw_snapshot *s)
+{
+	int ncpus = libbpf_num_possible_cpus(), err = 0;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct vw_counter *vals = NULL;
+	__u32 *keys = NULL, done = 0, in = 0, out = 0;
+
+	if (ncpus <= 0)
+		return ncpus ? ncpus : -EINVAL;
+	vals = calloc((size_t)VW_COUNTERS * ncpus, sizeof(*vals));
+	keys = calloc(VW_COUNTERS, sizeof(*keys));
+	if (!vals || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &s->at);
+	while (done < VW_COUNTERS) {
+		__u32 n = VW_COUNTERS - done;
+
+		err = bpf_map_lookup_batch(fd, done ? &in : NULL, &out, keys + done,
+					   vals + (size_t)done * ncpus, &n, &opts);
+		if (err && errno != ENOENT) {
+			err = -errno;
+			break;
+		}
+		done += n;
+		in = out;
+		if (err || !n) {
+			err = 0;
+			break;
+		}
+	}
+	if (err) {
+		pr_debug("batch lookup of vw_counters failed (%s); reading one by one\n",
+			 strerror(-err));
+		for (done = 0; done < VW_COUNTERS; done++) {
+			keys[done] = done;
+			if (bpf_map_lookup_elem(fd, &done, vals + (size_t)done * ncpus)) {
+				err = -errno;
+				goto out;
+			}
+		}
+		err = 0;
+	}
+	memset(s->packets, 0, sizeof(s->packets));
+	memset(s->bytes, 0, sizeof(s->bytes));
+	for (__u32 i = 0; i < done; i++) {
+		__u32 k = keys[i];
+
+		if (k >= VW_COUNTERS)
+			continue;
+		for (int c = 0; c < ncpus; c++) {
+			s->packets[k] += vals[(size_t)i * ncpus + c].packets;
+			s->bytes[k] += vals[(size_t)i * ncpus + c].bytes;
+		}
+	}
+out:
+	free(vals);
+	free(keys);
+	return err;
+}
+
+void vw_labels_of(const struct vw_stats_ctx *x, __u32 k, struct vw_labels *l)
+{
+	unsigned int reason = k % VW_REASON_MAX;
+	unsigned int verdict = (k / VW_REASON_MAX) % VW_VERDICT_MAX;
+	unsigned int cls = (k / (VW_REASON_MAX * VW_VERDICT_MAX)) % VW_CLASS_SLOTS;
+	unsigned int slot = k / (VW_REASON_MAX * VW_VERDICT_MAX * VW_CLASS_SLOTS);
+
+	if (slot == VW_IFACE_SLOT_OTHER)
+		snprintf(l->iface, sizeof(l->iface), "other");
+	else if (x->ifs[slot].ifindex)
+		snprintf(l->iface, sizeof(l->iface), "%.*s", VW_IFNAME_MAX, x->ifs[slot].name);
+	else
+		snprintf(l->iface, sizeof(l->iface), "slot%u", slot);
+	vw_class_name(&x->gc, &x->other, cls, l->cls, sizeof(l->cls));
+	l->verdict = vw_verdict_name(verdict);
+	l->reason = vw_reason_name(reason);
+}
+
+int vw_stats_context(const struct vw_maps *m, struct vw_stats_ctx *x)
+{
+	__u32 gen;
+	int rc = vw_read_gens(m, &gen, &x->gc, &x->other);
+
+	if (rc)
+		return rc;
+	return vw_cli_read_ifaces(m, x->ifs) ? VW_EXIT_FAIL : VW_EXIT_OK;
+}
