@@ -37,7 +37,7 @@ endif
 
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := all
-.PHONY: all help setup test demo bench fuzz install uninstall clean format
+.PHONY: all help setup test demo bench fuzz install uninstall clean format pkg
 
 # ---- BPF objects and skeletons -------------------------------------------------------------
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -94,7 +94,7 @@ $(BUILD)/tests/%: tests/%.c $(BUILD)/libvwtest.a $(BUILD)/libvw.a $(SKELS)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libvwtest.a $(BUILD)/libvw.a $(LDLIBS) -o $@
 
 BINS := $(BUILD)/voipwall $(TEST_BINS)
-all: $(BPF_OBJS) $(SKELS) $(BINS)
+all: $(BPF_OBJS) $(SKELS) $(BINS) pkg
 
 $(BUILD):
 	@mkdir -p $@
@@ -135,18 +135,32 @@ MAN8DIR ?= $(PREFIX)/share/man/man8
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
 
+# systemd units and their helper, with the install paths filled in ($(BUILD)/packaging: install
+# copies these; tests run and verify them from there)
+UNITS := voipwall.service voipwall-exporter.service voipwall-textfile.service \
+	voipwall-textfile.timer voipwall-reload.path voipwall-reload.service
+PKG_OUT := $(addprefix $(BUILD)/packaging/,$(UNITS) voipwall-textfile)
+
+$(BUILD)/packaging/%: packaging/% Makefile | $(BUILD)
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@VW_LIBDIR@|$(VW_LIBDIR)|g' $< > $@
+	$(Q)chmod --reference=$< $@
+
+pkg: $(PKG_OUT)
+
 demo:
 	$(Q)BUILD=$(BUILD) PYTHON=$(PYTHON) scripts/demo.sh
 
-install: $(BUILD)/voipwall $(BUILD)/voipwall.bpf.o
+install: $(BUILD)/voipwall $(BUILD)/voipwall.bpf.o $(PKG_OUT)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(VW_LIBDIR) $(DESTDIR)$(MAN8DIR) \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/voipwall $(DESTDIR)$(SYSCONFDIR)/default
 	$(Q)install -m 0755 $(BUILD)/voipwall $(DESTDIR)$(SBINDIR)/voipwall
 	$(Q)install -m 0644 $(BUILD)/voipwall.bpf.o $(DESTDIR)$(VW_LIBDIR)/voipwall.bpf.o
 	$(Q)install -m 0644 packaging/voipwall.8 $(DESTDIR)$(MAN8DIR)/voipwall.8
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/voipwall.service > $(BUILD)/voipwall.service
-	$(Q)install -m 0644 $(BUILD)/voipwall.service $(DESTDIR)$(UNITDIR)/voipwall.service
+	$(Q)for u in $(UNITS); do install -m 0644 $(BUILD)/packaging/$$u $(DESTDIR)$(UNITDIR)/$$u; done
+	$(Q)install -m 0755 $(BUILD)/packaging/voipwall-textfile $(DESTDIR)$(VW_LIBDIR)/voipwall-textfile
 	$(Q)install -m 0644 examples/voipwall.conf $(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf.example
 	$(Q)[ -e $(DESTDIR)$(SYSCONFDIR)/default/voipwall ] || \
 		install -m 0644 packaging/voipwall.default $(DESTDIR)$(SYSCONFDIR)/default/voipwall
@@ -154,7 +168,8 @@ install: $(BUILD)/voipwall $(BUILD)/voipwall.bpf.o
 uninstall:
 	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/voipwall $(DESTDIR)$(VW_LIBDIR)/voipwall.bpf.o \
-		$(DESTDIR)$(MAN8DIR)/voipwall.8 $(DESTDIR)$(UNITDIR)/voipwall.service \
+		$(DESTDIR)$(VW_LIBDIR)/voipwall-textfile $(DESTDIR)$(MAN8DIR)/voipwall.8 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
 		$(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf.example
 	$(Q)rmdir $(DESTDIR)$(VW_LIBDIR) 2>/dev/null || true
 	$(Q)for f in $(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf $(DESTDIR)$(SYSCONFDIR)/default/voipwall; do \

@@ -203,6 +203,31 @@ static void print_stats(struct vw_cli *cli, const struct vw_stats_ctx *x, const 
 	fflush(stdout);
 }
 
+/* stats --prometheus: all of it or nothing, except that when nothing is loaded (open_rc set)
+ * voipwall_up 0 is printed still (and the exit code says the failure), so that a textfile
+ * collector publishes "not loaded" rather than keeping an old file. */
+static int stats_prometheus(const struct vw_maps *m, int open_rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f) {
+		pr_warn("out of memory\n");
+		return VW_EXIT_FAIL;
+	}
+	err = vw_prom_write(f, m);
+	if (fclose(f))
+		err = err ? err : -ENOMEM;
+	if (!err)
+		fwrite(buf, 1, len, stdout);
+	free(buf);
+	if (err || fflush(stdout))
+		return VW_EXIT_FAIL;
+	return open_rc;
+}
+
 static volatile sig_atomic_t stop_watch;
 
 static void on_signal(int sig)
@@ -228,9 +253,7 @@ int cmd_stats(struct vw_cli *cli)
 	}
 	rc = vw_cli_open_maps(cli, &m);
 	if (cli->prometheus) {
-		/* not loaded: voipwall_up 0 still, so a scraper sees the state, not a stale file */
-		if (vw_prom_write(stdout, rc ? NULL : &m) && !rc)
-			rc = VW_EXIT_FAIL;
+		rc = stats_prometheus(rc ? NULL : &m, rc);
 		vw_maps_close(&m);
 		return rc;
 	}

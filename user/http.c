@@ -23,6 +23,7 @@ struct conn {
 	char req[VW_HTTP_MAX_REQUEST + 1];
 	char *out; /* the whole answer, once known */
 	size_t out_len, out_off;
+	bool draining; /* answered: reading what the client still sends until it closes */
 };
 
 static long long now_ms(void)
@@ -186,6 +187,21 @@ static void conn_close(struct conn *c)
 	free(c->out);
 	c->out = NULL;
 	c->len = 0;
+	c->draining = false;
+}
+
+/* Answered and half-closed: discard what the client still sends until it closes. Closing with
+ * unread data would make the kernel reset the connection, and the client could lose the answer
+ * (a refused oversized request is still being sent when the 431 goes out). */
+static void conn_drain(struct conn *c)
+{
+	char junk[4096];
+	ssize_t n = recv(c->fd, junk, sizeof(junk), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		conn_close(c);
 }
 
 /* Read what is there; answer once the head is complete (or too long). */
@@ -226,7 +242,11 @@ static void conn_write(struct conn *c)
 	c->out_off += (size_t)n;
 	if (c->out_off == c->out_len) {
 		shutdown(c->fd, SHUT_WR);
-		conn_close(c);
+		free(c->out);
+		c->out = NULL;
+		c->draining = true;
+		if (c->deadline_ms > now_ms() + VW_HTTP_DRAIN_MS)
+			c->deadline_ms = now_ms() + VW_HTTP_DRAIN_MS;
 	}
 }
 
@@ -297,18 +317,21 @@ int vw_http_serve(int lfd, vw_http_handler handler, void *ctx, volatile sig_atom
 				}
 				c->fd = fd;
 				c->len = 0;
+				c->draining = false;
 				c->deadline_ms = now_ms() + VW_HTTP_TIMEOUT_MS;
 				continue;
 			}
 			c = &conns[which[k]];
 			if (c->fd != pfd[k].fd)
 				continue; /* closed since (and maybe the slot taken by a new one) */
-			if (c->out)
+			if (c->draining)
+				conn_drain(c);
+			else if (c->out)
 				conn_write(c);
 			else
 				conn_read(c, handler, ctx);
 			/* answered at once: try to send it without another round of poll */
-			if (c->fd >= 0 && c->out && c->out_off == 0)
+			if (c->fd >= 0 && !c->draining && c->out && c->out_off == 0)
 				conn_write(c);
 		}
 	}

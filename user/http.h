@@ -14,6 +14,9 @@
 /* Time a connection may take from accept to the last byte of the answer; a scrape takes
  * milliseconds, a client that trickles bytes (slowloris) is cut off. */
 #define VW_HTTP_TIMEOUT_MS 10000
+/* After answering, what a client still sends is read and discarded for this long at most, so
+ * that closing does not reset the connection under the answer. */
+#define VW_HTTP_DRAIN_MS 2000
 /* Connections served at once; more wait in the listen backlog. */
 #define VW_HTTP_MAX_CONNS 16
 
