@@ -29,7 +29,7 @@ BPF_CFLAGS := -O2 -g --target=bpf -mcpu=v3 -Wall -Wextra -Werror -Wno-unused-par
 	-Iinclude -I$(ARCH_INC)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser -I$(BUILD) -MMD -MP
-LDLIBS += -lbpf -lelf -lz
+LDLIBS += -lxdp -lbpf -lelf -lz
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined

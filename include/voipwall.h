@@ -318,6 +318,10 @@ _Static_assert(sizeof(struct vw_src_val) == 32, "vw_src_val layout");
  * registry; the program only reads vw_ifslot). ifindex 0 marks a free slot. */
 #define VW_MODE_NATIVE 1
 #define VW_MODE_SKB 2
+/* mode flag: attached as a component of libxdp's dispatcher, sharing the interface with other
+ * XDP programs; link_id is then 0 and prog_id the component's id */
+#define VW_MODE_MULTIPROG 0x100U
+#define VW_MODE_BASE(m) ((m) & 0xffU) /* VW_MODE_NATIVE or VW_MODE_SKB */
 #define VW_IFNAME_MAX 16
 struct vw_iface {
 	__u32 ifindex;

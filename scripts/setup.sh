@@ -6,11 +6,13 @@ set -euo pipefail
 
 PKGS=(
 	# build
-	gcc make clang llvm libbpf-dev libelf-dev zlib1g-dev linux-libc-dev bpftool pkg-config
+	gcc make clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev linux-libc-dev bpftool pkg-config
 	# sanitizers and libFuzzer runtime
 	libclang-rt-14-dev
 	# tests, demo, bench
 	iproute2 python3 python3-scapy sip-tester xdp-tools nftables socat tcpdump kmod
+	# operations suite: promtool and a Prometheus server
+	prometheus
 )
 
 missing=()

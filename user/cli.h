@@ -37,6 +37,7 @@ enum vw_opt {
 	VW_OPT_TOP_N = 1 << 5,
 	VW_OPT_WAIT = 1 << 6,
 	VW_OPT_LISTEN = 1 << 7,
+	VW_OPT_MULTIPROG = 1 << 8,
 };
 
 struct vw_cli {
@@ -44,6 +45,7 @@ struct vw_cli {
 	const char *pin_dir;  /* --pin-dir, $VOIPWALL_PIN_DIR, or VW_DEFAULT_PIN_DIR */
 	bool pin_dir_default; /* the default: bpffs may be mounted for it */
 	bool json, verbose, force, all, prometheus;
+	bool multiprog; /* load --multiprog: through libxdp's dispatcher even when alone */
 	enum vw_attach_mode mode;
 	double watch; /* seconds; 0: no --watch */
 	unsigned int top_n;

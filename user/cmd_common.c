@@ -152,6 +152,7 @@ int vw_cli_read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
 
 const char *vw_mode_name(unsigned int mode)
 {
+	mode = VW_MODE_BASE(mode); /* without how: directly or through a dispatcher */
 	return mode == VW_MODE_NATIVE ? "native" : mode == VW_MODE_SKB ? "skb" : "unknown";
 }
 

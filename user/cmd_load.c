@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "log.h"
 #include "pin.h"
+#include "xdp_multi.h"
 #include "voipwall.skel.h"
 
 /* One interface named on the command line. */
@@ -21,6 +22,7 @@ struct target {
 	unsigned int ifindex;
 	int slot;    /* vw_ifaces slot */
 	int link_fd; /* -1 until attached */
+	bool multi;  /* through libxdp's dispatcher */
 	struct vw_iface rec;
 };
 
@@ -76,13 +78,13 @@ static void unregister_iface(const struct vw_maps *m, __u32 slot, __u32 ifindex)
 static void prune_gone(const struct vw_cli *cli, const struct vw_maps *m, struct vw_iface *ifs)
 {
 	for (__u32 j = 0; j < VW_MAX_IFACES; j++) {
-		if (!ifs[j].ifindex || vw_pin_link_attached(cli->pin_dir, ifs[j].ifindex) != 0)
+		if (!ifs[j].ifindex || vw_iface_attached(cli->pin_dir, &ifs[j]) != 0)
 			continue;
 		fprintf(stderr,
 			"voipwall: %.*s (ifindex %u) is no longer attached (interface "
 			"removed?); forgetting it\n",
 			VW_IFNAME_MAX, ifs[j].name, ifs[j].ifindex);
-		vw_pin_unlink_link(cli->pin_dir, ifs[j].ifindex);
+		vw_iface_detach(cli->pin_dir, &ifs[j]);
 		unregister_iface(m, j, ifs[j].ifindex);
 		memset(&ifs[j], 0, sizeof(ifs[j]));
 	}
@@ -250,16 +252,25 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 			vw_json_kv_uint(&cli->jw, "ifindex", ts[i].ifindex);
 			vw_json_kv_str(&cli->jw, "mode", vw_mode_name(ts[i].rec.mode));
 			vw_json_kv_uint(&cli->jw, "link_id", ts[i].rec.link_id);
+			vw_json_kv_bool(&cli->jw, "multiprog", ts[i].rec.mode & VW_MODE_MULTIPROG);
+			vw_json_kv_uint(&cli->jw, "prog_id", ts[i].rec.prog_id);
 			vw_json_obj_end(&cli->jw);
 		}
 		vw_json_arr_end(&cli->jw);
 		vw_json_obj_end(&cli->jw);
 		return;
 	}
-	for (int i = 0; i < n; i++)
-		printf("loaded on %s (ifindex %u, %s mode, link id %u, program id %u)\n",
-		       ts[i].name, ts[i].ifindex, vw_mode_name(ts[i].rec.mode), ts[i].rec.link_id,
-		       prog_id);
+	for (int i = 0; i < n; i++) {
+		if (ts[i].rec.mode & VW_MODE_MULTIPROG)
+			printf("loaded on %s (ifindex %u, %s mode, libxdp dispatcher, run priority "
+			       "%d, program id %u)\n",
+			       ts[i].name, ts[i].ifindex, vw_mode_name(ts[i].rec.mode),
+			       VW_XDP_RUN_PRIO, ts[i].rec.prog_id);
+		else
+			printf("loaded on %s (ifindex %u, %s mode, link id %u, program id %u)\n",
+			       ts[i].name, ts[i].ifindex, vw_mode_name(ts[i].rec.mode),
+			       ts[i].rec.link_id, prog_id);
+	}
 	if (gc->flags & VW_GEN_BUILTIN)
 		printf("config: built-in default (%s not found), serial %u\n", VW_DEFAULT_CONFIG,
 		       gc->serial);
@@ -361,7 +372,7 @@ int cmd_load(struct vw_cli *cli)
 
 	/* Refuse before changing anything. */
 	for (i = 0; i < cli->argc; i++) {
-		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		struct vw_xdp_occupant occ;
 
 		for (j = 0; j < VW_MAX_IFACES; j++) {
 			if (ifs[j].ifindex == ts[i].ifindex) {
@@ -373,20 +384,23 @@ int cmd_load(struct vw_cli *cli)
 				goto out;
 			}
 		}
-		err = bpf_xdp_query(ts[i].ifindex, 0, &q);
+		err = vw_xdp_inspect(ts[i].ifindex, &occ);
 		if (err && err != -EOPNOTSUPP) {
 			pr_warn("cannot query XDP on %s: %s\n", ts[i].name, vw_bpf_strerror(err));
 			rc = VW_EXIT_FAIL;
 			goto out;
 		}
-		if (!err && q.prog_id) {
+		if (!err && occ.present && !occ.dispatcher) {
 			pr_warn(
-			    "%s already runs another XDP program (id %u); detach it first (e.g. "
-			    "ip link set dev %s xdp off)\n",
-			    ts[i].name, q.prog_id, ts[i].name);
+			    "%s already runs another XDP program, '%s' (id %u), attached without the "
+			    "libxdp dispatcher; detach it first (e.g. ip link set dev %s xdp off), or "
+			    "attach it through libxdp (xdp-loader) to share the interface\n",
+			    ts[i].name, occ.name, occ.prog_id, ts[i].name);
 			rc = VW_EXIT_FAIL;
 			goto out;
 		}
+		/* another program runs through the dispatcher: join it */
+		ts[i].multi = cli->multiprog || (!err && occ.dispatcher);
 	}
 	for (i = 0, j = 0; i < cli->argc; i++) {
 		while (j < VW_MAX_IFACES && ifs[j].ifindex)
@@ -432,6 +446,17 @@ int cmd_load(struct vw_cli *cli)
 			pr_warn("cannot register %s: %s\n", t->name, vw_bpf_strerror(err));
 			break;
 		}
+		if (t->multi) {
+			err = vw_xdp_multi_attach(&m, t->ifindex, t->name, cli->mode, &t->rec.prog_id,
+						  &t->rec.mode);
+			if (err) {
+				unregister_iface(&m, t->slot, t->ifindex);
+				break;
+			}
+			bpf_map_update_elem(m.ifaces, &(__u32){t->slot}, &t->rec, BPF_ANY);
+			attached++;
+			continue;
+		}
 		t->link_fd = attach(cli, prog_fd, t);
 		if (t->link_fd < 0) {
 			unregister_iface(&m, t->slot, t->ifindex);
@@ -457,8 +482,9 @@ int cmd_load(struct vw_cli *cli)
 	if (!ok) {
 		/* all or nothing: detach what this command attached */
 		for (i = 0; i < attached; i++) {
-			vw_pin_unlink_link(cli->pin_dir, ts[i].ifindex);
-			close(ts[i].link_fd);
+			vw_iface_detach(cli->pin_dir, &ts[i].rec);
+			if (ts[i].link_fd >= 0)
+				close(ts[i].link_fd);
 			ts[i].link_fd = -1;
 			unregister_iface(&m, ts[i].slot, ts[i].ifindex);
 			clear_slot_counters(&m, ts[i].slot);
@@ -574,9 +600,9 @@ int cmd_unload(struct vw_cli *cli)
 			left++;
 			continue;
 		}
-		err = vw_pin_unlink_link(cli->pin_dir, ifs[j].ifindex);
+		err = vw_iface_detach(cli->pin_dir, &ifs[j]);
 		if (err && err != -ENOENT) {
-			pr_warn("cannot remove the link of %s: %s\n", ifs[j].name, strerror(-err));
+			pr_warn("cannot detach %s: %s\n", ifs[j].name, strerror(-err));
 			rc = VW_EXIT_FAIL;
 			left++;
 			continue;

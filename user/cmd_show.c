@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "digest.h"
 #include "prom.h"
+#include "xdp_multi.h"
 
 /* ---- status --------------------------------------------------------------------------------- */
 
@@ -91,8 +92,8 @@ int cmd_status(struct vw_cli *cli)
 			vw_json_kv_uint(w, "link_id", ifs[i].link_id);
 			vw_json_kv_uint(w, "prog_id", ifs[i].prog_id);
 			vw_json_kv_str(w, "attached", since);
-			vw_json_kv_bool(w, "gone",
-					vw_pin_link_attached(cli->pin_dir, ifs[i].ifindex) == 0);
+			vw_json_kv_bool(w, "multiprog", ifs[i].mode & VW_MODE_MULTIPROG);
+			vw_json_kv_bool(w, "gone", vw_iface_attached(cli->pin_dir, &ifs[i]) == 0);
 			vw_json_obj_end(w);
 		}
 		vw_json_arr_end(w);
@@ -114,15 +115,20 @@ int cmd_status(struct vw_cli *cli)
 	printf("program:    id %u (%s), pinned in %s\n", pinfo.id, pinfo.name, cli->pin_dir);
 	printf("interfaces: %d\n", n);
 	for (int i = 0; i < VW_MAX_IFACES; i++) {
-		char since[64];
+		char since[64], how[64];
 
 		if (!ifs[i].ifindex)
 			continue;
 		vw_format_time(ifs[i].attached_realtime_ns, since, sizeof(since));
-		printf("  %-16s ifindex %-5u %-6s link id %-6u since %s%s\n", ifs[i].name,
-		       ifs[i].ifindex, vw_mode_name(ifs[i].mode), ifs[i].link_id, since,
-		       vw_pin_link_attached(cli->pin_dir, ifs[i].ifindex) == 0
-			   ? " (GONE: interface removed; unload it)"
+		if (ifs[i].mode & VW_MODE_MULTIPROG)
+			snprintf(how, sizeof(how), "libxdp dispatcher, program id %u",
+				 ifs[i].prog_id);
+		else
+			snprintf(how, sizeof(how), "link id %u", ifs[i].link_id);
+		printf("  %-16s ifindex %-5u %-6s %-14s since %s%s\n", ifs[i].name,
+		       ifs[i].ifindex, vw_mode_name(ifs[i].mode), how, since,
+		       vw_iface_attached(cli->pin_dir, &ifs[i]) == 0
+			   ? " (GONE: interface removed or detached; unload it)"
 			   : "");
 	}
 	if (gc.flags & VW_GEN_BUILTIN)

@@ -23,8 +23,8 @@ struct cmd {
 };
 
 static const struct cmd cmds[] = {
-    {"load", cmd_load, VW_OPT_MODE | VW_OPT_FORCE | CHANGE_OPTS,
-     "load IFACE... [--mode auto|native|skb] [--force]",
+    {"load", cmd_load, VW_OPT_MODE | VW_OPT_FORCE | VW_OPT_MULTIPROG | CHANGE_OPTS,
+     "load IFACE... [--mode auto|native|skb] [--multiprog] [--force]",
      "Apply the config and attach the filter to each interface. The program, its maps and one\n"
      "link per interface are pinned under the pin directory and stay after the command exits.\n"
      "The first load creates the pinned state (mounting bpffs on " VW_BPFFS_ROOT " when the\n"
@@ -33,8 +33,14 @@ static const struct cmd cmds[] = {
      "  --mode auto    native XDP, falling back to skb (generic) mode, saying so (default)\n"
      "  --mode native  native (driver) XDP only\n"
      "  --mode skb     generic XDP\n"
+     "  --multiprog    attach through libxdp's dispatcher even when no other program runs\n"
      "  --force        apply even if the config would cut off your SSH session\n"
-     "An interface that is already loaded, or that runs another XDP program, is an error.\n"},
+     "Where other XDP programs already run through libxdp's dispatcher (xdp-filter,\n"
+     "xdp-loader), voipwall joins it as one more program (run priority 30, lower runs\n"
+     "first; the next program runs on the packets voipwall passes), in the dispatcher's\n"
+     "mode; libxdp pins the dispatcher under $LIBXDP_BPFFS (default /sys/fs/bpf). An\n"
+     "interface that is already loaded, or that runs another XDP program attached without\n"
+     "the dispatcher, is an error.\n"},
     {"unload", cmd_unload, VW_OPT_ALL | CHANGE_OPTS, "unload IFACE... | --all",
      "Detach the filter from the interfaces (--all: from every interface). When no interface\n"
      "is left, every pinned object and the pin directory are removed.\n"},
@@ -95,6 +101,7 @@ static const struct {
     {VW_OPT_ALL, "--all"},     {VW_OPT_PROMETHEUS, "--prometheus"},
     {VW_OPT_WATCH, "--watch"}, {VW_OPT_TOP_N, "-n"},
     {VW_OPT_WAIT, "--wait"},   {VW_OPT_LISTEN, "--listen"},
+    {VW_OPT_MULTIPROG, "--multiprog"},
 };
 
 static const char global_help[] =
@@ -143,7 +150,7 @@ static int parse_num(const char *opt, const char *s, double min, double max, dou
 }
 
 enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_FORCE, OPT_ALL, OPT_PROMETHEUS, OPT_WATCH, OPT_WAIT,
-       OPT_LISTEN };
+       OPT_LISTEN, OPT_MULTIPROG };
 
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, 'c'},
@@ -158,6 +165,7 @@ static const struct option long_opts[] = {
     {"watch", required_argument, NULL, OPT_WATCH},
     {"wait", required_argument, NULL, OPT_WAIT},
     {"listen", required_argument, NULL, OPT_LISTEN},
+    {"multiprog", no_argument, NULL, OPT_MULTIPROG},
     {NULL, 0, NULL, 0},
 };
 
@@ -219,6 +227,10 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			if (parse_num("--wait", optarg, 0, 86400, &v))
 				return -EINVAL;
 			cli->wait_secs = (int)v;
+			break;
+		case OPT_MULTIPROG:
+			cli->opts |= VW_OPT_MULTIPROG;
+			cli->multiprog = true;
 			break;
 		case OPT_LISTEN:
 			cli->opts |= VW_OPT_LISTEN;

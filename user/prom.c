@@ -158,7 +158,8 @@ static void write_config(FILE *f, const struct vw_gen_cfg *gc, const struct summ
 static void write_ifaces(FILE *f, const struct vw_iface *ifs)
 {
 	family(f, "voipwall_interface_info", "gauge",
-	       "Interfaces voipwall is attached to: XDP mode and link type. Always 1.");
+	       "Interfaces voipwall is attached to: XDP mode, link type, and whether directly or as a "
+	       "component of libxdp's dispatcher. Always 1.");
 	for (int i = 0; i < VW_MAX_IFACES; i++) {
 		char name[VW_IFNAME_MAX + 1];
 
@@ -169,6 +170,7 @@ static void write_ifaces(FILE *f, const struct vw_iface *ifs)
 		label(f, "interface", name, true);
 		label(f, "mode", vw_mode_name(ifs[i].mode), false);
 		label(f, "link_type", link_type(&ifs[i]), false);
+		label(f, "attach", ifs[i].mode & VW_MODE_MULTIPROG ? "libxdp" : "direct", false);
 		fprintf(f, "} 1\n");
 	}
 }
