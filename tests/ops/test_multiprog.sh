@@ -20,52 +20,24 @@ skip_all() {
 [ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
 command -v xdp-filter >/dev/null || skip_all "xdp-filter missing (apt-get install xdp-tools)"
 
-suffix="$$-$RANDOM"
-GW="vwmp-gw-$suffix"
-PEER="vwmp-peer-$suffix"
-tmp=$(mktemp -d /tmp/vwmp.XXXXXX)
-bpffs="$tmp/bpf"
-PIN="$bpffs/vw"
-export LIBXDP_BPFFS="$bpffs"
-mounted=0
-
+# shellcheck source=tests/ops/lib.sh
+. tests/ops/lib.sh
 cleanup() {
-	[ -d "$PIN" ] && ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" unload --all >/dev/null 2>&1
-	xf unload --all >/dev/null 2>&1
-	ip netns del "$GW" 2>/dev/null
-	ip netns del "$PEER" 2>/dev/null
-	[ "$mounted" -eq 1 ] && umount "$bpffs" 2>/dev/null
-	rm -f "/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
-	rm -rf "$tmp"
+	[ -n "${bpffs:-}" ] && xf unload mp0 >/dev/null 2>&1
+	ops_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-
-ip netns add "$GW" || skip_all "cannot create a network namespace"
-ip netns add "$PEER" || skip_all "cannot create a network namespace"
-ip link add mp0 netns "$GW" type veth peer name mp1 netns "$PEER" || skip_all "no veth support"
-for ns in "$GW" "$PEER"; do
-	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
-	ip -n "$ns" link set lo up
-done
-ip -n "$GW" addr add 198.18.0.1/24 dev mp0
-for a in 2 3 4; do ip -n "$PEER" addr add "198.18.0.$a/24" dev mp1; done
-ip -n "$GW" link set mp0 up
-ip -n "$PEER" link set mp1 up
-mkdir -p "$bpffs"
-mount -t bpf bpf "$bpffs" || skip_all "cannot mount bpffs"
-mounted=1
+ops_setup vwmp mp0 mp1
+export LIBXDP_BPFFS="$bpffs"
+for a in 3 4; do ip -n "$PEER" addr add "198.18.0.$a/24" dev mp1; done
 cat >"$tmp/voipwall.conf" <<EOC
 class sip 5060/udp
 allow sip 198.18.0.2
 EOC
 
-vw() { ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" "$@"; }
 # xdp-filter finds its bpffs at /sys/fs/bpf (else the first bpffs mounted anywhere): give it ours
 xf() { ip netns exec "$GW" sh -c 'mount --bind "$0" /sys/fs/bpf && exec xdp-filter "$@"' "$bpffs" "$@"; }
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-oneline() { head -c 400 "$1" | tr '\n' ' '; }
 # xdp_names: names of the XDP program on mp0 and of its dispatcher components (bpftool)
 xdp_prog() { ip -n "$GW" -d link show mp0 | sed -n 's/.*prog\/xdp\(generic\)\? id \([0-9]*\).*/\2/p' | head -n1; }
 prog_name() { bpftool prog show id "$1" 2>/dev/null | sed -n 's/^[0-9]*: [a-z_]* *name \([^ ]*\).*/\1/p'; }
@@ -79,26 +51,8 @@ for i in range(int(sys.argv[2])):
     s.sendto(b"OPTIONS sip:x SIP/2.0\r\n\r\n", ("198.18.0.1", 5060))
 ' "198.18.0.$1" "$2"
 }
-# count VERDICT REASON: sip packets on mp0
-count() {
-	vw -j stats 2>/dev/null | "$PY" -c '
-import json, sys
-try:
-    d = json.load(sys.stdin)["counters"]
-except Exception:
-    d = []
-print(sum(c["packets"] for c in d if (c["interface"], c["class"], c["verdict"], c["reason"]) ==
-          ("mp0", "sip", sys.argv[1], sys.argv[2])))' "$1" "$2"
-}
-wait_count() {
-	local i v=0
-	for i in $(seq 30); do
-		v=$(count "$1" "$2")
-		[ "$v" -ge "$3" ] && break
-		sleep 0.1
-	done
-	echo "$v"
-}
+count() { ops_count mp0 "$@"; }
+wait_count() { ops_wait_count mp0 "$@"; }
 # reach SRC: whether a datagram from 198.18.0.SRC to an unprotected port reaches a socket on the
 # gateway (xdp-filter's verdict; voipwall passes unprotected ports)
 reach() {
@@ -156,7 +110,8 @@ if [ "$name" != xdp_dispatcher ]; then
 	else
 		fail multiprog_unavailable_clean "exit $rc, XDP prog '$(xdp_prog)': $(oneline "$tmp/load2.log")"
 	fi
-	echo "SKIP multiprog_sharing: libxdp cannot run its dispatcher on this kernel (xdp-filter attached '$name' directly; run xdp-filter load -vv to see why)"
+	ext=$(bpftool feature probe kernel 2>/dev/null | grep 'program_type ext ')
+	echo "SKIP multiprog_sharing: libxdp cannot run its dispatcher on this kernel (xdp-filter attached '$name' directly; bpftool: ${ext:-no answer})"
 	exit 0
 fi
 

@@ -20,49 +20,20 @@ skip_all() {
 [ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
 command -v promtool >/dev/null || skip_all "promtool missing (apt-get install prometheus)"
 
-suffix="$$-$RANDOM"
-GW="vwops-gw-$suffix"
-PEER="vwops-peer-$suffix"
-tmp=$(mktemp -d /tmp/vwops.XXXXXX)
-bpffs="$tmp/bpf"
-PIN="$bpffs/vw"
-mounted=0
+# shellcheck source=tests/ops/lib.sh
+. tests/ops/lib.sh
 pids=()
-
 cleanup() {
 	local p
 	for p in "${pids[@]}"; do
 		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done
-	[ -d "$PIN" ] && ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" unload --all >/dev/null 2>&1
-	ip netns del "$GW" 2>/dev/null
-	ip netns del "$PEER" 2>/dev/null
-	[ "$mounted" -eq 1 ] && umount "$bpffs" 2>/dev/null
-	rm -f "/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
-	rm -rf "$tmp"
+	ops_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+ops_setup vwops vo0 vo1
 
-ip netns add "$GW" || skip_all "cannot create a network namespace"
-ip netns add "$PEER" || skip_all "cannot create a network namespace"
-ip link add vo0 netns "$GW" type veth peer name vo1 netns "$PEER" || skip_all "no veth support"
-for ns in "$GW" "$PEER"; do
-	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
-	ip -n "$ns" link set lo up
-done
-ip -n "$GW" addr add 198.18.0.1/24 dev vo0
-ip -n "$PEER" addr add 198.18.0.2/24 dev vo1
-ip -n "$GW" link set vo0 up
-ip -n "$PEER" link set vo1 up
-mkdir -p "$bpffs"
-mount -t bpf bpf "$bpffs" || skip_all "cannot mount bpffs"
-mounted=1
-
-vw() { ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" "$@"; }
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; }
-oneline() { head -c 400 "$1" | tr '\n' ' '; }
 # udp_send COUNT PORT: COUNT datagrams from the peer (198.18.0.2) to the gateway
 udp_send() {
 	ip netns exec "$PEER" "$PY" -c '
@@ -72,25 +43,9 @@ for i in range(int(sys.argv[1])):
     s.sendto(b"OPTIONS sip:x SIP/2.0\r\n\r\n", ("198.18.0.1", int(sys.argv[2])))
 ' "$1" "$2"
 }
-# count VERDICT REASON: the packet count of class sip on vo0 from `stats -j` (0 when none)
-count() {
-	vw -j stats | "$PY" -c '
-import json, sys
-print(sum(c["packets"] for c in json.load(sys.stdin)["counters"]
-          if (c["interface"], c["class"], c["verdict"], c["reason"]) ==
-             ("vo0", "sip", sys.argv[1], sys.argv[2])))' "$1" "$2"
-}
+count() { ops_count vo0 "$@"; }
+wait_count() { ops_wait_count vo0 "$@"; }
 drops() { count drop not_allowlisted; }
-# wait_count VERDICT REASON N: until the count is N (3 s at most); prints the last count
-wait_count() {
-	local i v=0
-	for i in $(seq 30); do
-		v=$(count "$1" "$2")
-		[ "$v" -ge "$3" ] && break
-		sleep 0.1
-	done
-	echo "$v"
-}
 # http_get URL [METHOD]: "STATUS" then the body, via the gateway's loopback
 http() {
 	ip netns exec "$GW" "$PY" - "$@" <<'PYEOF'
@@ -285,8 +240,8 @@ prometheus_scrape() {
 	fi
 	cat >"$tmp/prometheus.yml" <<EOC
 global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
+  scrape_interval: 2s
+  scrape_timeout: 2s
 scrape_configs:
   - job_name: voipwall
     static_configs:
@@ -320,14 +275,22 @@ except Exception:
 	# the config info the fleet alerts on, through the same API
 	q='voipwall_config_info{job="voipwall"}'
 	url="http://127.0.0.1:9090/api/v1/query?query=$("$PY" -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$q")"
-	v=$(http "$url" | tail -n +2 | "$PY" -c '
+	for i in $(seq 20); do
+		http "$url" >"$tmp/prom-info.json" 2>&1
+		v=$(tail -n +2 "$tmp/prom-info.json" | "$PY" -c '
 import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["metric"]["digest"] if r else "")')
+try:
+    r = json.load(sys.stdin)["data"]["result"]
+    print(r[0]["metric"]["digest"] if r else "")
+except Exception:
+    print("")')
+		[ "$v" = "$d_status" ] && break
+		sleep 0.5
+	done
 	if [ "$v" = "$d_status" ]; then
 		pass prometheus_scrape
 	else
-		fail prometheus_scrape "Prometheus has config digest '$v', status says '$d_status'"
+		fail prometheus_scrape "Prometheus has config digest '$v', status says '$d_status': $(oneline "$tmp/prom-info.json") $(oneline "$tmp/prometheus.log")"
 	fi
 }
 prometheus_scrape

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Shared by the ops suites (sourced): two namespaces joined by a veth pair, a temporary bpffs.
+# ops_setup NAME IF_GW IF_PEER sets GW, PEER (namespaces), tmp, bpffs, PIN (a folder of the
+# bpffs, never the default pin directory); ops_cleanup undoes it. Suites call skip_all (their
+# own) when something is missing.
+
+ops_setup() {
+	local name=$1 ifgw=$2 ifpeer=$3 suffix="$$-$RANDOM" ns
+	GW="$name-gw-$suffix"
+	PEER="$name-peer-$suffix"
+	tmp=$(mktemp -d "/tmp/$name.XXXXXX")
+	bpffs="$tmp/bpf"
+	PIN="$bpffs/vw"
+	ops_mounted=0
+	ip netns add "$GW" || skip_all "cannot create a network namespace"
+	ip netns add "$PEER" || skip_all "cannot create a network namespace"
+	ip link add "$ifgw" netns "$GW" type veth peer name "$ifpeer" netns "$PEER" ||
+		skip_all "no veth support"
+	for ns in "$GW" "$PEER"; do
+		# no IPv6 autoconfiguration chatter: the counters hold only what the tests send
+		ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$GW" addr add 198.18.0.1/24 dev "$ifgw"
+	ip -n "$PEER" addr add 198.18.0.2/24 dev "$ifpeer"
+	ip -n "$GW" link set "$ifgw" up
+	ip -n "$PEER" link set "$ifpeer" up
+	mkdir -p "$bpffs"
+	mount -t bpf bpf "$bpffs" || skip_all "cannot mount bpffs"
+	ops_mounted=1
+}
+
+ops_cleanup() {
+	[ -d "${PIN:-}" ] && ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" unload --all >/dev/null 2>&1
+	[ -n "${GW:-}" ] && ip netns del "$GW" 2>/dev/null
+	[ -n "${PEER:-}" ] && ip netns del "$PEER" 2>/dev/null
+	[ "${ops_mounted:-0}" -eq 1 ] && umount "$bpffs" 2>/dev/null
+	[ -n "${PIN:-}" ] && rm -f "/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
+	[ -n "${tmp:-}" ] && rm -rf "$tmp"
+}
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; }
+oneline() { head -c 400 "$1" | tr '\n' ' '; }
+vw() { ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" "$@"; }
+
+# ops_count IFACE VERDICT REASON: packets of class sip on IFACE with that verdict and reason, from
+# `stats -j` (0 when none, or when nothing is loaded)
+ops_count() {
+	vw -j stats 2>/dev/null | "$PY" -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)["counters"]
+except Exception:
+    d = []
+print(sum(c["packets"] for c in d if (c["interface"], c["class"], c["verdict"], c["reason"]) ==
+          (sys.argv[1], "sip", sys.argv[2], sys.argv[3])))' "$1" "$2" "$3"
+}
+
+# ops_wait_count IFACE VERDICT REASON N: polls (3 s at most: frames cross the veth
+# asynchronously) until the count reaches N; prints the last count
+ops_wait_count() {
+	local i v=0
+	for i in $(seq 30); do
+		v=$(ops_count "$1" "$2" "$3")
+		[ "$v" -ge "$4" ] && break
+		sleep 0.1
+	done
+	echo "$v"
+}
