@@ -59,7 +59,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 
-$(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)
+$(BUILD)/user/%.o: user/%.c | $(SKELS) $(BUILD)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -79,7 +79,7 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TESTLIB_SRCS := $(wildcard tests/lib/*.c)
 TESTLIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/tests/lib/%.o,$(TESTLIB_SRCS))
 
-$(BUILD)/tests/lib/%.o: tests/lib/%.c $(SKELS) | $(BUILD)
+$(BUILD)/tests/lib/%.o: tests/lib/%.c | $(SKELS) $(BUILD)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests -c $< -o $@
@@ -88,7 +88,7 @@ $(BUILD)/libvwtest.a: $(TESTLIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libvwtest.a $(BUILD)/libvw.a $(SKELS)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libvwtest.a $(BUILD)/libvw.a | $(SKELS)
 	@mkdir -p $(dir $@)
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(BUILD)/libvwtest.a $(BUILD)/libvw.a $(LDLIBS) -o $@
@@ -107,6 +107,7 @@ help:
 	@echo '  test       set up, build, and run the whole test suite (needs root)'
 	@echo '  bench      measure voipwall against a floor program and peers (QUICK=1: short)'
 	@echo '  fuzz       long differential packet fuzzing and config-parser libFuzzer run'
+	@echo '  mutate     prove the fast suites catch each small wrong change of tests/mutants.txt'
 	@echo '  install    install to $$(DESTDIR)$$(PREFIX) (binary, object, man page, unit, example)'
 	@echo '  format     clang-format all C sources'
 	@echo '  clean      remove build output'
@@ -255,6 +256,16 @@ fuzz:
 	$(Q)$(MAKE) --no-print-directory fuzz-diff
 	$(Q)$(MAKE) --no-print-directory fuzz-config
 # end of fuzz-diff (engineer h6)
+
+
+# ---- mutate ----------------------------------------------------------------------------------
+# scripts/mutate.py copies the tree to a scratch directory, builds it, runs the fast suites on it
+# unchanged, then applies each mutant of tests/mutants.txt in turn (rebuild, run the suites named
+# for it until one fails) and prints a caught/missed table. It fails when a mutant is missed, no
+# longer applies (its original text is not found exactly once) or does not build. Needs root.
+.PHONY: mutate
+mutate:
+	$(Q)$(PYTHON) scripts/mutate.py --catalog tests/mutants.txt
 
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

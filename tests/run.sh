@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Runs every test suite and ends with "N passed, N failed, N skipped".
 # A suite is an executable printing one line per test: "PASS <name>", "FAIL <name>: why" or
-# "SKIP <name>: why"; anything else it prints is its log, shown only when it fails.
+# "SKIP <name>: why"; anything else it prints is its log, shown only when it fails. A suite fails
+# when it exits non-zero, prints a FAIL line, or passes nothing (every test skipped, or none run).
 # Suites: $BUILD/tests/unit/* (C programs), then tests/*/test_*.sh in order.
 # TESTS=pattern runs only suites whose path matches the (grep -E) pattern.
 set -u
@@ -38,6 +39,15 @@ for s in "${suites[@]}"; do
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "FAIL $s: exited with status $rc"
 		f=$((f + 1))
+	fi
+	# A suite that ran nothing proves nothing: all skipped (a missing tool, no root) or silent.
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		if [ "$k" -gt 0 ]; then
+			echo "FAIL $s: every test skipped ($(grep -m1 '^SKIP ' "$log" | cut -c6-))"
+		else
+			echo "FAIL $s: reported no test"
+		fi
+		f=1
 	fi
 	if [ "$f" -ne 0 ]; then
 		echo "---- log of $s ----"

@@ -8,9 +8,12 @@
  * replayed first. A mismatch prints a reproducer in the regression-file format.
  *
  * Usage: diff [--frames N] [--seed S] [--configs K] [--regressions FILE|--no-regressions]
- *             [--pcaps DIR|--no-pcaps] [--max-mismatches M] [--self-check] [--strict] [-v]
+ *             [--pcaps DIR|--no-pcaps] [--max-mismatches M] [--self-check] [--strict]
+ *             [--min-decision-share PERCENT] [-v]
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -36,6 +39,9 @@
 #define CELL(cls, verdict, reason) VW_COUNTER_INDEX(0, cls, verdict, reason)
 /* A coarse clock tick at HZ=100, the slowest common configuration. */
 #define SEEN_SLACK_NS 10000000ULL
+/* The program is loaded with this budget of exactly recorded drops per window (not the default
+ * VW_SRC_EXACT), so that configs can start in the middle of a flood (see set_window). */
+#define FUZZ_SRC_EXACT 1000
 
 /* A frame of the current config, kept for reproducers. */
 struct hist {
@@ -49,6 +55,9 @@ struct runner {
 	struct vw_maps maps;
 	int prog_fd;
 	int ncpus;
+	int cpu; /* the CPU every run is pinned to: its vw_src_rate value is the one in play */
+	int rate_fd;
+	struct vw_src_rate *rates; /* ncpus values */
 	size_t linear; /* bytes test_run puts in the first buffer */
 	__u32 lo_ifindex;
 	__u32 slot; /* counter slot of the loopback device in this config */
@@ -76,6 +85,7 @@ struct runner {
 	__u64 seen[VW_VERDICT_MAX]
 		  [VW_REASON_MAX]; /* model outcomes of every frame run (coverage) */
 	long frames_run;
+	long decisions; /* random frames whose verdict came from the allowlist */
 	__u64 seen_first, seen_later_hit, seen_multibuf;
 	char why[48][96]; /* which rule of the spec decided, and how often (coverage) */
 	__u64 why_n[48];
@@ -318,6 +328,67 @@ static void hist_clear(struct runner *rn)
 	rn->nhist = 0;
 }
 
+/* The program's flood-sampling window of the pinned CPU. */
+static int read_window(struct runner *rn, __u64 *start, __u64 *drops)
+{
+	if (bpf_map_lookup_elem(rn->rate_fd, &(__u32){0}, rn->rates))
+		return -errno;
+	*start = rn->rates[rn->cpu].window_start_ns;
+	*drops = rn->rates[rn->cpu].drops;
+	return 0;
+}
+
+/* Put every CPU's window (and the model's) at start, with drops counted in it. */
+static int set_window(struct runner *rn, __u64 start, __u64 drops)
+{
+	for (int c = 0; c < rn->ncpus; c++) {
+		rn->rates[c].window_start_ns = start;
+		rn->rates[c].drops = drops;
+	}
+	if (bpf_map_update_elem(rn->rate_fd, &(__u32){0}, rn->rates, BPF_ANY))
+		return -errno;
+	rn->st.rate.window_start_ns = start;
+	rn->st.rate.drops = drops;
+	return 0;
+}
+
+/*
+ * After the run of a frame the model counts as a drop or monitor of a known source: finish the
+ * model's section 6 (did the window end when the program read the clock?) and compare the
+ * window. The clock read lies between run_t0 and run_t1; when the window's end falls inside that
+ * span either answer is right, and the program's own window start tells which it took. Returns
+ * NULL or a description of the difference.
+ */
+static const char *check_window(struct runner *rn, struct rm_result *truth, char *buf, size_t len)
+{
+	__u64 ws = rn->st.rate.window_start_ns, pws = 0, pdrops = 0;
+	bool expired = false;
+
+	if (read_window(rn, &pws, &pdrops))
+		return "cannot read vw_src_rate";
+	if (truth->src_clock) {
+		if (rn->run_t0 >= ws + VW_SRC_WINDOW_NS + SEEN_SLACK_NS)
+			expired = true;
+		else if (rn->run_t1 + SEEN_SLACK_NS >= ws + VW_SRC_WINDOW_NS)
+			expired = pws != ws;
+		if (expired &&
+		    (pws + SEEN_SLACK_NS < rn->run_t0 || pws > rn->run_t1 + SEEN_SLACK_NS))
+			pws = rn->run_t0; /* not a clock read of this run: reported below */
+		if (rm_src_record(&rn->st, truth, expired, pws))
+			return "out of memory";
+	}
+	if (pws == rn->st.rate.window_start_ns && pdrops == rn->st.rate.drops)
+		return NULL;
+	snprintf(buf, len,
+		 "vw_src_rate window start %llu with %llu drops, expected start %llu with %llu "
+		 "(run between %llu and %llu)",
+		 (unsigned long long)pws, (unsigned long long)pdrops,
+		 (unsigned long long)rn->st.rate.window_start_ns,
+		 (unsigned long long)rn->st.rate.drops, (unsigned long long)rn->run_t0,
+		 (unsigned long long)rn->run_t1);
+	return buf;
+}
+
 /* Start a config: apply it, give the loopback device counter slot slot_plus1 - 1 (0: none), empty
  * the LRU maps and the model's state unless carry (a reload: vw_frags and vw_sources live on
  * across generations, in the program and in the model), read the counter row. */
@@ -353,6 +424,11 @@ static int begin_config(struct runner *rn, const struct vw_config *cfg, __u32 sl
 	if (!carry) {
 		rm_state_reset(&rn->st);
 		hist_clear(rn);
+		err = set_window(rn, coarse_ns(), 0); /* a fresh window */
+		if (err) {
+			fprintf(stderr, "vw_src_rate: %s\n", strerror(-err));
+			return err;
+		}
 	}
 	return 0;
 }
@@ -429,10 +505,10 @@ static const char *check_state(struct runner *rn, const struct rm_result *e, cha
 static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_result *exp_out)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = d, .data_size_in = (__u32)len, .repeat = 1);
-	struct rm_result e;
+	struct rm_result e, truth;
 	struct actual a = {0};
-	char why[256], buf[200];
-	const char *state;
+	char why[256], buf[200], wbuf[256];
+	const char *state, *window = NULL;
 	int cell, err;
 
 	err = hist_add(rn, d, len);
@@ -442,12 +518,12 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 			  (long)rn->nhist - 1, &e);
 	if (err)
 		return err;
+	truth = e;
 	rn->injecting = rn->inject_every && ++rn->frame_no % rn->inject_every == 0;
 	if (rn->injecting) { /* a wrong answer the comparison must catch */
 		e.reason = (__u8)((e.reason + 1) % VW_REASON_MAX);
 		rn->injected++;
 	}
-	rn->hist[rn->nhist - 1].exp = e;
 	rn->seen[e.verdict][e.reason]++;
 	rn->seen_first += e.frag == RM_FRAG_FIRST;
 	rn->seen_later_hit += e.frag_hit;
@@ -462,8 +538,6 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 			break;
 		}
 	}
-	if (exp_out)
-		*exp_out = e;
 	cell = CELL(e.cls, e.verdict, e.reason);
 
 	rn->run_t0 = coarse_ns();
@@ -474,6 +548,16 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 		fprintf(stderr, "bpf_prog_test_run_opts (%zu bytes): %s\n", len, strerror(-err));
 		return err;
 	}
+	/* Section 6 needs the clock of the run (with the model's true answer, even when a wrong
+	 * one is being injected). */
+	if (truth.src_known && truth.verdict != VW_VERDICT_PASS) {
+		window = check_window(rn, &truth, wbuf, sizeof(wbuf));
+		e.src_updated = truth.src_updated;
+		e.src_weight = truth.src_weight;
+	}
+	rn->hist[rn->nhist - 1].exp = e;
+	if (exp_out)
+		*exp_out = e;
 	a.action = (int)o.retval;
 	if (!rn->strict) {
 		/* Fast path: the model's cell moved by one packet and len bytes. That no other cell
@@ -487,7 +571,7 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 		if (err)
 			return err;
 		if (a.action == e.action && pk == rn->exp_pk[cell] && by == rn->exp_by[cell]) {
-			state = check_state(rn, &e, buf, sizeof(buf));
+			state = window ? window : check_state(rn, &e, buf, sizeof(buf));
 			if (!state)
 				return 0;
 			reproducer(rn, d, len, &e, state);
@@ -501,7 +585,7 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 	if (a.moved < 0)
 		return -EIO;
 	if (a.action == e.action && a.moved == 1 && a.cell == cell && a.dpk == 1 && a.dby == len) {
-		state = check_state(rn, &e, buf, sizeof(buf));
+		state = window ? window : check_state(rn, &e, buf, sizeof(buf));
 		if (!state)
 			return 0;
 		reproducer(rn, d, len, &e, state);
@@ -775,6 +859,21 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 		 * the LRU never has to evict). */
 		carry = c > 0 && rn->nhist < 20000 && gen_chance(gen_rng(g), 30);
 		err = begin_config(rn, &cfg, slot, carry);
+		if (!err) {
+			/* The flood-sampling window: fresh, already over (the next clock read
+			 * starts a new one), or deep in a flood (drops past the exact budget); or,
+			 * on a reload, as the last config left it. */
+			__u64 now = coarse_ns(), x = gen_below(gen_rng(g), 100);
+
+			if (x < 30)
+				err = set_window(rn, now - 2 * VW_SRC_WINDOW_NS,
+						 gen_below(gen_rng(g), 2 * FUZZ_SRC_EXACT));
+			else if (x < 60)
+				err = set_window(rn, now,
+						 FUZZ_SRC_EXACT - 8 + gen_below(gen_rng(g), 300));
+			else if (!carry)
+				err = set_window(rn, now, 0);
+		}
 		if (err)
 			break;
 		gen_set_config(g, &cfg, carry);
@@ -782,11 +881,14 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			printf("# config %ld: %u classes, %zu rules\n", c, cfg.nclasses,
 			       cfg.nrules);
 		for (long i = 0; i < per && done < frames; i++, done++) {
+			struct rm_result e;
 			int r;
 
 			gen_next(g, fr);
-			r = run_frame(rn, fr->data, fr->len, NULL);
+			r = run_frame(rn, fr->data, fr->len, &e);
 			rn->frames_run++;
+			rn->decisions += r >= 0 && (e.reason == VW_REASON_ALLOWLISTED ||
+						    e.reason == VW_REASON_NOT_ALLOWLISTED);
 			if (r < 0) {
 				err = r;
 				break;
@@ -796,6 +898,8 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			if (rn->mismatches >= rn->max_mismatches)
 				break;
 		}
+		if (rn->verbose)
+			printf("# config %ld: %ld allowlist decisions so far\n", c, rn->decisions);
 		if (!err && end_config(rn) && !rn->strict)
 			err = replay_strict(rn, &cfg, slot);
 		gen_config_free(&cfg);
@@ -813,12 +917,14 @@ static void usage(FILE *o)
 		"--no-regressions]\n"
 		"            [--pcaps DIR | --no-pcaps] [--max-mismatches M] [--self-check] "
 		"[--strict]\n"
-		"            [-v]\n"
+		"            [--min-decision-share PERCENT] [-v]\n"
 		"Runs N random frames (default 20000) under K random configs (default N/2000)\n"
 		"through the XDP program and the reference model; exits 1 on any mismatch.\n"
 		"--self-check alters every 7th answer of the model and passes only if exactly\n"
 		"those frames are reported (the comparison itself works). --strict reads the\n"
-		"whole counter row after every frame (slow; by default only after a mismatch).\n");
+		"whole counter row after every frame (slow; by default only after a mismatch).\n"
+		"--min-decision-share fails the run when fewer random frames than PERCENT reach\n"
+		"the allowlist decision.\n");
 }
 
 int main(int argc, char **argv)
@@ -834,6 +940,7 @@ int main(int argc, char **argv)
 	    {"max-mismatches", required_argument, NULL, 'm'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"self-check", no_argument, NULL, 'S'},
+	    {"min-decision-share", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
@@ -841,6 +948,7 @@ int main(int argc, char **argv)
 	struct runner *rn = calloc(1, sizeof(*rn));
 	long frames = 20000, configs = 0;
 	struct timespec t0, t1;
+	double share, min_share = -1;
 	struct gen *g = NULL;
 	int opt, err = 0, ret = 1;
 	char *end;
@@ -851,7 +959,7 @@ int main(int argc, char **argv)
 	}
 	rn->seed = (__u64)time(NULL) ^ ((__u64)getpid() << 32);
 	rn->max_mismatches = 10;
-	while ((opt = getopt_long(argc, argv, "n:s:k:r:Rp:Pm:vSTh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "n:s:k:r:Rp:Pm:vSD:Th", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			frames = strtol(optarg, &end, 0);
@@ -890,6 +998,11 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			rn->strict = true;
+			break;
+		case 'D':
+			min_share = strtod(optarg, &end);
+			if (*end || min_share < 0 || min_share > 100)
+				goto bad_usage;
 			break;
 		case 'S':
 			rn->inject_every = 7;
@@ -930,13 +1043,35 @@ int main(int argc, char **argv)
 		fprintf(stderr, "diff: no loopback device: %s\n", strerror(errno));
 		goto out;
 	}
-	rn->skel = xdptest_load_exact();
+	/* One CPU runs every frame, so that one vw_src_rate value is in play and modelled. */
+	{
+		cpu_set_t one;
+
+		rn->cpu = sched_getcpu();
+		CPU_ZERO(&one);
+		if (rn->cpu >= 0)
+			CPU_SET(rn->cpu, &one);
+		if (rn->cpu < 0 || rn->cpu >= rn->ncpus ||
+		    sched_setaffinity(0, sizeof(one), &one)) {
+			fprintf(stderr, "diff: cannot pin to CPU %d: %s\n", rn->cpu,
+				strerror(errno));
+			goto out;
+		}
+	}
+	rn->rates = calloc((size_t)rn->ncpus, sizeof(*rn->rates));
+	if (!rn->rates) {
+		fprintf(stderr, "diff: out of memory\n");
+		goto out;
+	}
+	rn->st.rate.exact = FUZZ_SRC_EXACT;
+	rn->skel = xdptest_load(FUZZ_SRC_EXACT);
 	if (!rn->skel) {
 		err = -errno;
 		fprintf(stderr, "diff: loading the XDP object: %s (root needed)\n", strerror(-err));
 		goto out;
 	}
 	rn->prog_fd = bpf_program__fd(rn->skel->progs.voipwall_xdp);
+	rn->rate_fd = bpf_map__fd(rn->skel->maps.vw_src_rate);
 	err = vw_maps_from_obj(rn->skel->obj, &rn->maps);
 	if (err) {
 		fprintf(stderr, "diff: finding the maps: %s\n", strerror(-err));
@@ -1000,6 +1135,23 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < rn->nwhy; i++)
 		printf("#   %8llu  %s\n", (unsigned long long)rn->why_n[i], rn->why[i]);
 	ret = rn->mismatches ? 1 : 0;
+	/* The share of random frames that reach the allowlist decision: the rest stop at a header
+	 * check or an unprotected port, and a fuzzer that rarely decides tests the lookups little.
+	 */
+	share = rn->frames_run ? 100.0 * (double)rn->decisions / (double)rn->frames_run : 0;
+	printf("# allowlist decisions: %ld of %ld random frames (%.1f%%)\n", rn->decisions,
+	       rn->frames_run, share);
+	if (min_share >= 0) {
+		if (share < min_share) {
+			printf(
+			    "FAIL fuzz_decision_share: %.1f%% of the frames reached the allowlist "
+			    "decision, want at least %.1f%% (seed %llu)\n",
+			    share, min_share, (unsigned long long)rn->seed);
+			ret = 1;
+		} else {
+			printf("PASS fuzz_decision_share\n");
+		}
+	}
 	goto out;
 
 bad_usage:
@@ -1013,6 +1165,7 @@ out:
 	free(rn->percpu);
 	free(rn->rowvals);
 	free(rn->rowkeys);
+	free(rn->rates);
 	voipwall_bpf__destroy(rn->skel);
 	free(rn);
 	return ret;

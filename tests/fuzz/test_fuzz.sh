@@ -1,34 +1,60 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Bounded differential fuzzing (part of `make test`): checks that the comparison catches wrong
-# answers (--self-check), replays tests/fuzz/regressions.txt, then
-# runs FUZZ_FRAMES (default 20000) random frames under random configs through the XDP program
-# and the reference model. The seed is random unless FUZZ_SEED is set; a failure prints it with
-# a reproducer for each mismatch (paste it into regressions.txt once understood).
-# No network, no pins: the runner loads its own private copy of the object.
+# answers (--self-check), replays tests/fuzz/regressions.txt, then runs random frames under random
+# configs through the XDP program and the reference model: FUZZ_FRAMES (default 6000) for each
+# fixed seed of tests/fuzz/seeds, where at least 30% of the frames must reach the allowlist
+# decision, then FUZZ_RANDOM_FRAMES (default 8000) for one random seed, printed (FUZZ_SEED fixes
+# it). A failure prints a reproducer for each mismatch (paste it into regressions.txt once
+# understood). No network, no pins: the runner loads its own private copy of the object.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 diff_bin="$BUILD/tests/fuzz/diff"
+seeds=$(grep -vE '^[[:space:]]*(#|$)' tests/fuzz/seeds | awk '{print $1}')
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP fuzz_self_check: needs root (bpf_prog_test_run)"
 	echo "SKIP fuzz_regressions: needs root (bpf_prog_test_run)"
-	echo "SKIP fuzz_differential: needs root (bpf_prog_test_run)"
+	for s in $seeds random; do
+		echo "SKIP fuzz_differential_seed_$s: needs root (bpf_prog_test_run)"
+	done
 	exit 0
 fi
 if [ ! -x "$diff_bin" ]; then
 	echo "FAIL fuzz_differential: $diff_bin not built (make BUILD=$BUILD all)"
 	exit 1
 fi
-seed=${FUZZ_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}
+random_seed=${FUZZ_SEED:-$(od -An -N6 -tu8 /dev/urandom | tr -d ' ')}
 pcaps=${FUZZ_PCAPS:-tests/data/pcaps}
+rc=0
+
+# Runs the fuzzer; its PASS/FAIL lines get the seed's name ("fuzz_differential_seed_7").
+fuzz() {
+	local name=$1
+	shift
+	echo "# $diff_bin $*"
+	"$diff_bin" "$@" | sed -E "s/^(PASS|FAIL) (fuzz_differential|fuzz_decision_share)/\1 \2_seed_$name/"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+}
+
 # First, that the comparison catches wrong answers: the model's answer is altered on every 7th
 # frame and exactly those frames must be reported.
-echo "# $diff_bin --self-check --frames 2000 --seed $seed --pcaps $pcaps"
-"$diff_bin" --self-check --frames 2000 --seed "$seed" --pcaps "$pcaps"
-rc=$?
-echo "# $diff_bin --frames ${FUZZ_FRAMES:-20000} --seed $seed --pcaps $pcaps"
-"$diff_bin" --frames "${FUZZ_FRAMES:-20000}" --seed "$seed" \
-	--regressions tests/fuzz/regressions.txt --pcaps "$pcaps" || rc=$?
+echo "# $diff_bin --self-check --frames 2000 --seed $random_seed --pcaps $pcaps"
+"$diff_bin" --self-check --frames 2000 --seed "$random_seed" --pcaps "$pcaps" || rc=1
+
+first=1
+for s in $seeds; do
+	if [ "$first" = 1 ]; then
+		reg=(--regressions tests/fuzz/regressions.txt)
+		first=0
+	else
+		reg=(--no-regressions)
+	fi
+	fuzz "$s" --frames "${FUZZ_FRAMES:-6000}" --seed "$s" --pcaps "$pcaps" "${reg[@]}" \
+		--min-decision-share 30
+done
+echo "# random seed $random_seed (FUZZ_SEED=$random_seed reproduces this run)"
+fuzz random --frames "${FUZZ_RANDOM_FRAMES:-8000}" --seed "$random_seed" --pcaps "$pcaps" \
+	--no-regressions
 exit $rc

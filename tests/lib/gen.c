@@ -846,6 +846,32 @@ static __u16 pick_port(struct gen *g, __u8 l4)
 	}
 }
 
+/* A destination port inside one of the config's ranges for l4 (edges often), or pick_port()'s
+ * choice when no class has a range for l4. */
+static __u16 pick_class_port(struct gen *g, __u8 l4)
+{
+	const struct vw_config *cfg = g->cfg;
+	const struct vw_port_range *c[64];
+	unsigned int nc = 0;
+
+	for (unsigned int k = 0; cfg && k < cfg->nclasses; k++)
+		for (unsigned int i = 0; i < cfg->classes[k].nranges && nc < 64; i++)
+			if (cfg->classes[k].ranges[i].l4 == l4)
+				c[nc++] = &cfg->classes[k].ranges[i];
+	if (!nc)
+		return pick_port(g, l4);
+	const struct vw_port_range *p = c[gen_below(&g->rng, nc)];
+
+	switch (gen_below(&g->rng, 4)) {
+	case 0:
+		return p->lo;
+	case 1:
+		return p->hi;
+	default:
+		return (__u16)gen_range_u(&g->rng, p->lo, p->hi);
+	}
+}
+
 static size_t pick_payload_len(struct gen_rng *r)
 {
 	unsigned int x = (unsigned int)gen_below(r, 100);
@@ -859,8 +885,11 @@ static size_t pick_payload_len(struct gen_rng *r)
 	return gen_range_u(r, 3000, 9000); /* jumbo: spills into a second buffer */
 }
 
-/* The upper-layer header and payload, into d->l4. */
-static void build_l4(struct gen *g, struct dgram *d, size_t min_pay)
+static __u16 pick_class_port(struct gen *g, __u8 l4);
+
+/* The upper-layer header and payload, into d->l4. clean: consistent lengths and a port in one of
+ * the config's ranges for the protocol (when it has one). */
+static void build_l4_as(struct gen *g, struct dgram *d, size_t min_pay, bool clean)
 {
 	struct gen_rng *r = &g->rng;
 	size_t pay = pick_payload_len(r), hl;
@@ -890,19 +919,24 @@ static void build_l4(struct gen *g, struct dgram *d, size_t min_pay)
 	if (l4 == VW_L4_MAX)
 		return;
 	put16(h, (unsigned int)gen_below(r, 65536));
-	put16(h + 2, pick_port(g, l4));
+	put16(h + 2, clean ? pick_class_port(g, l4) : pick_port(g, l4));
 	if (l4 == VW_L4_UDP) {
 		size_t ulen = hl + pay;
 
-		if (gen_chance(r, 5))
+		if (!clean && gen_chance(r, 5))
 			ulen = gen_below(r, 16); /* zero and short UDP lengths */
 		put16(h + 4, (unsigned int)(ulen & 0xffff));
 	} else if (l4 == VW_L4_TCP) {
 		h[12] = (__u8)((hl / 4) << 4);
-		if (gen_chance(r, 5))
+		if (!clean && gen_chance(r, 5))
 			h[12] = (__u8)(gen_below(r, 16) << 4);
 		h[13] = (__u8)gen_rand(r); /* any flags, odd ones included */
 	}
+}
+
+static void build_l4(struct gen *g, struct dgram *d, size_t min_pay)
+{
+	build_l4_as(g, d, min_pay, false);
 }
 
 static void build_eth(struct gen *g, struct fb *f, const struct dgram *d, unsigned int ethertype)
@@ -1033,21 +1067,31 @@ static void build_v6(struct gen *g, struct fb *f, const struct dgram *d, bool fr
 	put16(f->b + ipoff + 4, (unsigned int)((f->len - start) & 0xffff));
 }
 
-/* Everything about a datagram but its fragmentation. */
-static void gen_dgram(struct gen *g, struct dgram *d)
+/* A datagram's VLAN stack, family and addresses (the rest zeroed). A third tag (malformed) only
+ * when third_tag. */
+static void dgram_start(struct gen *g, struct dgram *d, bool third_tag)
 {
 	struct gen_rng *r = &g->rng;
 	unsigned int x;
 
 	memset(d, 0, sizeof(*d));
 	x = (unsigned int)gen_below(r, 100);
-	d->nvlan = x < 60 ? 0 : x < 80 ? 1 : x < 95 ? 2 : 3;
+	d->nvlan = x < 60 ? 0 : x < 80 ? 1 : x < 95 || !third_tag ? 2 : 3;
 	for (unsigned int i = 0; i < d->nvlan; i++)
 		d->vlan[i] = gen_chance(r, 50) ? 0x8100 : 0x88a8;
 	d->v6 = gen_chance(r, 50);
 	pick_source(g, d->v6, d->src);
 	for (int i = 0; i < 16; i++)
 		d->dst[i] = (__u8)gen_rand(r);
+}
+
+/* Everything about a datagram but its fragmentation. */
+static void gen_dgram(struct gen *g, struct dgram *d)
+{
+	struct gen_rng *r = &g->rng;
+	unsigned int x;
+
+	dgram_start(g, d, true);
 	x = (unsigned int)gen_below(r, 100);
 	d->proto = x < 35 ? 17 : x < 65 ? 6 : x < 80 ? 132 : (__u8)gen_below(r, 256);
 	if (!d->v6 && gen_chance(r, 20)) {
@@ -1187,7 +1231,7 @@ static void gen_fragments(struct gen *g, struct fb *f)
 	if (gen_chance(r, 20) && step > 48) /* mid-sized pieces */
 		step = 8 * gen_range_u(r, 6, step / 8);
 	from = 0;
-	for (unsigned int i = 0; from < total && i < 24; i++) {
+	for (unsigned int i = 0; from < total && i < 12; i++) {
 		size_t n = from + step < total ? step : total - from;
 		bool more = from + n < total;
 
@@ -1311,6 +1355,74 @@ static void gen_boundary(struct gen *g, struct fb *f)
 	free(d);
 }
 
+/*
+ * A well-formed datagram to a protected port, so that it reaches the allowlist decision (its
+ * source mostly inside a rule, sometimes just outside one or anywhere). One in eight has an IP
+ * length that ends inside the transport header (or a TCP header's options, or before the UDP
+ * length's end) while the rest of the frame stays as link padding: only the IP length tells that
+ * it is malformed.
+ */
+static void gen_decision(struct gen *g, struct fb *f, char *desc, size_t dlen)
+{
+	static const __u8 protos[] = {17, 6, 132};
+	static const __u8 exts[] = {0, 43, 60, 135, 139, 140, 51};
+	struct gen_rng *r = &g->rng;
+	struct dgram *d = malloc(sizeof(*d));
+	size_t l3off, hl, ext = 0, keep;
+
+	snprintf(desc, dlen, "decision");
+	if (!d)
+		return;
+	dgram_start(g, d, false);
+	d->proto = protos[gen_below(r, 3)];
+	/* a protocol some class has ports for, when there is one */
+	for (unsigned int tries = 0; tries < 8 && g->cfg; tries++) {
+		__u8 l4 = d->proto == 17 ? VW_L4_UDP : d->proto == 6 ? VW_L4_TCP : VW_L4_SCTP;
+		bool has = false;
+
+		for (unsigned int k = 0; k < g->cfg->nclasses && !has; k++)
+			for (unsigned int i = 0; i < g->cfg->classes[k].nranges && !has; i++)
+				has = g->cfg->classes[k].ranges[i].l4 == l4;
+		if (has)
+			break;
+		d->proto = protos[gen_below(r, 3)];
+	}
+	if (!d->v6 && gen_chance(r, 15)) {
+		d->v4optlen = 4 * (unsigned int)gen_range_u(r, 1, 10);
+		memset(d->v4opt, 1, d->v4optlen);
+	}
+	if (d->v6 && gen_chance(r, 30)) {
+		d->next = (unsigned int)gen_range_u(r, 1, 3);
+		for (unsigned int i = 0; i < d->next; i++) {
+			d->ext_type[i] = exts[gen_below(r, sizeof(exts))];
+			d->ext_len[i] = (__u8)gen_below(r, 3);
+			ext += ext_bytes(d->ext_type[i], d->ext_len[i]);
+		}
+	}
+	d->next_frag = d->next;
+	build_l4_as(g, d, 0, true);
+	dgram_frame(g, f, d, false, 0, d->l4len, false, (__u32)gen_rand(r));
+	l3off = 14 + 4 * (size_t)d->nvlan;
+	hl = d->proto == 17 ? 8 : d->proto == 132 ? 12 : (size_t)(d->l4[12] >> 4) * 4;
+	if (gen_chance(r, 12) && d->l4len > 1) {
+		/* Keep `keep` bytes of the upper layer inside the IP length. */
+		if (d->proto == 6 && hl > 20 && gen_chance(r, 60))
+			keep = gen_range_u(r, 20, hl - 1); /* inside the options */
+		else if (d->proto == 17 && d->l4len > 8 && gen_chance(r, 40))
+			keep = gen_range_u(r, 8, d->l4len - 1); /* short of the UDP length */
+		else
+			keep = gen_below(r, hl);
+		if (keep >= d->l4len)
+			keep = d->l4len - 1;
+		if (d->v6)
+			put16(f->b + l3off + 4, (unsigned int)(ext + keep));
+		else
+			put16(f->b + l3off + 2, (unsigned int)(20 + d->v4optlen + keep));
+		snprintf(desc, dlen, "decision, IP length ends %zu bytes into L4", keep);
+	}
+	free(d);
+}
+
 /* Frames in the unit tests' style, through tests/lib/pkt.h's spec builder. */
 static const char *const pkt_specs[] = {
     "eth ip4=%s>%s udp=40000>%u data=40",
@@ -1401,7 +1513,7 @@ void gen_next(struct gen *g, struct gen_frame *out)
 	f->len = 0;
 	f->nhot = 0;
 	kind = (unsigned int)gen_below(r, 100);
-	if (kind < 20) {
+	if (kind < 8) {
 		snprintf(g->queue_desc, sizeof(g->queue_desc), "fragment series");
 		gen_fragments(g, f);
 		free(f);
@@ -1419,21 +1531,27 @@ void gen_next(struct gen *g, struct gen_frame *out)
 		}
 		f->len = 0;
 		f->nhot = 0;
-		kind = 50;
+		kind = 80;
 	}
-	if (kind < 32 && g->npcap) {
+	if (kind < 18 && g->npcap) {
 		snprintf(desc, sizeof(desc), "capture");
 		gen_from_capture(g, f);
-	} else if (kind < 42) {
+	} else if (kind < 26) {
 		snprintf(desc, sizeof(desc), "pkt.h spec");
 		gen_from_pkt(g, f);
-	} else if (kind < 46 && g->linear > 2400) {
+	} else if (kind < 29 && g->linear > 2400) {
 		snprintf(desc, sizeof(desc), "ipv6 chain at the first buffer's end");
 		gen_boundary(g, f);
-	} else if (kind < 49) {
+	} else if (kind < 31) {
 		gen_noise(g, f);
 		snprintf(desc, sizeof(desc), "noise after ethertype %02x%02x", f->b[12], f->b[13]);
-	} else if (kind < 53) {
+	} else if (kind < 72) {
+		/* not mutated: a mutation would mostly turn it into a malformed frame */
+		gen_decision(g, f, desc, sizeof(desc));
+		emit(out, f, desc);
+		free(f);
+		return;
+	} else if (kind < 75) {
 		struct dgram *d = malloc(sizeof(*d));
 		unsigned int et = gen_chance(r, 50) ? 0x0806 : (unsigned int)gen_below(r, 65536);
 

@@ -20,6 +20,7 @@
 void rm_state_init(struct rm_state *st)
 {
 	memset(st, 0, sizeof(*st));
+	st->rate.exact = ~0ULL;
 }
 
 void rm_state_reset(struct rm_state *st)
@@ -74,8 +75,8 @@ static int frag_store(struct rm_state *st, const struct vw_frag_key *k, const st
 	return 0;
 }
 
-static int src_update(struct rm_state *st, const struct vw_src_key *k, size_t len, __u8 cls,
-		      __u8 reason)
+static int src_update(struct rm_state *st, const struct vw_src_key *k, __u64 weight, __u64 bytes,
+		      __u8 cls, __u8 reason)
 {
 	struct rm_src_entry *e = (struct rm_src_entry *)rm_src_find(st, k);
 
@@ -93,8 +94,8 @@ static int src_update(struct rm_state *st, const struct vw_src_key *k, size_t le
 		memset(e, 0, sizeof(*e));
 		e->key = *k;
 	}
-	e->packets++;
-	e->bytes += len;
+	e->packets += weight;
+	e->bytes += bytes;
 	e->last_class = cls;
 	e->last_reason = reason;
 	return 0;
@@ -523,12 +524,37 @@ int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *fr
 		if (err)
 			goto out;
 	}
-	/* Section 6: sources seen dropped or monitored. */
+	/* Section 6: sources seen dropped or monitored. Every such frame counts in the CPU's
+	 * window; past the window's exact budget only every VW_SRC_SAMPLE-th count reads the clock
+	 * and is recorded (rm_src_record()); the others leave vw_sources as it is. */
 	if (res->src_known && res->verdict != VW_VERDICT_PASS) {
-		res->src_updated = true;
-		err = src_update(st, &res->src, len, res->cls, res->reason);
+		st->rate.drops++;
+		if (st->rate.drops > st->rate.exact && st->rate.drops % VW_SRC_SAMPLE) {
+			res->src_peek = true;
+			res->src_bytes = res->src;
+		} else {
+			res->src_clock = true;
+		}
 	}
 out:
+	res->len = len;
 	res->action = res->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 	return err;
+}
+
+int rm_src_record(struct rm_state *st, struct rm_result *res, bool window_expired, __u64 now_ns)
+{
+	__u64 weight = 1;
+
+	if (!res->src_clock || res->src_updated)
+		return 0;
+	if (window_expired) { /* a new window, this frame its first count */
+		st->rate.window_start_ns = now_ns;
+		st->rate.drops = 1;
+	} else if (st->rate.drops > st->rate.exact) {
+		weight = VW_SRC_SAMPLE;
+	}
+	res->src_updated = true;
+	res->src_weight = weight;
+	return src_update(st, &res->src, weight, (__u64)res->len * weight, res->cls, res->reason);
 }

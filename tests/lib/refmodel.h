@@ -38,12 +38,20 @@ struct rm_src_entry {
 	__u32 last_reason;
 };
 
+/* The flood-sampling window of the one CPU that runs the frames (model of vw_src_rate). */
+struct rm_rate {
+	__u64 exact;	       /* the program's vw_src_exact: drops a window records exactly */
+	__u64 window_start_ns; /* CLOCK_MONOTONIC_COARSE */
+	__u64 drops;	       /* drops and monitors counted in this window */
+};
+
 /* The model's copy of the program's state that outlives a frame. */
 struct rm_state {
 	struct rm_frag_entry *frags;
 	size_t nfrags, frags_cap;
 	struct rm_src_entry *srcs;
 	size_t nsrcs, srcs_cap;
+	struct rm_rate rate; /* kept by rm_state_reset(): the caller sets it */
 };
 
 /* The decision for one frame, and what it did to the state. */
@@ -57,7 +65,11 @@ struct rm_result {
 	long frag_origin;	     /* frag_hit: origin of the entry consulted */
 	struct vw_frag_key frag_key; /* frag != RM_FRAG_NONE: the key stored or looked up */
 	bool src_known;		     /* the IP header was valid: src holds the source */
-	bool src_updated;	     /* verdict drop/monitor: vw_sources[src] was updated */
+	bool src_clock;		     /* drop/monitor that reads the clock: rm_src_record() decides
+				      * (the window may have ended) and records it */
+	bool src_updated;	     /* vw_sources[src] was updated (by rm_src_record()) */
+	__u64 src_weight;	     /* src_updated: packets it counted for (1 or VW_SRC_SAMPLE) */
+	size_t len;		     /* the frame's length */
 	struct vw_src_key src;
 	bool src_peek;		     /* src_bytes holds whatever sits where a source would be */
 	struct vw_src_key src_bytes; /* (even in an invalid header): must not be touched unless
@@ -79,6 +91,14 @@ const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct v
  */
 int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *frame, size_t len,
 		size_t avail, long origin, struct rm_result *res);
+
+/*
+ * Section 6 for a frame whose result has src_clock set: the program read the clock, and
+ * window_expired says whether the window had ended (then now_ns is the clock it read, the new
+ * window's start). Records the source with its weight (src_updated, src_weight). Returns 0 or
+ * -ENOMEM.
+ */
+int rm_src_record(struct rm_state *st, struct rm_result *res, bool window_expired, __u64 now_ns);
 
 /* The class a destination port maps to for l4 (enum vw_l4), or VW_CLASS_NONE. */
 __u8 rm_port_class(const struct vw_config *cfg, __u8 l4, __u16 port);

@@ -23,14 +23,74 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return vfprintf(stderr, fmt, ap);
 }
 
+/* The object file named by VW_TEST_BPF_OBJ, read once and kept (libbpf reads the ELF from it
+ * until the object is loaded). */
+static const void *obj_override(size_t *len)
+{
+	static void *buf;
+	static size_t n;
+	const char *path = getenv("VW_TEST_BPF_OBJ");
+	FILE *f;
+	long sz;
+
+	if (!path || !*path)
+		return NULL;
+	if (buf) {
+		*len = n;
+		return buf;
+	}
+	f = fopen(path, "rb");
+	if (!f || fseek(f, 0, SEEK_END) || (sz = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) ||
+	    !(buf = malloc((size_t)sz)) || fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+		fprintf(stderr, "xdptest: cannot read VW_TEST_BPF_OBJ %s\n", path);
+		exit(2);
+	}
+	fclose(f);
+	n = (size_t)sz;
+	*len = n;
+	return buf;
+}
+
+struct voipwall_bpf *xdptest_open_skel(void)
+{
+	struct voipwall_bpf *obj;
+	const void *data;
+	size_t len;
+	int err;
+
+	data = obj_override(&len);
+	if (!data)
+		return voipwall_bpf__open();
+	obj = calloc(1, sizeof(*obj));
+	if (!obj)
+		return NULL;
+	err = voipwall_bpf__create_skeleton(obj);
+	if (!err) {
+		obj->skeleton->data = data;
+		obj->skeleton->data_sz = len;
+		err = bpf_object__open_skeleton(obj->skeleton, NULL);
+	}
+	if (err) {
+		voipwall_bpf__destroy(obj);
+		errno = -err;
+		return NULL;
+	}
+	return obj;
+}
+
 struct voipwall_bpf *xdptest_load_exact(void)
 {
-	struct voipwall_bpf *skel = voipwall_bpf__open();
+	return xdptest_load(~0U);
+}
+
+struct voipwall_bpf *xdptest_load(__u32 src_exact)
+{
+	struct voipwall_bpf *skel = xdptest_open_skel();
 	int err;
 
 	if (!skel)
 		return NULL;
-	skel->rodata->vw_src_exact = ~0U;
+	skel->rodata->vw_src_exact = src_exact;
 	err = voipwall_bpf__load(skel);
 	if (err) {
 		voipwall_bpf__destroy(skel);

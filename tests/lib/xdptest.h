@@ -23,11 +23,17 @@ struct xdptest {
 	__u32 *keys;		   /* scratch: VW_COUNTERS keys */
 };
 
-/* Open and load the skeleton and fill t->maps. libbpf's messages are shown only when the
- * environment has VW_TEST_VERBOSE set. Returns 0 or -errno (with a message on stderr). */
+/* Open the skeleton (not loaded). The program is the one built into the skeleton, or the object
+ * file VW_TEST_BPF_OBJ names (make mutate: a changed program without rebuilding the tests; its
+ * maps and read-only data must be laid out as the skeleton's). NULL with errno set on failure. */
+struct voipwall_bpf *xdptest_open_skel(void);
 /* Open and load the skeleton with every dropped source recorded (no flood sampling, see
  * VW_SRC_EXACT), so tests can model vw_sources exactly; NULL with errno set on failure. */
 struct voipwall_bpf *xdptest_load_exact(void);
+/* The same with vw_src_exact set to src_exact (sampling past that many drops per window). */
+struct voipwall_bpf *xdptest_load(__u32 src_exact);
+/* Open and load the skeleton and fill t->maps. libbpf's messages are shown only when the
+ * environment has VW_TEST_VERBOSE set. Returns 0 or -errno (with a message on stderr). */
 int xdptest_open(struct xdptest *t);
 void xdptest_close(struct xdptest *t);
 

@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""make mutate: prove that the fast test suites catch small wrong changes.
+
+Reads a catalog of mutants (tests/mutants.txt), copies the tree (tracked and untracked, not
+ignored files, as they are now) to a scratch directory, builds it and runs the fast suites once
+unchanged (they must pass), then for each mutant: puts its one change into the scratch copy,
+rebuilds, runs the suites named for it until one fails (caught) or all pass (missed), and puts the
+file back. The working tree is never written.
+
+Prints a caught/missed table. Exits non-zero when a mutant is missed, when its original text is
+no longer found exactly once in its file (the catalog has gone stale), when a mutant does not
+build or its program does not load (a mutant must be a plausible wrong change, not a broken one),
+or when the unchanged tree fails a suite.
+
+Catalog format (one mutant per block, blank lines and '#' comments between blocks):
+
+    mutant NAME
+    file PATH
+    what ONE-LINE DESCRIPTION
+    suites xdp fuzz            (optional: the suites to try, in order; default by file)
+    -ORIGINAL TEXT             (one or more lines; the text after '-' is taken verbatim)
+    +REPLACEMENT TEXT          (zero or more lines)
+
+The original text (the '-' lines joined by newlines) must occur exactly once in the file; it may
+be part of a line. Suites: config (tests/unit/test_config), xdp (tests/unit/test_xdp), fuzz (the
+differential fuzzer on the seeds of tests/fuzz/seeds), bench (tests/bench/test_bench_smoke.sh).
+"""
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+DEFAULT_SUITES = [("bpf/", ["xdp", "fuzz"]), ("user/tables.c", ["xdp", "fuzz"]),
+                  ("user/config.c", ["config", "xdp"]), ("", ["xdp", "config", "fuzz"])]
+SUITE_NAMES = ("config", "xdp", "fuzz", "bench")
+
+
+class Mutant:
+    def __init__(self, name, line):
+        self.name = name
+        self.line = line
+        self.file = None
+        self.what = ""
+        self.suites = None
+        self.old = []
+        self.new = []
+
+    @property
+    def original(self):
+        return "\n".join(self.old)
+
+    @property
+    def replacement(self):
+        return "\n".join(self.new)
+
+
+def parse_catalog(path):
+    mutants, cur, errors = [], None, []
+    with open(path) as f:
+        for no, raw in enumerate(f, 1):
+            line = raw.rstrip("\n")
+            if line.startswith("-") and cur:
+                cur.old.append(line[1:])
+            elif line.startswith("+") and cur:
+                cur.new.append(line[1:])
+            elif not line.strip() or line.lstrip().startswith("#"):
+                continue
+            else:
+                key, _, val = line.partition(" ")
+                if key == "mutant":
+                    cur = Mutant(val.strip(), no)
+                    mutants.append(cur)
+                elif cur and key == "file":
+                    cur.file = val.strip()
+                elif cur and key == "what":
+                    cur.what = val.strip()
+                elif cur and key == "suites":
+                    cur.suites = val.split()
+                else:
+                    errors.append("%s:%d: unexpected line: %s" % (path, no, line))
+    names = set()
+    for m in mutants:
+        if not m.name or not m.file or not m.old or not m.what:
+            errors.append("%s:%d: mutant %r needs a file, a what line and '-' lines"
+                          % (path, m.line, m.name))
+        if m.name in names:
+            errors.append("%s:%d: mutant %r defined twice" % (path, m.line, m.name))
+        names.add(m.name)
+        if m.suites is None:
+            m.suites = next(s for p, s in DEFAULT_SUITES if m.file.startswith(p))
+        bad = [s for s in m.suites if s not in SUITE_NAMES]
+        if bad:
+            errors.append("%s:%d: mutant %r: unknown suite %s" % (path, m.line, m.name,
+                                                                  " ".join(bad)))
+        if m.original == m.replacement:
+            errors.append("%s:%d: mutant %r changes nothing" % (path, m.line, m.name))
+    return mutants, errors
+
+
+def tree_files(root):
+    out = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
+                          "--exclude-standard"], check=True, capture_output=True).stdout
+    return [p for p in out.decode().split("\0") if p and os.path.isfile(os.path.join(root, p))]
+
+
+def copy_tree(root, dest):
+    for rel in tree_files(root):
+        d = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        shutil.copy2(os.path.join(root, rel), d)
+
+
+def run(cmd, cwd, log, env=None, timeout=None):
+    """Run cmd, appending its output to log; returns (exit status, seconds)."""
+    t0 = time.monotonic()
+    with open(log, "a") as lf:
+        lf.write("\n$ %s\n" % " ".join(cmd))
+        lf.flush()
+        try:
+            rc = subprocess.run(cmd, cwd=cwd, stdout=lf, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            lf.write("\n(timed out after %s s)\n" % timeout)
+            rc = 124
+    return rc, time.monotonic() - t0
+
+
+class Runner:
+    def __init__(self, args, scratch):
+        self.args = args
+        self.scratch = scratch
+        self.build = "build"
+        self.log = os.path.join(scratch, "mutate.log")
+        self.env = dict(os.environ, VW_TEST_QUICK="1", VW_TEST_FAILFAST="1",
+                        VW_TEST_BPF_OBJ=os.path.join(scratch, self.build, "voipwall.bpf.o"))
+        self.env.pop("MAKEFLAGS", None)
+        self.env.pop("MAKELEVEL", None)
+        seeds_file = os.path.join(scratch, "tests/fuzz/seeds")
+        self.seeds = [l.split()[0] for l in open(seeds_file)
+                      if l.strip() and not l.startswith("#")]
+
+    def make(self, suites, file=None):
+        """Build what the suites run. A change under bpf/ rebuilds only the object: the tests
+        load it from the file (VW_TEST_BPF_OBJ) instead of the copy built into them."""
+        targets = ["%s/tests/unit/test_xdp" % self.build, "%s/tests/unit/test_config" % self.build,
+                   "%s/tests/fuzz/diff" % self.build]
+        if "bench" in suites:
+            targets = ["all"]
+        elif file and file.startswith("bpf/"):
+            targets = ["%s/voipwall.bpf.o" % self.build]
+        return run(["make", "--no-print-directory", "-j%d" % self.args.jobs,
+                    "BUILD=" + self.build, "PYTHON=" + sys.executable] + targets,
+                   self.scratch, self.log, self.env)
+
+    def suite(self, name):
+        """Run one suite; returns (status, seconds, note): status 'pass', 'fail' or 'noload'."""
+        b = self.build
+        if name == "config":
+            cmds = [["%s/tests/unit/test_config" % b]]
+        elif name == "xdp":
+            cmds = [["%s/tests/unit/test_xdp" % b]]
+        elif name == "fuzz":
+            cmds = [["%s/tests/fuzz/diff" % b, "--frames", str(self.args.fuzz_frames), "--seed",
+                     s, "--max-mismatches", "1", "--pcaps", "tests/data/pcaps"] +
+                    (["--regressions", "tests/fuzz/regressions.txt"] if i == 0 else
+                     ["--no-regressions"]) for i, s in enumerate(self.seeds)]
+        else:
+            cmds = [["tests/bench/test_bench_smoke.sh"]]
+        total = 0.0
+        for cmd in cmds:
+            start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
+            rc, secs = run(cmd, self.scratch, self.log, dict(self.env, BUILD=b),
+                           self.args.timeout)
+            total += secs
+            with open(self.log) as lf:
+                lf.seek(start)
+                out = lf.read()
+            if "cannot load the XDP program" in out or "loading the XDP object" in out:
+                return "noload", total, "the program does not load"
+            fails = [l for l in out.splitlines() if l.startswith("FAIL ")]
+            if rc != 0 or fails:
+                note = fails[0][5:] if fails else "exit status %d" % rc
+                if name == "fuzz":
+                    note = "seed %s: %s" % (cmd[cmd.index("--seed") + 1], note)
+                return "fail", total, note
+        return "pass", total, ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--catalog", default="tests/mutants.txt")
+    ap.add_argument("--only", nargs="*", help="names of the mutants to run (default: all)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--fuzz-frames", type=int, default=int(os.environ.get("FUZZ_FRAMES") or
+                                                           4000))
+    ap.add_argument("--timeout", type=int, default=600, help="seconds per suite run")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the run of the unchanged tree (faster; for catalog work)")
+    ap.add_argument("--check", action="store_true",
+                    help="only check that every mutant applies; build and run nothing")
+    args = ap.parse_args()
+
+    root = subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    catalog = os.path.join(root, args.catalog) if not os.path.isabs(args.catalog) \
+        else args.catalog
+    mutants, errors = parse_catalog(catalog)
+    for e in errors:
+        print("mutate: " + e)
+    if errors:
+        return 2
+    if args.only:
+        unknown = set(args.only) - {m.name for m in mutants}
+        if unknown:
+            print("mutate: no such mutant: " + " ".join(sorted(unknown)))
+            return 2
+        mutants = [m for m in mutants if m.name in args.only]
+
+    # Does every mutant still apply? (Checked on the working tree, before anything is built.)
+    stale = []
+    for m in mutants:
+        try:
+            text = open(os.path.join(root, m.file)).read()
+        except OSError as e:
+            stale.append((m, "cannot read %s: %s" % (m.file, e.strerror)))
+            continue
+        n = text.count(m.original)
+        if n != 1:
+            stale.append((m, "original text found %d times in %s" % (n, m.file)))
+    for m, why in stale:
+        print("mutate: STALE %s (%s:%d): %s" % (m.name, args.catalog, m.line, why))
+    if args.check:
+        print("mutate: %d mutants, %d apply, %d stale" % (len(mutants), len(mutants) - len(stale),
+                                                          len(stale)))
+        return 1 if stale else 0
+    if os.geteuid() != 0:
+        print("mutate: needs root (the suites run the XDP program with bpf_prog_test_run)")
+        return 2
+
+    scratch = tempfile.mkdtemp(prefix="voipwall-mutate.")
+    print("mutate: scratch copy in %s (log: %s/mutate.log)" % (scratch, scratch))
+    t_start = time.monotonic()
+    rows, broken = [], 0
+    try:
+        copy_tree(root, scratch)
+        r = Runner(args, scratch)
+        all_suites = sorted({s for m in mutants for s in m.suites}, key=SUITE_NAMES.index)
+        rc, secs = r.make(all_suites)
+        if rc:
+            print("mutate: the unchanged tree does not build (see the log)")
+            return 2
+        print("mutate: built the unchanged tree in %.0f s" % secs)
+        if not args.no_baseline:
+            for s in all_suites:
+                st, secs, note = r.suite(s)
+                print("mutate: unchanged tree, suite %s: %s (%.0f s)%s"
+                      % (s, st, secs, " " + note if note else ""))
+                if st != "pass":
+                    print("mutate: the unchanged tree must pass every suite; stopping")
+                    return 2
+        stale_names = {m.name for m, _ in stale}
+        # Mutants of one file in a row: fewer objects to rebuild.
+        order = sorted((m for m in mutants if m.name not in stale_names),
+                       key=lambda m: (m.file, m.line))
+        for i, m in enumerate(order, 1):
+            path = os.path.join(scratch, m.file)
+            with open(path) as f:
+                pristine = f.read()
+            t0 = time.monotonic()
+            try:
+                with open(path, "w") as f:
+                    f.write(pristine.replace(m.original, m.replacement, 1))
+                with open(r.log, "a") as lf:
+                    lf.write("\n==== mutant %s (%s): %s\n" % (m.name, m.file, m.what))
+                rc, _ = r.make(m.suites, m.file)
+                if rc:
+                    result, by, note = "BROKEN", "-", "does not build"
+                else:
+                    result, by, note = "MISSED", "-", "every suite passed"
+                    for s in m.suites:
+                        st, _, why = r.suite(s)
+                        if st == "noload":
+                            result, by, note = "BROKEN", s, why
+                            break
+                        if st == "fail":
+                            result, by, note = "caught", s, why
+                            break
+            finally:
+                with open(path, "w") as f:
+                    f.write(pristine)
+            secs = time.monotonic() - t0
+            rows.append((m, result, by, note, secs))
+            broken += result == "BROKEN"
+            print("mutate: [%d/%d] %-34s %-7s %-6s %4.0f s  %s"
+                  % (i, len(order), m.name, result, by, secs, note[:70]), flush=True)
+    finally:
+        if args.keep:
+            print("mutate: kept %s" % scratch)
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    caught = sum(1 for row in rows if row[1] == "caught")
+    missed = sum(1 for row in rows if row[1] == "MISSED")
+    print()
+    print("%-34s %-22s %-7s %-6s %s" % ("mutant", "file", "result", "suite", "what"))
+    for m, result, by, note, secs in rows:
+        print("%-34s %-22s %-7s %-6s %s" % (m.name, m.file, result, by, m.what))
+    for m, why in stale:
+        print("%-34s %-22s %-7s %-6s %s" % (m.name, m.file, "STALE", "-", why))
+    print()
+    print("mutate: %d mutants: %d caught, %d missed, %d stale, %d broken (%.0f s)"
+          % (len(mutants), caught, missed, len(stale), broken, time.monotonic() - t_start))
+    return 1 if missed or stale or broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
