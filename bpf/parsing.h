@@ -1,23 +1,45 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Header parsers for the XDP program. Each one bounds-checks against data_end before it reads,
- * advances the cursor past the header and returns the next protocol, or a negative value when the
- * header is truncated or inconsistent (the caller counts that as malformed).
+ * Header parsers for the XDP program, in wire order: parse_eth (Ethernet and VLAN tags),
+ * parse_ipv4 / parse_ipv6 (L3, the fragment key, the IPv6 extension-header chain) and parse_l4
+ * (the destination port). Each one bounds-checks against data_end before it reads, advances the
+ * cursor past its header and records what it found in struct pkt_meta; a negative return
+ * (PARSE_MALFORMED) means the header is truncated or inconsistent, which the caller counts as
+ * malformed. docs/datapath.md is the specification.
  */
 #ifndef VW_PARSING_H
 #define VW_PARSING_H
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+
+#include "voipwall.h"
 
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
 #define ETH_P_8021AD_BE bpf_htons(0x88A8)
 
+/* IPv6 extension headers the kernel headers do not name (RFC 7401, RFC 5533). */
+#ifndef IPPROTO_HIP
+#define IPPROTO_HIP 139
+#endif
+#ifndef IPPROTO_SHIM6
+#define IPPROTO_SHIM6 140
+#endif
+
+/* Results of the parsers. */
 #define PARSE_MALFORMED (-1)
+#define PARSE_OK 0
+#define PARSE_LATER_FRAGMENT 1 /* L3: a later fragment, no L4 header to read */
+#define PARSE_NO_PORTS 2       /* L4: a protocol without ports we classify */
+#define PARSE_NON_IP 3         /* L2: neither IPv4 nor IPv6 */
 
 struct hdr_cursor {
 	void *pos;
@@ -38,6 +60,51 @@ struct frag6_hdr {
 
 _Static_assert(sizeof(struct vlan_tag) == 4, "vlan tag layout");
 _Static_assert(sizeof(struct frag6_hdr) == 8, "fragment header layout");
+
+enum frag_kind {
+	FRAG_NONE = 0,
+	FRAG_FIRST,
+	FRAG_LATER,
+};
+
+/* What the parsers found. Offsets are from the first byte of the IP header. fk is filled only
+ * for fragments (frag != FRAG_NONE); src only once have_src is set. The small fields get 8 bytes
+ * each: the verifier tracks stack liveness per 8-byte slot, and a field read only early (dport)
+ * sharing a slot with one read at the end (frag) would keep apart states that could be pruned
+ * (measured: 566k instructions verified with __u32 fields, 426k with these). */
+struct pkt_meta {
+	struct vw_frag_key fk;
+	struct vw_src_key src; /* 4-byte aligned: map_v4 and copy_v6 write words */
+	void *l4;	       /* L4 header: a packet pointer, the verifier bounds pointers */
+	__u32 l4_off;	       /* offset of the L4 header */
+	__u32 l4_end;	       /* end of the L4 data: the IP datagram's length, not the frame's */
+	__u64 dport;	       /* host order */
+	__u64 l4_kind;	       /* enum vw_l4 */
+	__u64 family;	       /* VW_FAMILY_V4 or VW_FAMILY_V6 once the IP header was read */
+	__u64 proto;	       /* IPv4 protocol, or the upper-layer next header */
+	__u64 frag;	       /* enum frag_kind */
+	__u64 have_src;	       /* src is set */
+};
+
+static __always_inline void map_v4(__u8 *out, __be32 a)
+{
+	__u32 *w = (__u32 *)out;
+
+	w[0] = 0;
+	w[1] = 0;
+	w[2] = bpf_htonl(0xffff);
+	w[3] = a;
+}
+
+static __always_inline void copy_v6(__u8 *out, const struct in6_addr *a)
+{
+	__u32 *w = (__u32 *)out;
+
+	w[0] = a->in6_u.u6_addr32[0];
+	w[1] = a->in6_u.u6_addr32[1];
+	w[2] = a->in6_u.u6_addr32[2];
+	w[3] = a->in6_u.u6_addr32[3];
+}
 
 /* Ethernet plus up to VW_MAX_VLAN tags (802.1Q and 802.1ad in any order). Returns the inner
  * EtherType in network order. A third tag cannot be classified: malformed, never passed. */
@@ -68,16 +135,176 @@ static __always_inline int parse_eth(struct hdr_cursor *c, void *data_end)
 	return proto;
 }
 
+/* IPv4 (RFC 791). avail: bytes of the frame (all buffers) from the IP header on. */
+static __always_inline int parse_ipv4(struct hdr_cursor *c, void *data_end, __u32 avail,
+				      struct pkt_meta *m)
+{
+	struct iphdr *iph = c->pos;
+	__u32 hlen, tot;
+	__u16 fo;
+
+	if ((void *)(iph + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (iph->version != 4 || iph->ihl < 5)
+		return PARSE_MALFORMED;
+	hlen = iph->ihl * 4;
+	if (c->pos + hlen > data_end)
+		return PARSE_MALFORMED;
+	tot = bpf_ntohs(iph->tot_len);
+	/* Bytes past tot_len are link padding; fewer bytes than tot_len: truncated. */
+	if (tot < hlen || tot > avail)
+		return PARSE_MALFORMED;
+	m->family = VW_FAMILY_V4;
+	m->have_src = 1;
+	m->proto = iph->protocol;
+	map_v4(m->src.addr, iph->saddr);
+	m->l4 = c->pos + hlen;
+	m->l4_off = hlen;
+	m->l4_end = tot;
+
+	/* Offset in 8-byte units; MF says more fragments follow. */
+	fo = bpf_ntohs(iph->frag_off);
+	if (!(fo & 0x3fff))
+		return PARSE_OK;
+	/* The key is built only for fragments (its padding must be zero). */
+	__builtin_memset(&m->fk, 0, sizeof(m->fk));
+	m->fk.family = VW_FAMILY_V4;
+	m->fk.proto = m->proto;
+	m->fk.id = bpf_ntohs(iph->id);
+	map_v4(m->fk.saddr, iph->saddr);
+	map_v4(m->fk.daddr, iph->daddr);
+	if (fo & 0x1fff) {
+		m->frag = FRAG_LATER;
+		return PARSE_LATER_FRAGMENT;
+	}
+	m->frag = FRAG_FIRST;
+	return PARSE_OK;
+}
+
 /* Extension headers that share the (hdr_ext_len + 1) * 8 length rule (RFC 8200 4.3-4.6,
- * RFC 6275 mobility, RFC 7401 HIP, RFC 5533 shim6). AH (51) and fragment (44) are separate. */
+ * RFC 6275 mobility, RFC 7401 HIP, RFC 5533 shim6). AH and the fragment header are separate. */
 static __always_inline int ipv6_is_generic_ext(__u8 nh)
 {
-	return nh == 0 || nh == 43 || nh == 60 || nh == 135 || nh == 139 || nh == 140;
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS ||
+	       nh == IPPROTO_MH || nh == IPPROTO_HIP || nh == IPPROTO_SHIM6;
 }
 
 static __always_inline int ipv6_is_ext(__u8 nh)
 {
-	return ipv6_is_generic_ext(nh) || nh == 51 || nh == 44;
+	return ipv6_is_generic_ext(nh) || nh == IPPROTO_AH || nh == IPPROTO_FRAGMENT;
+}
+
+/* IPv6 (RFC 8200) and its extension-header chain. avail as for parse_ipv4. */
+static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data_end, __u32 avail,
+				      struct pkt_meta *m)
+{
+	struct ipv6hdr *ip6h = c->pos;
+	__u32 i, payload_end;
+	int frag_hdrs = 0;
+	__u8 *h;
+	__u8 nh;
+
+	if ((void *)(ip6h + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (ip6h->version != 6)
+		return PARSE_MALFORMED;
+	payload_end = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
+	if (payload_end > avail)
+		return PARSE_MALFORMED;
+	m->family = VW_FAMILY_V6;
+	m->have_src = 1;
+	copy_v6(m->src.addr, &ip6h->saddr);
+	nh = ip6h->nexthdr;
+	h = (void *)(ip6h + 1);
+
+	/* Section 4: walk the chain. Every header must lie whole inside the payload and the first
+	 * buffer; a chain too long to walk is dropped, never passed. */
+	for (i = 0; i < VW_MAX_IPV6_EXT; i++) {
+		__u32 off = (void *)h - (void *)ip6h;
+		__u32 hl;
+
+		if (!ipv6_is_ext(nh))
+			break;
+		if ((void *)(h + 8) > data_end)
+			return PARSE_MALFORMED;
+		if (nh == IPPROTO_FRAGMENT) {
+			struct frag6_hdr *fh = (void *)h;
+			__u16 fo = bpf_ntohs(fh->frag_off);
+
+			hl = sizeof(*fh);
+			if (off + hl > payload_end)
+				return PARSE_MALFORMED;
+			if (frag_hdrs++) /* two fragment headers in one chain */
+				return PARSE_MALFORMED;
+			__builtin_memset(&m->fk, 0, sizeof(m->fk));
+			m->fk.family = VW_FAMILY_V6;
+			m->fk.proto = fh->nexthdr;
+			m->fk.id = bpf_ntohl(fh->identification);
+			copy_v6(m->fk.saddr, &ip6h->saddr);
+			copy_v6(m->fk.daddr, &ip6h->daddr);
+			if (fo >> 3) {
+				m->frag = FRAG_LATER;
+				return PARSE_LATER_FRAGMENT;
+			}
+			/* Offset 0 with M clear is an atomic fragment (RFC 6946): the whole
+			 * datagram, classified like any other; nothing to remember. */
+			if (fo & 1)
+				m->frag = FRAG_FIRST;
+		} else if (nh == IPPROTO_AH) {
+			hl = ((__u32)h[1] + 2) * 4; /* RFC 4302: 32-bit words, minus 2 */
+		} else {
+			hl = ((__u32)h[1] + 1) * 8;
+		}
+		if (off + hl > payload_end || (void *)(h + hl) > data_end)
+			return PARSE_MALFORMED;
+		nh = h[0];
+		h += hl;
+	}
+	if (ipv6_is_ext(nh))
+		return PARSE_MALFORMED;
+	m->proto = nh;
+	m->l4 = h;
+	m->l4_off = (void *)h - (void *)ip6h;
+	m->l4_end = payload_end;
+	return PARSE_OK;
+}
+
+/* UDP, TCP, SCTP: the destination port. The header must lie inside the L4 data (bounded by the
+ * IP length, not the frame) and the first buffer. */
+static __always_inline int parse_l4(void *data_end, struct pkt_meta *m)
+{
+	if (m->proto == IPPROTO_UDP) {
+		struct udphdr *uh = m->l4;
+		__u32 ulen;
+
+		if (m->l4_off + sizeof(*uh) > m->l4_end || (void *)(uh + 1) > data_end)
+			return PARSE_MALFORMED;
+		ulen = bpf_ntohs(uh->len);
+		if (ulen < sizeof(*uh) || (m->frag != FRAG_FIRST && ulen > m->l4_end - m->l4_off))
+			return PARSE_MALFORMED;
+		m->dport = bpf_ntohs(uh->dest);
+		m->l4_kind = VW_L4_UDP;
+	} else if (m->proto == IPPROTO_TCP) {
+		struct tcphdr *th = m->l4;
+
+		if (m->l4_off + sizeof(*th) > m->l4_end || (void *)(th + 1) > data_end)
+			return PARSE_MALFORMED;
+		/* RFC 1858 / RFC 3128: the first fragment must carry the whole TCP header. */
+		if (th->doff < 5 || m->l4_off + th->doff * 4 > m->l4_end)
+			return PARSE_MALFORMED;
+		m->dport = bpf_ntohs(th->dest);
+		m->l4_kind = VW_L4_TCP;
+	} else if (m->proto == IPPROTO_SCTP) {
+		__be16 *sh = m->l4; /* common header: sport, dport, vtag, checksum */
+
+		if (m->l4_off + 12 > m->l4_end || (void *)(sh + 6) > data_end)
+			return PARSE_MALFORMED;
+		m->dport = bpf_ntohs(sh[1]);
+		m->l4_kind = VW_L4_SCTP;
+	} else {
+		return PARSE_NO_PORTS;
+	}
+	return PARSE_OK;
 }
 
 #endif /* VW_PARSING_H */

@@ -3,14 +3,11 @@
  * voipwall XDP program: traffic to a protected port class passes only from sources allowlisted
  * for that class. docs/datapath.md is the specification this file implements; read it first.
  *
- * Shape of the function: parse (L2, L3, L4), classify (port -> class), decide (source -> class
- * mask), and a single exit that counts every packet, remembers first fragments and records the
- * sources it drops.
+ * Shape of voipwall_xdp: parse (L2, L3, L4; the parsers are in parsing.h), classify (port ->
+ * class), decide (source -> class mask), then one exit for every path: remember a first
+ * fragment's verdict, record a dropped source, count.
  */
 #include <linux/bpf.h>
-#include <linux/in.h>
-#include <linux/udp.h>
-#include <linux/tcp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
@@ -229,12 +226,6 @@ const volatile __u32 vw_src_exact = VW_SRC_EXACT;
 
 /* ---- Helpers ---------------------------------------------------------------------------- */
 
-enum frag_kind {
-	FRAG_NONE = 0,
-	FRAG_FIRST,
-	FRAG_LATER,
-};
-
 #ifdef VW_COUNT_LOOKUPS
 /* Test build (voipwall_count.bpf.c): the allowlist decision's map lookups, counted so a test can
  * bound them for any config and source. */
@@ -422,26 +413,6 @@ static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 	return mask_of(gen, trie_walk(gen, *root, src, 2));
 }
 
-static __always_inline void map_v4(__u8 *out, __be32 a)
-{
-	__u32 *w = (__u32 *)out;
-
-	w[0] = 0;
-	w[1] = 0;
-	w[2] = bpf_htonl(0xffff);
-	w[3] = a;
-}
-
-static __always_inline void copy_v6(__u8 *out, const struct in6_addr *a)
-{
-	__u32 *w = (__u32 *)out;
-
-	w[0] = a->in6_u.u6_addr32[0];
-	w[1] = a->in6_u.u6_addr32[1];
-	w[2] = a->in6_u.u6_addr32[2];
-	w[3] = a->in6_u.u6_addr32[3];
-}
-
 static __always_inline void record_source(const struct vw_src_key *src, __u64 len, __u32 cls,
 					  __u32 reason)
 {
@@ -483,248 +454,156 @@ static __always_inline void record_source(const struct vw_src_key *src, __u64 le
 
 /* ---- The program ------------------------------------------------------------------------ */
 
-SEC("xdp.frags")
-int voipwall_xdp(struct xdp_md *ctx)
+/* What the frame gets: a verdict, why, and the class it was judged for. */
+struct judgement {
+	__u32 verdict;
+	__u32 reason;
+	__u32 cls;
+};
+
+/* L2 to L4. Returns PARSE_OK (ports read), PARSE_NO_PORTS, PARSE_LATER_FRAGMENT, PARSE_NON_IP
+ * or PARSE_MALFORMED. */
+static __always_inline int parse(struct xdp_md *ctx, __u64 pkt_len, struct pkt_meta *m)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 pkt_len = bpf_xdp_get_buff_len(ctx);
 	struct hdr_cursor c = { .pos = data };
-	struct vw_frag_key fk;
-	struct vw_src_key src;
-	struct vw_frag_val *fv;
-	struct vw_port_cls *pc;
-	__u32 verdict = VW_VERDICT_PASS, reason = VW_REASON_UNPROTECTED, cls = VW_CLASS_NONE;
-	__u32 gen = 0, l3_off, l4_off, l4_end, idx, slot, mask, port_idx, ifindex, *p32;
-	void *l4p; /* kept as a packet pointer: the verifier bounds pointers, not offsets */
-	enum frag_kind frag = FRAG_NONE;
-	int have_src = 0, frag_hdrs = 0, family, l4;
-	__u16 dport;
-	__u8 proto, pcls;
-	int eth_proto;
+	__u32 l3_off;
+	int proto, r;
 
-	/* --- L2 --- */
-	eth_proto = parse_eth(&c, data_end);
-	if (eth_proto < 0)
-		goto malformed;
+	proto = parse_eth(&c, data_end);
+	if (proto < 0)
+		return PARSE_MALFORMED;
+	/* An offset, not pointer arithmetic: the verifier refuses 32-bit maths on pointers, which
+	 * clang would otherwise emit for pkt_len - (pos - data). */
 	l3_off = c.pos - data;
+	barrier_var(l3_off);
+	if (proto == bpf_htons(ETH_P_IP))
+		r = parse_ipv4(&c, data_end, pkt_len - l3_off, m);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		r = parse_ipv6(&c, data_end, pkt_len - l3_off, m);
+	else
+		return PARSE_NON_IP;
+	if (r != PARSE_OK)
+		return r;
+	return parse_l4(data_end, m);
+}
 
-	/* --- L3 --- */
-	if (eth_proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = c.pos;
-		__u32 hlen, tot;
-		__u16 fo;
+/* The destination port's class in the live generation; 0 when the port is in no class. pcls
+ * gets the port entry (class + 1 and the policy bit, see vw_port_cls). */
+static __always_inline int classify(const struct pkt_meta *m, __u32 *gen, __u8 *pcls,
+				    struct judgement *j)
+{
+	struct vw_port_cls *pc;
+	__u32 port_idx, *active;
 
-		if ((void *)(iph + 1) > data_end)
-			goto malformed;
-		if (iph->version != 4 || iph->ihl < 5)
-			goto malformed;
-		hlen = iph->ihl * 4;
-		if (c.pos + hlen > data_end)
-			goto malformed;
-		tot = bpf_ntohs(iph->tot_len);
-		/* Bytes past tot_len are link padding; fewer bytes than tot_len: truncated. */
-		if (tot < hlen || tot > pkt_len - l3_off)
-			goto malformed;
-		family = VW_FAMILY_V4;
-		proto = iph->protocol;
-		map_v4(src.addr, iph->saddr);
-		have_src = 1;
-		l4p = c.pos + hlen;
-		l4_end = l3_off + tot;
-
-		/* RFC 791: offset in 8-byte units; MF says more fragments follow. */
-		fo = bpf_ntohs(iph->frag_off);
-		if (fo & 0x3fff) {
-			/* The key is built only for fragments (its padding must be zero). */
-			__builtin_memset(&fk, 0, sizeof(fk));
-			fk.family = VW_FAMILY_V4;
-			fk.proto = proto;
-			fk.id = bpf_ntohs(iph->id);
-			map_v4(fk.saddr, iph->saddr);
-			map_v4(fk.daddr, iph->daddr);
-			frag = (fo & 0x1fff) ? FRAG_LATER : FRAG_FIRST;
-			if (frag == FRAG_LATER)
-				goto later_fragment;
-		}
-	} else if (eth_proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6h = c.pos;
-		__u32 i, payload_end;
-		__u8 *h;
-		__u8 nh;
-
-		if ((void *)(ip6h + 1) > data_end)
-			goto malformed;
-		if (ip6h->version != 6)
-			goto malformed;
-		payload_end = l3_off + sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
-		if (payload_end > pkt_len)
-			goto malformed;
-		family = VW_FAMILY_V6;
-		copy_v6(src.addr, &ip6h->saddr);
-		have_src = 1;
-		nh = ip6h->nexthdr;
-		h = (void *)(ip6h + 1);
-
-		/* RFC 8200 section 4: walk the chain. Every header must lie whole inside the payload
-		 * and the first buffer; a chain too long to walk is dropped, never passed. */
-		for (i = 0; i < VW_MAX_IPV6_EXT; i++) {
-			__u32 off = (void *)h - data;
-			__u32 hl;
-
-			if (!ipv6_is_ext(nh))
-				break;
-			if ((void *)(h + 8) > data_end)
-				goto malformed;
-			if (nh == 44) {
-				struct frag6_hdr *fh = (void *)h;
-				__u16 fo = bpf_ntohs(fh->frag_off);
-
-				hl = 8;
-				if (off + hl > payload_end)
-					goto malformed;
-				if (frag_hdrs++) /* two fragment headers in one chain */
-					goto malformed;
-				__builtin_memset(&fk, 0, sizeof(fk));
-				fk.family = VW_FAMILY_V6;
-				fk.proto = fh->nexthdr;
-				fk.id = bpf_ntohl(fh->identification);
-				copy_v6(fk.saddr, &ip6h->saddr);
-				copy_v6(fk.daddr, &ip6h->daddr);
-				if (fo >> 3) {
-					frag = FRAG_LATER;
-					goto later_fragment;
-				}
-				/* Offset 0 with M clear is an atomic fragment (RFC 6946): the whole
-				 * datagram, classified like any other; nothing to remember. */
-				if (fo & 1)
-					frag = FRAG_FIRST;
-			} else if (nh == 51) {
-				hl = ((__u32)h[1] + 2) * 4; /* RFC 4302: 32-bit words, minus 2 */
-			} else {
-				hl = ((__u32)h[1] + 1) * 8;
-			}
-			if (off + hl > payload_end || (void *)(h + hl) > data_end)
-				goto malformed;
-			nh = h[0];
-			h += hl;
-		}
-		if (ipv6_is_ext(nh))
-			goto malformed;
-		proto = nh;
-		l4p = h;
-		l4_end = payload_end;
-	} else {
-		reason = VW_REASON_NON_IP;
-		goto out;
-	}
-
-	/* --- L4 --- */
-	l4_off = l4p - data;
-	if (proto == IPPROTO_UDP) {
-		struct udphdr *uh = l4p;
-		__u32 ulen;
-
-		if (l4_off + sizeof(*uh) > l4_end || (void *)(uh + 1) > data_end)
-			goto malformed;
-		ulen = bpf_ntohs(uh->len);
-		if (ulen < sizeof(*uh) || (frag != FRAG_FIRST && ulen > l4_end - l4_off))
-			goto malformed;
-		dport = bpf_ntohs(uh->dest);
-		l4 = VW_L4_UDP;
-	} else if (proto == IPPROTO_TCP) {
-		struct tcphdr *th = l4p;
-
-		if (l4_off + sizeof(*th) > l4_end || (void *)(th + 1) > data_end)
-			goto malformed;
-		/* RFC 1858 / RFC 3128: the first fragment must carry the whole TCP header. */
-		if (th->doff < 5 || l4_off + th->doff * 4 > l4_end)
-			goto malformed;
-		dport = bpf_ntohs(th->dest);
-		l4 = VW_L4_TCP;
-	} else if (proto == IPPROTO_SCTP) {
-		__be16 *sh = l4p; /* common header: sport, dport, vtag, checksum */
-
-		if (l4_off + 12 > l4_end || (void *)(sh + 6) > data_end)
-			goto malformed;
-		dport = bpf_ntohs(sh[1]);
-		l4 = VW_L4_SCTP;
-	} else {
-		goto out; /* no ports: unprotected */
-	}
-
-	/* --- classify --- */
-	p32 = bpf_map_lookup_elem(&vw_active, &(__u32){ 0 });
-	if (p32)
-		gen = *p32 & 1;
-	port_idx = gen * VW_PORTS + dport;
+	active = bpf_map_lookup_elem(&vw_active, &(__u32){ 0 });
+	*gen = active ? *active & 1 : 0;
+	port_idx = *gen * VW_PORTS + m->dport;
 	pc = bpf_map_lookup_elem(&vw_ports, &port_idx);
 	if (!pc)
-		goto out;
-	pcls = pc->cls[l4 & 3];
-	if (!(pcls & VW_PORT_CLS))
-		goto out;
-	cls = ((pcls & VW_PORT_CLS) - 1) & (VW_MAX_CLASSES - 1);
+		return 0;
+	*pcls = pc->cls[m->l4_kind & 3];
+	if (!(*pcls & VW_PORT_CLS))
+		return 0;
+	j->cls = ((*pcls & VW_PORT_CLS) - 1) & (VW_MAX_CLASSES - 1);
+	return 1;
+}
 
-	/* --- decide --- */
-	if (family == VW_FAMILY_V4) {
-		mask = allow_mask_v4(gen, ((__u32 *)src.addr)[3]);
-	} else {
-		mask = allow_mask_v6(gen, (const __u32 *)src.addr);
-	}
-	if (mask & (1U << cls)) {
-		reason = VW_REASON_ALLOWLISTED;
-	} else {
-		reason = VW_REASON_NOT_ALLOWLISTED;
-		verdict = (pcls & VW_PORT_MONITOR) ? VW_VERDICT_MONITOR : VW_VERDICT_DROP;
-	}
-	goto out;
+/* Is the source allowlisted for the class? The port entry carries the class's policy. */
+static __always_inline void decide(const struct pkt_meta *m, __u32 gen, __u8 pcls,
+				   struct judgement *j)
+{
+	__u32 mask;
 
-later_fragment:
-	/* RFC 791 / RFC 8200: later fragments carry no ports; they follow the first's verdict. */
-	fv = bpf_map_lookup_elem(&vw_frags, &fk);
+	if (m->family == VW_FAMILY_V4)
+		mask = allow_mask_v4(gen, ((__u32 *)m->src.addr)[3]);
+	else
+		mask = allow_mask_v6(gen, (const __u32 *)m->src.addr);
+	if (mask & (1U << j->cls)) {
+		j->reason = VW_REASON_ALLOWLISTED;
+	} else {
+		j->reason = VW_REASON_NOT_ALLOWLISTED;
+		j->verdict = (pcls & VW_PORT_MONITOR) ? VW_VERDICT_MONITOR : VW_VERDICT_DROP;
+	}
+}
+
+/* RFC 791 / RFC 8200: later fragments carry no ports; they follow the first's verdict. */
+static __always_inline void follow_first_fragment(const struct pkt_meta *m, struct judgement *j)
+{
+	struct vw_frag_val *fv = bpf_map_lookup_elem(&vw_frags, &m->fk);
+
 	if (fv) {
-		verdict = fv->verdict;
-		cls = fv->cls;
-		reason = VW_REASON_FRAGMENT;
+		j->verdict = fv->verdict;
+		j->cls = fv->cls;
+		j->reason = VW_REASON_FRAGMENT;
 	} else {
-		reason = VW_REASON_FRAGMENT_UNKNOWN;
+		j->reason = VW_REASON_FRAGMENT_UNKNOWN;
 	}
-	goto out;
+}
 
-malformed:
-	verdict = VW_VERDICT_DROP;
-	reason = VW_REASON_MALFORMED;
-	cls = VW_CLASS_NONE;
+static __always_inline void remember_first_fragment(const struct pkt_meta *m,
+						    const struct judgement *j)
+{
+	struct vw_frag_val nv = { .verdict = j->verdict, .cls = j->cls, .reason = j->reason };
 
-out:
-	if (frag == FRAG_FIRST) {
-		struct vw_frag_val nv = { .verdict = verdict, .cls = cls, .reason = reason };
+	if (m->frag == FRAG_FIRST)
+		bpf_map_update_elem(&vw_frags, &m->fk, &nv, BPF_ANY);
+}
 
-		bpf_map_update_elem(&vw_frags, &fk, &nv, BPF_ANY);
-	}
-	if (verdict != VW_VERDICT_PASS && have_src)
-		record_source(&src, pkt_len, cls, reason);
+/* One counter cell per (interface slot, class, verdict, reason); returns the XDP action. */
+static __always_inline int count(struct xdp_md *ctx, __u64 pkt_len, struct judgement *j)
+{
+	__u32 slot = VW_IFACE_SLOT_OTHER, ifindex = ctx->ingress_ifindex, idx, *p32;
+	struct vw_counter *ctr;
 
-	slot = VW_IFACE_SLOT_OTHER;
-	ifindex = ctx->ingress_ifindex;
 	if (ifindex < VW_MAX_IFINDEX) {
 		p32 = bpf_map_lookup_elem(&vw_ifslot, &ifindex);
 		if (p32 && *p32 && *p32 <= VW_MAX_IFACES)
 			slot = *p32 - 1;
 	}
-	if (cls > VW_CLASS_NONE)
-		cls = VW_CLASS_NONE;
-	if (verdict >= VW_VERDICT_MAX)
-		verdict = VW_VERDICT_DROP;
-	idx = VW_COUNTER_INDEX(slot, cls, verdict, reason);
-	{
-		struct vw_counter *ctr = bpf_map_lookup_elem(&vw_counters, &idx);
-
-		if (ctr) {
-			ctr->packets++;
-			ctr->bytes += pkt_len;
-		}
+	if (j->cls > VW_CLASS_NONE)
+		j->cls = VW_CLASS_NONE;
+	if (j->verdict >= VW_VERDICT_MAX)
+		j->verdict = VW_VERDICT_DROP;
+	idx = VW_COUNTER_INDEX(slot, j->cls, j->verdict, j->reason);
+	ctr = bpf_map_lookup_elem(&vw_counters, &idx);
+	if (ctr) {
+		ctr->packets++;
+		ctr->bytes += pkt_len;
 	}
-	return verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
+	return j->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
+}
+
+SEC("xdp.frags")
+int voipwall_xdp(struct xdp_md *ctx)
+{
+	struct judgement j = { VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE };
+	__u64 pkt_len = bpf_xdp_get_buff_len(ctx);
+	struct pkt_meta m;
+	__u32 gen;
+	__u8 pcls;
+
+	m.have_src = 0;
+	m.frag = FRAG_NONE;
+	switch (parse(ctx, pkt_len, &m)) {
+	case PARSE_OK:
+		if (classify(&m, &gen, &pcls, &j))
+			decide(&m, gen, pcls, &j);
+		break;
+	case PARSE_LATER_FRAGMENT:
+		follow_first_fragment(&m, &j);
+		break;
+	case PARSE_NON_IP:
+		j.reason = VW_REASON_NON_IP;
+		break;
+	case PARSE_NO_PORTS:
+		break;
+	default:
+		j = (struct judgement){ VW_VERDICT_DROP, VW_REASON_MALFORMED, VW_CLASS_NONE };
+	}
+	remember_first_fragment(&m, &j);
+	if (j.verdict != VW_VERDICT_PASS && m.have_src)
+		record_source(&m.src, pkt_len, j.cls, j.reason);
+	return count(ctx, pkt_len, &j);
 }
