@@ -51,9 +51,10 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/voipwall.h | $(BUILD)
 # The lookup-counting test build includes the program's source.
 $(BUILD)/voipwall_count.bpf.o: bpf/voipwall.bpf.c
 
+# The skeleton names the shared structs of global variables: it includes their header itself.
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q){ echo '#include "voipwall.h"'; $(BPFTOOL) gen skeleton $<; } > $@
 
 # ---- Userspace: libvw.a (everything in user/ but main.c) and the voipwall command ------------
 LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))

@@ -13,6 +13,7 @@
 
 #include "voipwall.h"
 #include "parsing.h"
+#include "capture.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -572,6 +573,7 @@ static __always_inline int count(struct xdp_md *ctx, __u64 pkt_len, struct judge
 		ctr->packets++;
 		ctr->bytes += pkt_len;
 	}
+	capture_hook(ctx, slot, j->cls, j->verdict, j->reason);
 	return j->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 

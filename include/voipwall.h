@@ -336,6 +336,71 @@ struct vw_iface {
 _Static_assert(sizeof(struct vw_iface) == 40, "vw_iface layout");
 #endif
 
+/* ---- Capture (voipwall capture) ------------------------------------------------------------ */
+
+/* Bytes of a frame one sample can carry (the longest --snaplen): a 9000-byte jumbo frame with its
+ * headers fits, and the per-CPU scratch value stays under the 32 KiB per-CPU allocation limit. */
+#define VW_CAPTURE_SNAP_MAX 16384
+/* The ring the samples travel through: at the default rate, seconds of samples even on many CPUs,
+ * while costing 4 MiB of kernel memory whether a capture runs or not. */
+#define VW_CAPTURE_RING_BYTES (4U << 20)
+/* Samples per second per CPU unless --rate says otherwise. */
+#define VW_CAPTURE_RATE_DEFAULT 1000
+/* The rate limit's window: budget `rate` samples per CPU per window. */
+#define VW_CAPTURE_WINDOW_NS 1000000000ULL
+/* Past its budget, a CPU reads the clock (to notice a new window or the expiry) once every this
+ * many matching packets: a flood costs a counter increment per packet, not a clock read. */
+#define VW_CAPTURE_CLOCK_EVERY 64
+/* A running capture pushes the expiry this far ahead every VW_CAPTURE_REFRESH_NS; one that dies
+ * without cleaning up (kill -9) stops the data path from copying within VW_CAPTURE_TTL_NS. */
+#define VW_CAPTURE_TTL_NS 5000000000ULL
+#define VW_CAPTURE_REFRESH_NS 1000000000ULL
+
+/* vw_capture (global variable, section .data.capture, map ".data.capture"): what the data path
+ * copies. The program tests until_ns on every packet (one load and a branch); everything else is
+ * read only while it is non-zero. Userspace writes the filters with until_ns = 0, then the whole
+ * value again with until_ns set. */
+struct vw_capture_ctl {
+	__u64 until_ns;      /* bpf_ktime_get_ns() expiry; 0: no capture */
+	__u64 iface_mask[2]; /* bit s: interface slot s (VW_IFACE_SLOT_OTHER included) */
+	__u64 class_mask;    /* bit c: class c, bit VW_CLASS_NONE: no class */
+	__u32 verdict_mask;  /* bit v: enum vw_verdict */
+	__u32 reason_mask;   /* bit r: enum vw_reason */
+	__u32 snaplen;       /* 1..VW_CAPTURE_SNAP_MAX */
+	__u32 rate;          /* samples per CPU per VW_CAPTURE_WINDOW_NS */
+	__u32 session;       /* copied into every sample: a capture skips older ones */
+	__u32 owner_pid;     /* the capture's process, for messages */
+};
+
+/* vw_cap_ring: RINGBUF of samples, each a struct vw_capture_hdr and cap_len frame bytes. */
+struct vw_capture_hdr {
+	__u64 ts_ns;   /* bpf_ktime_get_ns() */
+	__u32 session;
+	__u32 ifindex;
+	__u32 pkt_len; /* the whole frame, all buffers */
+	__u32 cap_len; /* bytes that follow: min(pkt_len, snaplen) */
+	__u8 slot;     /* interface slot */
+	__u8 cls;      /* class, or VW_CLASS_NONE */
+	__u8 verdict;
+	__u8 reason;
+	__u32 pad;
+};
+
+/* vw_cap_cpu: PERCPU_ARRAY[1], each CPU's rate window and what became of matching packets. */
+struct vw_capture_cpu {
+	__u64 window_start_ns;
+	__u64 used;        /* samples in this window */
+	__u64 captured;    /* samples written to the ring */
+	__u64 lost;        /* samples the ring had no room for */
+	__u64 ratelimited; /* matching packets past the budget */
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct vw_capture_ctl) == 56, "vw_capture_ctl layout");
+_Static_assert(sizeof(struct vw_capture_hdr) == 32, "vw_capture_hdr layout");
+_Static_assert(sizeof(struct vw_capture_cpu) == 40, "vw_capture_cpu layout");
+#endif
+
 /* Names of the pinned objects under the pin directory. */
 #define VW_PIN_LINK_FMT "link_%u" /* one bpf_link per attached ifindex */
 #define VW_PIN_PROG "prog"

@@ -38,6 +38,19 @@ enum vw_opt {
 	VW_OPT_WAIT = 1 << 6,
 	VW_OPT_LISTEN = 1 << 7,
 	VW_OPT_MULTIPROG = 1 << 8,
+	VW_OPT_CAPTURE = 1 << 9, /* any of capture's own options */
+};
+
+/* capture's options. */
+struct vw_capture_args {
+	const char *write;   /* -w FILE, or "-": standard output */
+	const char *hep;     /* --hep udp:HOST:PORT */
+	const char *verdict; /* --verdict, comma-separated (default drop) */
+	const char *cls;     /* --class, comma-separated (default any) */
+	const char *reason;  /* --reason, comma-separated (default any) */
+	const char *count_arg; /* -c COUNT, parsed once the command is known */
+	unsigned long long count; /* 0: until interrupted */
+	unsigned int snaplen, rate, hep_id;
 };
 
 struct vw_cli {
@@ -57,6 +70,7 @@ struct vw_cli {
 	char **argv;
 	struct vw_json jw; /* stdout writer for -j */
 	bool json_done;	   /* the command printed its JSON, errors included */
+	struct vw_capture_args capture;
 };
 
 int cmd_load(struct vw_cli *cli);
@@ -68,6 +82,7 @@ int cmd_status(struct vw_cli *cli);
 int cmd_stats(struct vw_cli *cli);
 int cmd_top(struct vw_cli *cli);
 int cmd_exporter(struct vw_cli *cli);
+int cmd_capture(struct vw_cli *cli);
 
 /* ---- helpers (cmd_common.c) ---- */
 

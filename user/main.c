@@ -89,6 +89,28 @@ static const struct cmd cmds[] = {
      "to 8 KiB, 10 seconds per connection, 16 connections at a time.\n"
      "  --listen ADDR:PORT  address to listen on (default " VW_EXPORTER_LISTEN ";\n"
      "                      IPv6 as [::1]:9725)\n"},
+    {"capture", cmd_capture, VW_OPT_CAPTURE,
+     "capture [IFACE...] [--verdict drop|monitor|pass|any] [--class C] [--reason R]\n"
+     "                   [--snaplen N] [--rate N/s] [-c COUNT]\n"
+     "                   (-w FILE.pcapng | -w - | --hep udp:HOST:PORT [--hep-id N])",
+     "Copy the packets the filter drops (or monitors, or passes) out of the data path, sampled\n"
+     "in the kernel, as pcapng (one interface block per interface, a comment per packet such as\n"
+     "'class=sip verdict=drop reason=not_allowlisted') or as HEPv3 to a HOMER, heplify-server or\n"
+     "sngrep collector. Filters are applied in the kernel; a comma-separated list takes several\n"
+     "values. Without IFACE: every interface voipwall is loaded on.\n"
+     "  --verdict V       drop (default), monitor, pass, or any\n"
+     "  --class C         class name, or none (unclassified); default any\n"
+     "  --reason R        allowlisted, not_allowlisted, unprotected, malformed, fragment,\n"
+     "                    fragment_unknown, non_ip; default any\n"
+     "  --snaplen N       bytes of each frame kept (1-16384; default 16384)\n"
+     "  --rate N/s        samples per second per CPU, counted in the kernel (default 1000)\n"
+     "  -c COUNT          stop after COUNT packets\n"
+     "  -w FILE           write pcapng to FILE; '-' streams to standard output (| tshark -r -)\n"
+     "  --hep udp:HOST:PORT  send each packet as HEPv3 over UDP ([IPv6]:PORT works too)\n"
+     "  --hep-id N        HEP capture agent id (default 0)\n"
+     "Ctrl-C (or -c) turns the sampler off and prints what was captured, lost (ring full) and\n"
+     "not sampled (rate limit). The sampler also turns itself off within 5 s of the capture\n"
+     "dying (kill -9). One capture runs at a time per pin directory; a second one is refused.\n"},
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -102,11 +124,16 @@ static const struct {
     {VW_OPT_WATCH, "--watch"}, {VW_OPT_TOP_N, "-n"},
     {VW_OPT_WAIT, "--wait"},   {VW_OPT_LISTEN, "--listen"},
     {VW_OPT_MULTIPROG, "--multiprog"},
+    {VW_OPT_CAPTURE, NULL /* capture_opt */},
 };
+
+/* The first of capture's options given, for "does not apply" messages. */
+static const char *capture_opt;
 
 static const char global_help[] =
     "Global options (before or after the command):\n"
-    "  -c, --config FILE  config file (default " VW_DEFAULT_CONFIG ";\n"
+    "  -c, --config FILE  config file (default " VW_DEFAULT_CONFIG "; capture: -c is its\n"
+    "                     packet count;\n"
     "                     when that file is missing, a built-in default is used)\n"
     "  --pin-dir DIR      pin directory (default " VW_DEFAULT_PIN_DIR ", or $" VW_PIN_DIR_ENV ")\n"
     "  --wait SECONDS     wait this long for another voipwall changing the same pin directory\n"
@@ -149,11 +176,28 @@ static int parse_num(const char *opt, const char *s, double min, double max, dou
 	return 0;
 }
 
-enum { OPT_PIN_DIR = 256, OPT_MODE, OPT_FORCE, OPT_ALL, OPT_PROMETHEUS, OPT_WATCH, OPT_WAIT,
-       OPT_LISTEN, OPT_MULTIPROG };
+enum {
+	OPT_PIN_DIR = 256,
+	OPT_MODE,
+	OPT_FORCE,
+	OPT_ALL,
+	OPT_PROMETHEUS,
+	OPT_WATCH,
+	OPT_WAIT,
+	OPT_LISTEN,
+	OPT_MULTIPROG,
+	OPT_CONFIG,
+	OPT_VERDICT,
+	OPT_CLASS,
+	OPT_REASON,
+	OPT_SNAPLEN,
+	OPT_RATE,
+	OPT_HEP,
+	OPT_HEP_ID,
+};
 
 static const struct option long_opts[] = {
-    {"config", required_argument, NULL, 'c'},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"pin-dir", required_argument, NULL, OPT_PIN_DIR},
     {"json", no_argument, NULL, 'j'},
     {"verbose", no_argument, NULL, 'v'},
@@ -166,8 +210,74 @@ static const struct option long_opts[] = {
     {"wait", required_argument, NULL, OPT_WAIT},
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"multiprog", no_argument, NULL, OPT_MULTIPROG},
+    {"verdict", required_argument, NULL, OPT_VERDICT},
+    {"class", required_argument, NULL, OPT_CLASS},
+    {"reason", required_argument, NULL, OPT_REASON},
+    {"snaplen", required_argument, NULL, OPT_SNAPLEN},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"hep", required_argument, NULL, OPT_HEP},
+    {"hep-id", required_argument, NULL, OPT_HEP_ID},
     {NULL, 0, NULL, 0},
 };
+
+/* A whole number in [min, max] for opt; suffix (e.g. "/s") may follow it. */
+static int parse_uint(const char *opt, const char *s, const char *suffix, unsigned long long min,
+		      unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-' || (*end && (!suffix || strcmp(end, suffix))) ||
+	    v < min || v > max) {
+		pr_warn("invalid value '%s' for %s (a whole number from %llu to %llu%s%s)\n", s,
+			opt, min, max, suffix ? ", optionally followed by " : "",
+			suffix ? suffix : "");
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_capture_opt(struct vw_cli *cli, int opt, const char *arg)
+{
+	struct vw_capture_args *a = &cli->capture;
+	unsigned long long v;
+
+	switch (opt) {
+	case 'w':
+		a->write = arg;
+		return 0;
+	case OPT_VERDICT:
+		a->verdict = arg;
+		return 0;
+	case OPT_CLASS:
+		a->cls = arg;
+		return 0;
+	case OPT_REASON:
+		a->reason = arg;
+		return 0;
+	case OPT_HEP:
+		a->hep = arg;
+		return 0;
+	case OPT_SNAPLEN:
+		if (parse_uint("--snaplen", arg, NULL, 1, VW_CAPTURE_SNAP_MAX, &v))
+			return -EINVAL;
+		a->snaplen = (unsigned int)v;
+		return 0;
+	case OPT_RATE:
+		if (parse_uint("--rate", arg, "/s", 1, 1000000, &v))
+			return -EINVAL;
+		a->rate = (unsigned int)v;
+		return 0;
+	default: /* OPT_HEP_ID */
+		if (parse_uint("--hep-id", arg, NULL, 0, 0xffffffffULL, &v))
+			return -EINVAL;
+		a->hep_id = (unsigned int)v;
+		return 0;
+	}
+}
 
 static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 {
@@ -175,9 +285,15 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 	int opt;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":c:jvhn:", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:jvhn:w:", long_opts, NULL)) != -1) {
+		const char *name = argv[optind - 1];
+
 		switch (opt) {
 		case 'c':
+			/* capture's -c is a packet count: decided once the command is known */
+			cli->capture.count_arg = optarg;
+			/* fall through */
+		case OPT_CONFIG:
 			cli->config = optarg;
 			break;
 		case OPT_PIN_DIR:
@@ -245,6 +361,20 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 				return -EINVAL;
 			}
 			cli->top_n = (unsigned int)v;
+			break;
+		case 'w':
+		case OPT_VERDICT:
+		case OPT_CLASS:
+		case OPT_REASON:
+		case OPT_HEP:
+		case OPT_SNAPLEN:
+		case OPT_RATE:
+		case OPT_HEP_ID:
+			cli->opts |= VW_OPT_CAPTURE;
+			if (!capture_opt)
+				capture_opt = opt == 'w' ? "-w" : name;
+			if (parse_capture_opt(cli, opt, optarg))
+				return -EINVAL;
 			break;
 		case ':':
 			pr_warn("option '%s' needs a value\n", argv[optind - 1]);
@@ -338,9 +468,17 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++) {
 		if ((cli.opts & opt_names[i].bit) && !(c->opts & opt_names[i].bit)) {
-			pr_warn("option %s does not apply to '%s'\n", opt_names[i].name, c->name);
+			pr_warn("option %s does not apply to '%s'\n",
+				opt_names[i].name ? opt_names[i].name : capture_opt, c->name);
 			goto usage_error;
 		}
+	}
+	if (c->fn == cmd_capture && cli.capture.count_arg) {
+		/* capture reads no config: its -c is the packet count */
+		if (parse_uint("-c", cli.capture.count_arg, NULL, 1, ~0ULL >> 1,
+			       &cli.capture.count))
+			goto usage_error;
+		cli.config = NULL;
 	}
 
 	rc = c->fn(&cli);
