@@ -83,6 +83,8 @@ int cmd_stats(struct vw_cli *cli);
 int cmd_top(struct vw_cli *cli);
 int cmd_exporter(struct vw_cli *cli);
 int cmd_capture(struct vw_cli *cli);
+/* status's capture line (or "capture" JSON member): on or off, owner, expiry, counts. */
+void vw_cli_capture_status(struct vw_cli *cli);
 
 /* ---- helpers (cmd_common.c) ---- */
 

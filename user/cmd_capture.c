@@ -544,3 +544,50 @@ out:
 	free(c);
 	return rc;
 }
+
+/* ---- status ----------------------------------------------------------------------------------- */
+
+void vw_cli_capture_status(struct vw_cli *cli)
+{
+	struct vw_capture_maps cm;
+	struct vw_capture_ctl ctl = {};
+	struct vw_capture_cpu st = {};
+	bool ok, active;
+	__u64 now = vw_mono_ns();
+	double left;
+
+	ok = !vw_capture_maps_open(cli->pin_dir, &cm) && !vw_capture_ctl_read(&cm, &ctl) &&
+	     !vw_capture_cpu_sum(&cm, &st);
+	if (ok)
+		vw_capture_maps_close(&cm);
+	active = ok && vw_capture_active(&ctl, now);
+	left = active ? (double)(ctl.until_ns - now) / 1e9 : 0;
+	if (cli->json) {
+		struct vw_json *w = &cli->jw;
+
+		vw_json_key(w, "capture");
+		if (!ok) {
+			vw_json_null(w);
+			return;
+		}
+		vw_json_obj_begin(w);
+		vw_json_kv_bool(w, "active", active);
+		vw_json_kv_uint(w, "pid", active ? ctl.owner_pid : 0);
+		vw_json_kv_double(w, "expires_in_s", left);
+		vw_json_kv_uint(w, "captured", st.captured);
+		vw_json_kv_uint(w, "lost", st.lost);
+		vw_json_kv_uint(w, "ratelimited", st.ratelimited);
+		vw_json_obj_end(w);
+		return;
+	}
+	if (!ok)
+		printf("capture:    not supported by the loaded program\n");
+	else if (!active)
+		printf("capture:    off\n");
+	else
+		printf("capture:    on (pid %u%s), sampler expires in %.1f s unless refreshed; %llu "
+		       "captured, %llu lost, %llu not sampled\n",
+		       ctl.owner_pid, kill((pid_t)ctl.owner_pid, 0) && errno == ESRCH ? ", gone" : "",
+		       left, (unsigned long long)st.captured, (unsigned long long)st.lost,
+		       (unsigned long long)st.ratelimited);
+}

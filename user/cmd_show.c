@@ -109,6 +109,7 @@ int cmd_status(struct vw_cli *cli)
 		vw_json_kv_uint(w, "rules_v6", gc.nrules_v6);
 		vw_json_key(w, "classes");
 		vw_cli_json_classes(w, &cfg);
+		vw_cli_capture_status(cli);
 		vw_json_obj_end(w);
 		goto out;
 	}
@@ -138,6 +139,7 @@ int cmd_status(struct vw_cli *cli)
 	printf("applied:    %s (serial %u, generation %u)\n", when, gc.serial, gen);
 	printf("digest:     %s (normalized policy)\n", digest);
 	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc.nrules, gc.nrules_v4, gc.nrules_v6);
+	vw_cli_capture_status(cli);
 	printf("classes:    %u\n", cfg.nclasses);
 	vw_cli_print_classes(&cfg);
 out:
