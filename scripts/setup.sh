@@ -13,6 +13,8 @@ PKGS=(
 	iproute2 python3 python3-scapy sip-tester xdp-tools nftables socat tcpdump kmod
 	# operations suite: promtool and a Prometheus server
 	prometheus
+	# capture tests: tshark reads the pcapng, sngrep receives HEP, svmap scans
+	tshark sngrep sipvicious
 )
 
 missing=()

@@ -572,6 +572,8 @@ void vw_cli_capture_status(struct vw_cli *cli)
 		}
 		vw_json_obj_begin(w);
 		vw_json_kv_bool(w, "active", active);
+		/* set but past its expiry: left by a capture that died, until a packet clears it */
+		vw_json_kv_bool(w, "armed", ctl.until_ns != 0);
 		vw_json_kv_uint(w, "pid", active ? ctl.owner_pid : 0);
 		vw_json_kv_double(w, "expires_in_s", left);
 		vw_json_kv_uint(w, "captured", st.captured);

@@ -240,6 +240,21 @@ static int parse_uint(const char *opt, const char *s, const char *suffix, unsign
 	return 0;
 }
 
+/* "--verdict" for OPT_VERDICT (from long_opts), "-w" for 'w'. */
+static const char *option_name(int opt)
+{
+	static char buf[32];
+
+	for (const struct option *o = long_opts; o->name; o++) {
+		if (o->val == opt) {
+			snprintf(buf, sizeof(buf), "--%s", o->name);
+			return buf;
+		}
+	}
+	snprintf(buf, sizeof(buf), "-%c", opt);
+	return buf;
+}
+
 static int parse_capture_opt(struct vw_cli *cli, int opt, const char *arg)
 {
 	struct vw_capture_args *a = &cli->capture;
@@ -286,8 +301,6 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:jvhn:w:", long_opts, NULL)) != -1) {
-		const char *name = argv[optind - 1];
-
 		switch (opt) {
 		case 'c':
 			/* capture's -c is a packet count: decided once the command is known */
@@ -372,7 +385,7 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 		case OPT_HEP_ID:
 			cli->opts |= VW_OPT_CAPTURE;
 			if (!capture_opt)
-				capture_opt = opt == 'w' ? "-w" : name;
+				capture_opt = option_name(opt);
 			if (parse_capture_opt(cli, opt, optarg))
 				return -EINVAL;
 			break;
@@ -475,6 +488,12 @@ int main(int argc, char **argv)
 	}
 	if (c->fn == cmd_capture && cli.capture.count_arg) {
 		/* capture reads no config: its -c is the packet count */
+		if (strspn(cli.capture.count_arg, "0123456789") != strlen(cli.capture.count_arg)) {
+			pr_warn("capture: -c is the packet count (capture reads no config), and "
+				"'%s' is not a whole number\n",
+				cli.capture.count_arg);
+			goto usage_error;
+		}
 		if (parse_uint("-c", cli.capture.count_arg, NULL, 1, ~0ULL >> 1,
 			       &cli.capture.count))
 			goto usage_error;
