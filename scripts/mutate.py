@@ -3,10 +3,10 @@
 """make mutate: prove that the fast test suites catch small wrong changes.
 
 Reads a catalog of mutants (tests/mutants.txt), copies the tree (tracked and untracked, not
-ignored files, as they are now) to a scratch directory, builds it and runs the fast suites once
-unchanged (they must pass), then for each mutant: puts its one change into the scratch copy,
-rebuilds, runs the suites named for it until one fails (caught) or all pass (missed), and puts the
-file back. The working tree is never written.
+ignored files, as they are now) to scratch directories (one per worker, --workers), builds them
+and runs the fast suites once on the unchanged tree (they must pass), then for each mutant: puts
+its one change into a scratch copy, rebuilds, runs the suites named for it until one fails
+(caught) or all pass (missed), and puts the file back. The working tree is never written.
 
 Prints a caught/missed table. Exits non-zero when a mutant is missed, when its original text is
 no longer found exactly once in its file (the catalog has gone stale), when a mutant does not
@@ -32,10 +32,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 DEFAULT_SUITES = [("bpf/", ["xdp", "fuzz"]), ("user/tables.c", ["xdp", "fuzz"]),
-                  ("user/config.c", ["config", "xdp"]), ("", ["xdp", "config", "fuzz"])]
+                  ("user/config.c", ["config"]), ("", ["xdp", "config", "fuzz"])]
 SUITE_NAMES = ("config", "xdp", "fuzz", "bench")
 
 
@@ -146,14 +147,15 @@ class Runner:
     def make(self, suites, file=None):
         """Build what the suites run. A change under bpf/ rebuilds only the object: the tests
         load it from the file (VW_TEST_BPF_OBJ) instead of the copy built into them."""
-        targets = ["%s/tests/unit/test_xdp" % self.build, "%s/tests/unit/test_config" % self.build,
-                   "%s/tests/fuzz/diff" % self.build]
+        bins = {"config": "tests/unit/test_config", "xdp": "tests/unit/test_xdp",
+                "fuzz": "tests/fuzz/diff"}
+        targets = ["%s/%s" % (self.build, bins[s]) for s in suites if s in bins]
         if "bench" in suites:
             targets = ["all"]
         elif file and file.startswith("bpf/"):
             targets = ["%s/voipwall.bpf.o" % self.build]
         return run(["make", "--no-print-directory", "-j%d" % self.args.jobs,
-                    "BUILD=" + self.build, "PYTHON=" + sys.executable] + targets,
+                    "BUILD=" + self.build] + targets,
                    self.scratch, self.log, self.env)
 
     def suite(self, name):
@@ -190,15 +192,43 @@ class Runner:
         return "pass", total, ""
 
 
+def run_mutant(r, m):
+    """Apply m in r's scratch copy, build, run its suites; put the file back.
+    Returns (result, suite, note): caught, MISSED or BROKEN."""
+    path = os.path.join(r.scratch, m.file)
+    with open(path) as f:
+        pristine = f.read()
+    try:
+        with open(path, "w") as f:
+            f.write(pristine.replace(m.original, m.replacement, 1))
+        with open(r.log, "a") as lf:
+            lf.write("\n==== mutant %s (%s): %s\n" % (m.name, m.file, m.what))
+        rc, _ = r.make(m.suites, m.file)
+        if rc:
+            return "BROKEN", "-", "does not build"
+        for s in m.suites:
+            st, _, why = r.suite(s)
+            if st == "noload":
+                return "BROKEN", s, why
+            if st == "fail":
+                return "caught", s, why
+        return "MISSED", "-", "every suite passed"
+    finally:
+        with open(path, "w") as f:
+            f.write(pristine)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--catalog", default="tests/mutants.txt")
     ap.add_argument("--only", nargs="*", help="names of the mutants to run (default: all)")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="scratch copies working on mutants side by side (default 2)")
+    ap.add_argument("--jobs", type=int, default=2, help="make -j for each build")
     ap.add_argument("--fuzz-frames", type=int, default=int(os.environ.get("FUZZ_FRAMES") or
                                                            4000))
     ap.add_argument("--timeout", type=int, default=600, help="seconds per suite run")
-    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directories")
     ap.add_argument("--no-baseline", action="store_true",
                     help="skip the run of the unchanged tree (faster; for catalog work)")
     ap.add_argument("--check", action="store_true",
@@ -242,76 +272,79 @@ def main():
         print("mutate: needs root (the suites run the XDP program with bpf_prog_test_run)")
         return 2
 
-    scratch = tempfile.mkdtemp(prefix="voipwall-mutate.")
-    print("mutate: scratch copy in %s (log: %s/mutate.log)" % (scratch, scratch))
+    stale_names = {m.name for m, _ in stale}
+    # Mutants of one file in a row: fewer objects to rebuild.
+    todo = sorted((m for m in mutants if m.name not in stale_names), key=lambda m: (m.file, m.line))
+    nworkers = max(1, min(args.workers, len(todo)))
+    all_suites = sorted({s for m in mutants for s in m.suites}, key=SUITE_NAMES.index)
     t_start = time.monotonic()
-    rows, broken = [], 0
-    try:
+    runners, rows, failed = [None] * nworkers, {}, []
+    lock = threading.Lock()
+
+    def setup(i):
+        scratch = tempfile.mkdtemp(prefix="voipwall-mutate.")
         copy_tree(root, scratch)
         r = Runner(args, scratch)
-        all_suites = sorted({s for m in mutants for s in m.suites}, key=SUITE_NAMES.index)
+        runners[i] = r
         rc, secs = r.make(all_suites)
+        with lock:
+            print("mutate: scratch copy %d in %s (log: %s): %s in %.0f s"
+                  % (i + 1, scratch, r.log, "built" if not rc else "BUILD FAILED", secs),
+                  flush=True)
         if rc:
-            print("mutate: the unchanged tree does not build (see the log)")
-            return 2
-        print("mutate: built the unchanged tree in %.0f s" % secs)
-        if not args.no_baseline:
+            failed.append("the unchanged tree does not build")
+            return
+        if i == 0 and not args.no_baseline:
             for s in all_suites:
                 st, secs, note = r.suite(s)
-                print("mutate: unchanged tree, suite %s: %s (%.0f s)%s"
-                      % (s, st, secs, " " + note if note else ""))
+                with lock:
+                    print("mutate: unchanged tree, suite %s: %s (%.0f s)%s"
+                          % (s, st, secs, " " + note if note else ""), flush=True)
                 if st != "pass":
-                    print("mutate: the unchanged tree must pass every suite; stopping")
-                    return 2
-        stale_names = {m.name for m, _ in stale}
-        # Mutants of one file in a row: fewer objects to rebuild.
-        order = sorted((m for m in mutants if m.name not in stale_names),
-                       key=lambda m: (m.file, m.line))
-        for i, m in enumerate(order, 1):
-            path = os.path.join(scratch, m.file)
-            with open(path) as f:
-                pristine = f.read()
-            t0 = time.monotonic()
-            try:
-                with open(path, "w") as f:
-                    f.write(pristine.replace(m.original, m.replacement, 1))
-                with open(r.log, "a") as lf:
-                    lf.write("\n==== mutant %s (%s): %s\n" % (m.name, m.file, m.what))
-                rc, _ = r.make(m.suites, m.file)
-                if rc:
-                    result, by, note = "BROKEN", "-", "does not build"
-                else:
-                    result, by, note = "MISSED", "-", "every suite passed"
-                    for s in m.suites:
-                        st, _, why = r.suite(s)
-                        if st == "noload":
-                            result, by, note = "BROKEN", s, why
-                            break
-                        if st == "fail":
-                            result, by, note = "caught", s, why
-                            break
-            finally:
-                with open(path, "w") as f:
-                    f.write(pristine)
-            secs = time.monotonic() - t0
-            rows.append((m, result, by, note, secs))
-            broken += result == "BROKEN"
-            print("mutate: [%d/%d] %-34s %-7s %-6s %4.0f s  %s"
-                  % (i, len(order), m.name, result, by, secs, note[:70]), flush=True)
-    finally:
-        if args.keep:
-            print("mutate: kept %s" % scratch)
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+                    failed.append("the unchanged tree fails suite %s" % s)
 
-    caught = sum(1 for row in rows if row[1] == "caught")
-    missed = sum(1 for row in rows if row[1] == "MISSED")
+    def work(i):
+        setup(i)
+        while not failed:
+            with lock:
+                if not todo:
+                    return
+                m = todo.pop(0)
+                n = len(rows) + len(todo) + 1
+            t0 = time.monotonic()
+            result, by, note = run_mutant(runners[i], m)
+            secs = time.monotonic() - t0
+            with lock:
+                rows[m.name] = (m, result, by, note, secs)
+                print("mutate: [%d/%d] %-36s %-7s %-6s %4.0f s  %s"
+                      % (len(rows), n, m.name, result, by, secs, note[:70]), flush=True)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(nworkers)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for r in (r for r in runners if r):
+            if args.keep:
+                print("mutate: kept %s" % r.scratch)
+            else:
+                shutil.rmtree(r.scratch, ignore_errors=True)
+    if failed:
+        print("mutate: %s; stopping (the results would mean nothing)" % failed[0])
+        return 2
+
+    ordered = [rows[m.name] for m in mutants if m.name in rows]
+    caught = sum(1 for row in ordered if row[1] == "caught")
+    missed = sum(1 for row in ordered if row[1] == "MISSED")
+    broken = sum(1 for row in ordered if row[1] == "BROKEN")
     print()
-    print("%-34s %-22s %-7s %-6s %s" % ("mutant", "file", "result", "suite", "what"))
-    for m, result, by, note, secs in rows:
-        print("%-34s %-22s %-7s %-6s %s" % (m.name, m.file, result, by, m.what))
+    print("%-36s %-22s %-7s %-6s %s" % ("mutant", "file", "result", "suite", "what"))
+    for m, result, by, note, secs in ordered:
+        print("%-36s %-22s %-7s %-6s %s" % (m.name, m.file, result, by, m.what))
     for m, why in stale:
-        print("%-34s %-22s %-7s %-6s %s" % (m.name, m.file, "STALE", "-", why))
+        print("%-36s %-22s %-7s %-6s %s" % (m.name, m.file, "STALE", "-", why))
     print()
     print("mutate: %d mutants: %d caught, %d missed, %d stale, %d broken (%.0f s)"
           % (len(mutants), caught, missed, len(stale), broken, time.monotonic() - t_start))

@@ -275,13 +275,16 @@ static const struct config_case cases[] = {
      "top.conf:2: empty class name in 'sip,,sip'\n"
      "top.conf:3: empty class name in 'sip,'\n"},
     {"error_port_out_of_range",
-     {{"top.conf", "class sip 70000/udp\nclass b 0/tcp\nclass c 1-65536/sctp\n"
-		   "class d 99999999999999999999/udp\n"}},
+     {{"top.conf",
+       "class sip 70000/udp\nclass b 0/tcp\nclass c 1-65536/sctp\n"
+       "class d 99999999999999999999/udp\nclass e 0-10/udp\nclass f 65536-65535/tcp\n"}},
      -EINVAL,
      "top.conf:1: port out of range '70000/udp' (1-65535)\n"
      "top.conf:2: port out of range '0/tcp' (1-65535)\n"
      "top.conf:3: port out of range '1-65536/sctp' (1-65535)\n"
-     "top.conf:4: port out of range '99999999999999999999/udp' (1-65535)\n"},
+     "top.conf:4: port out of range '99999999999999999999/udp' (1-65535)\n"
+     "top.conf:5: port out of range '0-10/udp' (1-65535)\n"
+     "top.conf:6: port out of range '65536-65535/tcp' (1-65535)\n"},
     {"error_port_in_two_classes",
      {{"top.conf", "class sip 5060/udp\nclass voice 5060/udp\n"}},
      -EINVAL,
@@ -372,14 +375,15 @@ static const struct config_case cases[] = {
      "top.conf:3: missing class name\n"},
     {"error_bad_class_name",
      {{"top.conf", "class Sip 1/udp\nclass 9x 2/udp\nclass abcdefghijklmnop 3/udp\n"
-		   "class none 4/udp\nclass a.b 5/udp\n"}},
+		   "class none 4/udp\nclass a.b 5/udp\nclass _x 6/udp\n"}},
      -EINVAL,
      "top.conf:1: bad class name 'Sip' (1-15 of a-z 0-9 _ -, starting with a letter)\n"
      "top.conf:2: bad class name '9x' (1-15 of a-z 0-9 _ -, starting with a letter)\n"
      "top.conf:3: bad class name 'abcdefghijklmnop' (1-15 of a-z 0-9 _ -, starting with a letter)\n"
      "top.conf:4: class name 'none' is reserved (traffic of no class)\n"
      "top.conf:5: bad class name 'a.b' (1-15 of a-z 0-9 _ -, starting with a "
-     "letter)\n"},
+     "letter)\n"
+     "top.conf:6: bad class name '_x' (1-15 of a-z 0-9 _ -, starting with a letter)\n"},
     {"error_allow_missing_parts",
      {{"top.conf", "class sip 1/udp\nallow\nallow sip\nallow nosuch\n"}},
      -EINVAL,

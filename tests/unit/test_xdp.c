@@ -1488,10 +1488,10 @@ static int v6_bloom_set(const char *addr)
 	return bpf_map_update_elem(T.maps.v6_bloom, &idx, &word, BPF_ANY) ? -errno : 0;
 }
 
-/* Rules shorter than /32 and their union with longer ones: a /24 for sip, a /48 for mgmt under
- * it, and a /48 alone in 2001:db8::/32. A source in a /32 that holds longer rules but matches
- * none of them still has what the /24 gives; a /32 whose pre-check bit is set by a collision
- * but has no filter entry too. */
+/* Rules shorter than /32 and their union with longer ones: a /12 for rtp, a /16 for mgmt in it,
+ * a /24 for sip, a /48 for mgmt under that, and a /48 alone in 2001:db8::/32. A source in a /32
+ * that holds longer rules but matches none of them still has what the /24 gives; a /32 whose
+ * pre-check bit is set by a collision but has no filter entry too. */
 static void test_v6_short_rules(void)
 {
 	static const struct xcase cases6[] = {
@@ -1506,6 +1506,17 @@ static void test_v6_short_rules(void)
 	    {"v6_48_miss_nothing_shorter", "eth ip6=2001:db8:8::1>" GW6 " tcp=1>22",
 	     E(D, R_NOT, MGMT)},
 	    {"v6_48_alone_hit", "eth ip6=2001:db8:7::1>" GW6 " tcp=1>22", E(P, R_ALLOW, MGMT)},
+	    /* /12 and /16: both paint the /16's root, the union must stay */
+	    {"v6_16_in_12_mgmt", "eth ip6=3ffe:1::1>" GW6 " tcp=1>22", E(P, R_ALLOW, MGMT)},
+	    {"v6_16_in_12_keeps_12_rtp", "eth ip6=3ffe:1::1>" GW6 " udp=1>10000",
+	     E(P, R_ALLOW, RTP)},
+	    {"v6_12_only_rtp", "eth ip6=3ff1::1>" GW6 " udp=1>10000", E(P, R_ALLOW, RTP)},
+	    {"v6_12_only_no_mgmt", "eth ip6=3ff1::1>" GW6 " tcp=1>22", E(D, R_NOT, MGMT)},
+	    {"v6_48_miss_keeps_12_rtp", "eth ip6=3fff:100:6::1>" GW6 " udp=1>10000",
+	     E(P, R_ALLOW, RTP)},
+	    {"v6_48_hit_keeps_12_rtp", "eth ip6=3fff:100:5::1>" GW6 " udp=1>10000",
+	     E(P, R_ALLOW, RTP)},
+	    {"v6_outside_12", "eth ip6=2001:db8:8::1>" GW6 " udp=1>10000", E(D, R_NOT, RTP)},
 	};
 	static const struct xcase collided[] = {
 	    {"v6_precheck_collision_keeps_24", "eth ip6=3fff:1ff::1>" GW6 " udp=1>5060",
@@ -1521,6 +1532,9 @@ static void test_v6_short_rules(void)
 	cfg_init(&c, "test_xdp v6 short rules");
 	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
 	cfg_class(&c, "mgmt", MGMT, VW_POLICY_DROP, "22/tcp");
+	cfg_class(&c, "rtp", RTP, VW_POLICY_DROP, "10000/udp");
+	cfg_allow(&c, BIT(RTP), "3ff0::/12");
+	cfg_allow(&c, BIT(MGMT), "3ffe::/16");
 	cfg_allow(&c, BIT(SIP), "3fff:100::/24");
 	cfg_allow(&c, BIT(MGMT), "3fff:100:5::/48");
 	cfg_allow(&c, BIT(MGMT), "2001:db8:7::/48");
