@@ -176,6 +176,44 @@ static void test_ids(void)
 	check(ok && !strcmp(d0, d1), "digest_ignores_class_ids", d1);
 }
 
+/* The IPv4 fast path of the normalized form writes what vw_format_prefix writes. */
+static void test_v4_text(void)
+{
+	struct vw_config cfg;
+	char *text = NULL, want[VW_PREFIX_STRLEN + 16], why[200] = "";
+	size_t len = 0;
+	FILE *f;
+	bool ok = parse("class sip 5060/udp\n", &cfg);
+
+	srandom(7);
+	for (int i = 0; ok && i < 2000; i++) {
+		struct vw_rule r = {.family = VW_FAMILY_V4, .plen = (__u8)(random() % 33), .mask = 1};
+		__u32 a = (__u32)random() ^ ((__u32)random() << 16);
+
+		a &= r.plen ? ~0U << (32 - r.plen) : 0;
+		for (int b = 0; b < 4; b++)
+			r.addr[b] = (__u8)(a >> (24 - 8 * b));
+		ok = !vw_config_add_rule(&cfg, &r);
+	}
+	f = open_memstream(&text, &len);
+	ok = ok && f && !vw_policy_write_normalized(&cfg, f);
+	if (f)
+		fclose(f);
+	for (size_t i = 0; ok && i < cfg.nrules; i++) {
+		char pfx[VW_PREFIX_STRLEN];
+
+		snprintf(want, sizeof(want), "\nallow %s sip\n",
+			 vw_format_prefix(&cfg.rules[i], pfx, sizeof(pfx)));
+		if (!strstr(text, want)) {
+			snprintf(why, sizeof(why), "no line '%s' in the normalized form", want + 1);
+			ok = false;
+		}
+	}
+	check(ok, "normalized_ipv4_text", why);
+	vw_config_free(&cfg);
+	free(text);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -183,5 +221,6 @@ int main(void)
 	test_normalized_form();
 	test_equal_and_different();
 	test_ids();
+	test_v4_text();
 	return failures ? 1 : 0;
 }
