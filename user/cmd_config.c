@@ -186,7 +186,7 @@ static int begin_change(struct vw_cli *cli, struct vw_maps *m, int *lock_fd, __u
 
 int cmd_reload(struct vw_cli *cli)
 {
-	char source[VW_SOURCE_MAX], digest[VW_DIGEST_STRLEN];
+	char source[VW_SOURCE_MAX];
 	struct vw_config cfg = {};
 	struct vw_gen_cfg gc;
 	struct vw_maps m;
@@ -229,12 +229,6 @@ int cmd_reload(struct vw_cli *cli)
 	rc = vw_cli_lockout_check(cli, &cfg);
 	if (rc)
 		goto out;
-	err = vw_policy_digest(&cfg, digest);
-	if (err) {
-		pr_warn("cannot compute the policy digest: %s\n", strerror(-err));
-		rc = VW_EXIT_FAIL;
-		goto out;
-	}
 	rc = vw_cli_apply(cli, &m, &cfg, &gen, &gc);
 	if (rc)
 		goto out;
@@ -247,13 +241,11 @@ int cmd_reload(struct vw_cli *cli)
 		vw_json_kv_uint(&cli->jw, "serial", gc.serial);
 		vw_json_kv_uint(&cli->jw, "classes", cfg.nclasses);
 		vw_json_kv_uint(&cli->jw, "rules", cfg.nrules);
-		vw_json_kv_str(&cli->jw, "digest", digest);
 		vw_json_obj_end(&cli->jw);
 	} else {
-		printf("reloaded %s: %u classes, %zu allow rules (%zu IPv4, %zu IPv6), serial %u, "
-		       "digest %s\n",
+		printf("reloaded %s: %u classes, %zu allow rules (%zu IPv4, %zu IPv6), serial %u\n",
 		       gc.flags & VW_GEN_BUILTIN ? "the built-in default config" : gc.source,
-		       cfg.nclasses, cfg.nrules, v4, v6, gc.serial, digest);
+		       cfg.nclasses, cfg.nrules, v4, v6, gc.serial);
 	}
 out:
 	vw_maps_close(&m);

@@ -107,10 +107,13 @@ static int component(const struct vw_maps *m, struct voipwall_bpf **skel_out,
 {
 	struct voipwall_bpf *skel = voipwall_bpf__open();
 	struct xdp_program *prog;
+	struct bpf_program *p;
 	int err;
 
 	if (!skel)
 		return -errno;
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xopts, .obj = skel->obj,
+			    .prog_name = bpf_program__name(skel->progs.voipwall_xdp));
 	for (unsigned int i = 0; i < VW_NUM_MAPS; i++) {
 		struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, vw_map_descs[i].name);
 
@@ -121,7 +124,11 @@ static int component(const struct vw_maps *m, struct voipwall_bpf **skel_out,
 			goto fail;
 		}
 	}
-	prog = xdp_program__from_bpf_obj(skel->obj, NULL);
+	/* by name: the object may hold other entry points, which stay unloaded */
+	bpf_object__for_each_program(p, skel->obj)
+		if (p != skel->progs.voipwall_xdp)
+			bpf_program__set_autoload(p, false);
+	prog = xdp_program__create(&xopts);
 	err = (int)libxdp_get_error(prog);
 	if (err)
 		goto fail;
