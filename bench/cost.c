@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
@@ -30,10 +31,13 @@
 #include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/bpf.h>
 #include "common.h"
 #include "config.h"
 #include "tables.h"
 #include "floor.skel.h"
+#include "voipwall.skel.h"
+#include "voipwall_count.skel.h"
 
 #define PROG "cost"
 
@@ -54,7 +58,8 @@ struct frame {
 
 struct opts {
 	const char *build;
-	unsigned int rounds, packets, repeat, nscales;
+	__u32 xf_prog; /* xdp-filter's program id, 0: none */
+	unsigned int rounds, packets, repeat, nscales, flood_packets;
 	unsigned long scales[SCALE_MAX];
 	__u64 seed;
 };
@@ -384,38 +389,133 @@ static int test_run(int fd, const struct frame *f, __u32 repeat, __u32 *ns, __u3
 }
 
 struct progs {
-	struct bpf_object *vw_obj;
+	struct voipwall_bpf *vw;
+	struct voipwall_count_bpf *cnt;
 	struct floor_bpf *floor;
-	struct vw_maps maps;
-	int vw_fd, floor_drop_fd, floor_pass_fd;
+	struct vw_maps maps, cmaps;
+	int vw_fd, cnt_fd, floor_drop_fd, floor_pass_fd;
+	/* xdp-filter's loaded program and its source maps (-1: not given) */
+	int xf_fd, xf_v4, xf_v6, ncpus;
+	__u64 *xf_val; /* one value per possible CPU: 1, "match source" */
 };
 
-static int progs_open(struct progs *p, const char *build)
+/* xdp-filter's maps of filtered addresses, found among its program's maps by name. */
+static int xf_open(struct progs *p, __u32 prog_id)
 {
-	struct bpf_program *prog;
-	char path[4096];
+	__u32 ids[64], n = 64, i;
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	p->xf_fd = bpf_prog_get_fd_by_id(prog_id);
+	if (p->xf_fd < 0) {
+		err = -errno;
+		fprintf(stderr, PROG ": no program with id %u: %s\n", prog_id, strerror(errno));
+		return err;
+	}
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	err = bpf_obj_get_info_by_fd(p->xf_fd, &info, &len);
+	if (err)
+		return err;
+	for (i = 0; i < info.nr_map_ids && i < n; i++) {
+		struct bpf_map_info mi = {};
+		__u32 ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &ml)) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (!strcmp(mi.name, "filter_ipv4") && mi.key_size == 4 && mi.value_size == 8)
+			p->xf_v4 = fd;
+		else if (!strcmp(mi.name, "filter_ipv6") && mi.key_size == 16 && mi.value_size == 8)
+			p->xf_v6 = fd;
+		else
+			close(fd);
+	}
+	if (p->xf_v4 < 0 || p->xf_v6 < 0) {
+		fprintf(stderr, PROG ": program %u has no filter_ipv4/filter_ipv6 maps (xdp-filter "
+			"loaded with --features ipv4,ipv6?)\n", prog_id);
+		return -ENOENT;
+	}
+	p->xf_val = calloc(p->ncpus, sizeof(__u64));
+	if (!p->xf_val)
+		return -ENOMEM;
+	for (i = 0; i < (__u32)p->ncpus; i++)
+		p->xf_val[i] = 1; /* xdp-filter's MAP_FLAG_SRC, hit counter 0 */
+	return 0;
+}
+
+/* Empty xdp-filter's address maps. */
+static void xf_clear(struct progs *p)
+{
+	int fds[2] = {p->xf_v4, p->xf_v6};
+	__u8 key[16], next[16];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		while (!bpf_map_get_next_key(fds[i], NULL, next)) {
+			memcpy(key, next, 16);
+			if (bpf_map_delete_elem(fds[i], key))
+				break;
+		}
+}
+
+/* Allow the sources of cfg's host rules in xdp-filter too (it matches exact addresses). */
+static int xf_allow_hosts(struct progs *p, const struct vw_config *cfg)
+{
+	size_t i;
+
+	xf_clear(p);
+	for (i = 0; i < cfg->nrules; i++) {
+		const struct vw_rule *r = &cfg->rules[i];
+		int fd = r->family == VW_FAMILY_V4 ? p->xf_v4 : p->xf_v6;
+
+		if (r->plen != (r->family == VW_FAMILY_V4 ? 32 : 128))
+			continue;
+		if (bpf_map_update_elem(fd, r->addr, p->xf_val, BPF_ANY)) {
+			fprintf(stderr, PROG ": adding a host to xdp-filter: %s\n", strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static int progs_open(struct progs *p, __u32 xf_prog)
+{
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	snprintf(path, sizeof(path), "%s/voipwall.bpf.o", build);
-	p->vw_obj = bpf_object__open_file(path, NULL);
-	if (!p->vw_obj) {
+	p->xf_fd = p->xf_v4 = p->xf_v6 = -1;
+	p->ncpus = libbpf_num_possible_cpus();
+	/* The flood regime, as in production under any flood: one dropped source in
+	 * VW_SRC_SAMPLE recorded (weighted), the rest only counted. */
+	p->vw = voipwall_bpf__open();
+	if (p->vw) {
+		p->vw->rodata->vw_src_exact = 0;
+		err = voipwall_bpf__load(p->vw);
+	} else {
 		err = -errno;
-		fprintf(stderr, PROG ": opening %s: %s\n", path, strerror(errno));
-		return err;
 	}
-	err = bpf_object__load(p->vw_obj);
 	if (err) {
-		fprintf(stderr, PROG ": loading %s: %s\n", path, strerror(-err));
+		fprintf(stderr, PROG ": loading voipwall's program: %s\n", strerror(-err));
 		return err;
 	}
-	prog = bpf_object__find_program_by_name(p->vw_obj, "voipwall_xdp");
-	if (!prog) {
-		fprintf(stderr, PROG ": %s has no program voipwall_xdp\n", path);
-		return -ENOENT;
+	p->vw_fd = bpf_program__fd(p->vw->progs.voipwall_xdp);
+	err = vw_maps_from_obj(p->vw->obj, &p->maps);
+	if (err)
+		return err;
+	/* The lookup-counting build, to find the sources with the longest walks. */
+	p->cnt = voipwall_count_bpf__open_and_load();
+	if (!p->cnt) {
+		err = -errno;
+		fprintf(stderr, PROG ": loading the counting program: %s\n", strerror(errno));
+		return err;
 	}
-	p->vw_fd = bpf_program__fd(prog);
-	err = vw_maps_from_obj(p->vw_obj, &p->maps);
+	p->cnt_fd = bpf_program__fd(p->cnt->progs.voipwall_xdp);
+	err = vw_maps_from_obj(p->cnt->obj, &p->cmaps);
 	if (err)
 		return err;
 	p->floor = floor_bpf__open_and_load();
@@ -426,13 +526,23 @@ static int progs_open(struct progs *p, const char *build)
 	}
 	p->floor_drop_fd = bpf_program__fd(p->floor->progs.floor_drop);
 	p->floor_pass_fd = bpf_program__fd(p->floor->progs.floor_pass);
+	if (xf_prog)
+		return xf_open(p, xf_prog);
 	return 0;
 }
 
 static void progs_close(struct progs *p)
 {
 	floor_bpf__destroy(p->floor);
-	bpf_object__close(p->vw_obj);
+	voipwall_bpf__destroy(p->vw);
+	voipwall_count_bpf__destroy(p->cnt);
+	if (p->xf_fd >= 0)
+		close(p->xf_fd);
+	if (p->xf_v4 >= 0)
+		close(p->xf_v4);
+	if (p->xf_v6 >= 0)
+		close(p->xf_v6);
+	free(p->xf_val);
 }
 
 static void json_array_u32(const char *name, const __u32 *v, unsigned int n)
@@ -712,6 +822,398 @@ out:
 	return err;
 }
 
+/* ---- Program cost against xdp-filter, worst-case sources, random-source floods ------------- */
+
+static void addr_parse(int family, const char *s, __u8 *addr)
+{
+	memset(addr, 0, 16);
+	if (inet_pton(family == VW_FAMILY_V4 ? AF_INET : AF_INET6, s, addr) != 1)
+		bench_die(PROG, "bad address %s", s);
+}
+
+static int add_rule(struct vw_config *cfg, int family, const __u8 *addr, unsigned int plen,
+		    __u32 mask)
+{
+	struct vw_rule r = {.family = family, .plen = plen, .mask = mask};
+
+	memcpy(r.addr, addr, 16);
+	mask_addr(r.addr, plen, family == VW_FAMILY_V4 ? 4 : 16);
+	return vw_config_add_rule(cfg, &r);
+}
+
+/* The live benchmark's allowlist: eight IPv4 and eight IPv6 hosts (sip and rtp). */
+static int hosts_config(struct vw_config *cfg, __u32 *sip)
+{
+	__u32 rtp, mgmt;
+	__u8 a[16];
+	int i, err;
+
+	err = base_config(cfg, sip, &rtp, &mgmt);
+	for (i = 0; !err && i < 8; i++) {
+		char buf[48];
+
+		snprintf(buf, sizeof(buf), "198.19.%d.%d", 200 + i / 4, 1 + i % 4);
+		addr_parse(VW_FAMILY_V4, buf, a);
+		err = add_rule(cfg, VW_FAMILY_V4, a, 32, *sip | rtp);
+		snprintf(buf, sizeof(buf), "2001:db8:200::%d", 1 + i);
+		addr_parse(VW_FAMILY_V6, buf, a);
+		if (!err)
+			err = add_rule(cfg, VW_FAMILY_V6, a, 128, *sip | rtp);
+	}
+	return err;
+}
+
+/* Run each of the programs fds[0..n) on frame f repeat times per round, interleaved; ns[k][r]. */
+static int run_progs(const int *fds, unsigned int n, const struct frame *f, const struct opts *o,
+		     __u32 (*ns)[64], const __u32 *expect, unsigned int *unexpected)
+{
+	unsigned int r, k;
+	__u32 ret;
+	int err;
+
+	for (r = 0; r < o->rounds && r < 64; r++)
+		for (k = 0; k < n; k++) {
+			err = test_run(fds[k], f, o->repeat, &ns[k][r], &ret);
+			if (err)
+				return err;
+			if (expect && expect[k] != ~0U && ret != expect[k])
+				(*unexpected)++;
+		}
+	return 0;
+}
+
+/* Hot attack path: UDP to 5060 from a source outside every allowlisted /16 (IPv4) or /32
+ * (IPv6), the same frame through voipwall, xdp-filter and the floor, repeat N. */
+static int run_hot(struct progs *p, const struct opts *o)
+{
+	static const char *const src[2] = {"198.18.0.7", "3fff:0:1::7"};
+	struct vw_config cfg;
+	__u32 sip, ns[3][64];
+	unsigned int fam, unexpected, n;
+	int err, fds[3];
+	__u32 expect[3] = {XDP_DROP, XDP_DROP, ~0U};
+
+	err = hosts_config(&cfg, &sip);
+	if (!err)
+		err = vw_apply(&p->maps, &cfg, NULL, NULL);
+	if (!err && p->xf_fd >= 0)
+		err = xf_allow_hosts(p, &cfg);
+	vw_config_free(&cfg);
+	if (err)
+		return err;
+	printf("\"hot_path\":[");
+	for (fam = 0; fam < 2; fam++) {
+		int family = fam ? VW_FAMILY_V6 : VW_FAMILY_V4;
+		struct frame f;
+		__u8 a[16];
+
+		addr_parse(family, src[fam], a);
+		frame_udp(&f, family, a, 5060);
+		fds[0] = p->vw_fd;
+		fds[1] = p->floor_drop_fd;
+		fds[2] = p->xf_fd;
+		expect[1] = ~0U;
+		expect[2] = XDP_DROP;
+		n = p->xf_fd >= 0 ? 3 : 2;
+		unexpected = 0;
+		err = run_progs(fds, n, &f, o, ns, expect, &unexpected);
+		if (err)
+			return err;
+		printf("%s{\"family\":%d,\"source\":\"%s\",\"repeat\":%u,\"unexpected\":%u,",
+		       fam ? "," : "", family, src[fam], o->repeat, unexpected);
+		json_array_u32("voipwall_ns", ns[0], o->rounds);
+		printf(",");
+		json_array_u32("floor_ns", ns[1], o->rounds);
+		if (n == 3) {
+			printf(",");
+			json_array_u32("xdp_filter_ns", ns[2], o->rounds);
+		}
+		printf("}");
+	}
+	printf("],\n");
+	return 0;
+}
+
+/* The hostile config: every length /25../32 in one IPv4 /24 (nested) and in another (spread);
+ * every length /33../128 under one IPv6 /32, nested along one address and spread, with two hosts
+ * beside the chain's bottom; and the live benchmark's hosts. */
+#define HOSTILE_PROBED "2001:db8:a5a5:5a5a:a5a5:5a5a:a5a5:5b00"
+static int hostile_config(struct vw_config *cfg, __u32 *sip)
+{
+	unsigned int L, i;
+	__u8 a[16];
+	int err;
+
+	err = hosts_config(cfg, sip);
+	for (L = 25; !err && L <= 32; L++) {
+		addr_parse(VW_FAMILY_V4, "198.18.7.0", a);
+		err = add_rule(cfg, VW_FAMILY_V4, a, L, *sip);
+		a[2] = 8;
+		a[3] = 256 - (512 >> (L - 24));
+		if (!err)
+			err = add_rule(cfg, VW_FAMILY_V4, a, L, *sip);
+	}
+	/* Two hosts beside the nested chain below its /112: a probe at the bottom of 11 nodes. */
+	for (L = 1; !err && L <= 2; L++) {
+		addr_parse(VW_FAMILY_V6, HOSTILE_PROBED, a);
+		a[15] = L;
+		err = add_rule(cfg, VW_FAMILY_V6, a, 128, *sip);
+	}
+	for (L = 33; !err && L <= 128; L++) {
+		addr_parse(VW_FAMILY_V6, "2001:db8:a5a5:5a5a:a5a5:5a5a:a5a5:5a5a", a);
+		err = add_rule(cfg, VW_FAMILY_V6, a, L, *sip);
+		for (i = 4; i < 16; i++)
+			a[i] = rng();
+		if (!err)
+			err = add_rule(cfg, VW_FAMILY_V6, a, L, *sip);
+	}
+	return err;
+}
+
+/* Lookups the counting build makes for a frame. */
+static int count_lookups(struct progs *p, const struct frame *f, __u32 *lookups)
+{
+	__u32 ns, ret;
+	int err;
+
+	p->cnt->bss->vw_lookups = 0;
+	err = test_run(p->cnt_fd, f, 1, &ns, &ret);
+	*lookups = p->cnt->bss->vw_lookups;
+	return err;
+}
+
+#define WORST_PICK 4
+
+/* Worst-case sources: in the hostile config, the WORST_PICK sources whose walks make the most
+ * lookups (found with the counting build among every address of the hostile /24s, and each
+ * IPv6 rule's address with one bit flipped at every depth; for IPv6 the last one is the probe
+ * path's longest miss instead), against WORST_PICK typical attack sources (random, not
+ * allowlisted). Each frame with repeat N; per round the worst source's
+ * cost over the typical sources' median. */
+static int run_worst(struct progs *p, const struct opts *o)
+{
+	struct vw_config cfg;
+	struct model m;
+	__u32 sip;
+	unsigned int fam, i, k, r;
+	int err;
+
+	err = hostile_config(&cfg, &sip);
+	if (!err)
+		err = model_build(&m, &cfg);
+	if (!err)
+		err = vw_apply(&p->maps, &cfg, NULL, NULL);
+	if (!err)
+		err = vw_apply(&p->cmaps, &cfg, NULL, NULL);
+	if (err)
+		goto out;
+	printf("\"worst_case\":[");
+	for (fam = 0; fam < 2; fam++) {
+		int family = fam ? VW_FAMILY_V6 : VW_FAMILY_V4;
+		struct frame worst[WORST_PICK], typical[WORST_PICK];
+		__u32 best[WORST_PICK] = {0}, typ_lookups = 0, lk;
+		__u32 wns[WORST_PICK][64], tns[WORST_PICK][64], ret;
+		double ratio[64];
+		__u8 a[16];
+
+		/* Candidates: each walk the counting build makes; keep the longest. */
+		for (i = 0; i < (fam ? cfg.nrules * 129 : 512); i++) {
+			struct frame f;
+			unsigned int slot;
+
+			if (fam) {
+				const struct vw_rule *rl = &cfg.rules[i / 129];
+				unsigned int bit = i % 129;
+
+				if (rl->family != VW_FAMILY_V6 || (bit < 128 && bit >= rl->plen))
+					continue;
+				memcpy(a, rl->addr, 16);
+				if (bit < 128)
+					a[bit / 8] ^= 0x80 >> (bit % 8);
+			} else {
+				addr_parse(VW_FAMILY_V4, i < 256 ? "198.18.7.0" : "198.18.8.0", a);
+				a[3] = i % 256;
+			}
+			frame_udp(&f, family, a, 5060);
+			err = count_lookups(p, &f, &lk);
+			if (err)
+				goto out;
+			for (slot = 0; slot < WORST_PICK && best[slot] >= lk; slot++)
+				;
+			if (slot == WORST_PICK)
+				continue;
+			memmove(&best[slot + 1], &best[slot], (WORST_PICK - 1 - slot) * sizeof(*best));
+			memmove(&worst[slot + 1], &worst[slot],
+				(WORST_PICK - 1 - slot) * sizeof(*worst));
+			best[slot] = lk;
+			worst[slot] = f;
+		}
+		if (fam) {
+			/* The probe path's longest miss: 11 nodes down the chain, then a probe
+			 * that misses. Measured too: a probe costs more than a node. */
+			addr_parse(VW_FAMILY_V6, HOSTILE_PROBED, a);
+			a[15] = 3;
+			frame_udp(&worst[WORST_PICK - 1], family, a, 5060);
+		}
+		for (k = 0; k < WORST_PICK; k++) {
+			pick_source(&m, family, sip, false, a);
+			frame_udp(&typical[k], family, a, 5060);
+			err = count_lookups(p, &typical[k], &lk);
+			if (err)
+				goto out;
+			typ_lookups = lk > typ_lookups ? lk : typ_lookups;
+		}
+		for (r = 0; r < o->rounds && r < 64; r++) {
+			double wmax = 0, t[WORST_PICK];
+
+			for (k = 0; k < WORST_PICK; k++) {
+				err = test_run(p->vw_fd, &worst[k], o->repeat, &wns[k][r], &ret);
+				if (!err)
+					err = test_run(p->vw_fd, &typical[k], o->repeat, &tns[k][r],
+						       &ret);
+				if (err)
+					goto out;
+				wmax = wns[k][r] > wmax ? wns[k][r] : wmax;
+				t[k] = tns[k][r];
+			}
+			/* median of the typical sources (WORST_PICK is 4: mean of the middle two) */
+			for (i = 0; i < WORST_PICK; i++)
+				for (k = i + 1; k < WORST_PICK; k++)
+					if (t[k] < t[i]) {
+						double x = t[i];
+
+						t[i] = t[k];
+						t[k] = x;
+					}
+			ratio[r] = wmax / ((t[1] + t[2]) / 2);
+		}
+		printf("%s{\"family\":%d,\"repeat\":%u,\"worst_lookups\":%u,\"typical_lookups\":%u,"
+		       "\"bound_lookups\":%u,",
+		       fam ? "," : "", family, o->repeat, best[0], typ_lookups,
+		       family == VW_FAMILY_V4 ? VW_V4_MAX_LOOKUPS : VW_V6_MAX_LOOKUPS);
+		json_array_u32("worst_ns", wns[0], o->rounds);
+		printf(",");
+		json_array_u32("typical_ns", tns[0], o->rounds);
+		printf(",");
+		json_array_dbl("ratio", ratio, o->rounds < 64 ? o->rounds : 64);
+		printf("}");
+	}
+	printf("],\n");
+out:
+	vw_config_free(&cfg);
+	free(m.rules);
+	return err;
+}
+
+/* n distinct hosts of a family, uniform over unicast IPv4 or 2000::/3, class sip. */
+static int random_hosts(struct vw_config *cfg, int family, size_t n, __u32 sip)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; !err && i < n; i++) {
+		__u8 a[16];
+
+		family == VW_FAMILY_V4 ? rand_v4(a) : rand_v6(a);
+		err = add_rule(cfg, family, a, family == VW_FAMILY_V4 ? 32 : 128, sip);
+	}
+	return err;
+}
+
+/* Random-source floods: each frame a new source, uniform over unicast IPv4 (1.0.0.0 ..
+ * 223.255.255.255) or 2000::/3, UDP to 5060, each run once (repeat 1) through voipwall,
+ * xdp-filter and the floor in turn; the floor (run the same way) carries the test run's own
+ * cost, which is subtracted. Allowlists: 10,000 hosts per family in both tools, then voipwall
+ * alone with 1,000,000 generated prefixes. */
+static int run_floods(struct progs *p, const struct opts *o)
+{
+	static const unsigned long sizes[2] = {10000, 1000000};
+	unsigned int si, fam, r, i;
+	int err = 0;
+
+	printf("\"floods\":[");
+	for (si = 0; si < 2; si++) {
+		struct vw_config cfg;
+		struct model m = {};
+		__u32 sip, rtp, mgmt;
+
+		err = base_config(&cfg, &sip, &rtp, &mgmt);
+		if (!err && si == 0)
+			err = random_hosts(&cfg, VW_FAMILY_V4, sizes[0], sip);
+		if (!err && si == 0)
+			err = random_hosts(&cfg, VW_FAMILY_V6, sizes[0], sip);
+		if (!err && si == 1)
+			err = gen_rules(&cfg, sizes[1], sip, rtp, mgmt);
+		if (!err)
+			err = model_build(&m, &cfg);
+		if (!err)
+			err = vw_apply(&p->maps, &cfg, NULL, NULL);
+		if (!err && si == 0 && p->xf_fd >= 0)
+			err = xf_allow_hosts(p, &cfg);
+		for (fam = 0; !err && fam < 2; fam++) {
+			int family = fam ? VW_FAMILY_V6 : VW_FAMILY_V4;
+			bool xf = si == 0 && p->xf_fd >= 0;
+			double vw[64], fl[64], xs[64];
+			unsigned int unexpected = 0;
+			struct frame *frames;
+
+			frames = calloc(o->flood_packets, sizeof(*frames));
+			if (!frames) {
+				err = -ENOMEM;
+				break;
+			}
+			for (r = 0; !err && r < o->rounds && r < 64; r++) {
+				__u64 sv = 0, sf = 0, sx = 0;
+				__u32 ns, ret;
+
+				for (i = 0; i < o->flood_packets; i++) {
+					__u8 a[16];
+
+					pick_source(&m, family, sip, false, a);
+					frame_udp(&frames[i], family, a, 5060);
+				}
+				for (i = 0; !err && i < o->flood_packets; i++) {
+					err = test_run(p->vw_fd, &frames[i], 1, &ns, &ret);
+					sv += ns;
+					unexpected += ret != XDP_DROP;
+					if (!err)
+						err = test_run(p->floor_drop_fd, &frames[i], 1, &ns,
+							       &ret);
+					sf += ns;
+					if (!err && xf) {
+						err = test_run(p->xf_fd, &frames[i], 1, &ns, &ret);
+						sx += ns;
+						unexpected += ret != XDP_DROP;
+					}
+				}
+				vw[r] = (double)sv / o->flood_packets;
+				fl[r] = (double)sf / o->flood_packets;
+				xs[r] = (double)sx / o->flood_packets;
+			}
+			free(frames);
+			if (err)
+				break;
+			printf("%s{\"prefixes\":%zu,\"family\":%d,\"packets\":%u,\"unexpected\":%u,",
+			       si || fam ? "," : "", cfg.nrules, family, o->flood_packets,
+			       unexpected);
+			json_array_dbl("voipwall_ns", vw, o->rounds);
+			printf(",");
+			json_array_dbl("floor_ns", fl, o->rounds);
+			if (xf) {
+				printf(",");
+				json_array_dbl("xdp_filter_ns", xs, o->rounds);
+			}
+			printf("}");
+		}
+		vw_config_free(&cfg);
+		free(m.rules);
+		if (err)
+			return err;
+	}
+	printf("],\n");
+	return 0;
+}
+
 static int run_all(const struct opts *o)
 {
 	double apply_s[SCALE_MAX];
@@ -723,11 +1225,19 @@ static int run_all(const struct opts *o)
 	unsigned int s, k;
 	int err;
 
-	err = progs_open(&p, o->build);
+	err = progs_open(&p, o->xf_prog);
 	if (err)
 		goto out_progs;
 
 	printf("{");
+	rng_state = o->seed;
+	err = run_hot(&p, o);
+	if (!err)
+		err = run_worst(&p, o);
+	if (!err)
+		err = run_floods(&p, o);
+	if (err)
+		goto out_progs;
 	rng_state = o->seed;
 	/* Shapes: against a 10,000-prefix config. */
 	err = base_config(&cfg, &sip, &rtp, &mgmt);
@@ -813,12 +1323,17 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: " PROG " --build DIR [--rounds N] [--packets N] [--repeat N] [--scales N,N..]\n"
+	    "            [--xdp-filter-prog ID] [--flood-packets N]\n"
 	    "       " PROG " --write-config FILE --prefixes N\n"
-	    "Measures voipwall's XDP program (DIR/voipwall.bpf.o) against the floor program with\n"
-	    "test runs: per packet shape (repeat N, default 1000000) and per allowlist size\n"
-	    "(default 10,10000,100000,1000000; N distinct packets, default 20000, each run once),\n"
-	    "N rounds (default 5). Prints JSON. --write-config writes a config with N generated\n"
-	    "prefixes (the same mix). Options: --seed N. Needs root.\n");
+	    "Measures voipwall's XDP program (the one built with this program, loaded with the\n"
+	    "flood sampling of sources in effect) against the floor program and, given the id of\n"
+	    "xdp-filter's loaded program (--features ipv4,ipv6), against xdp-filter, with test runs:\n"
+	    "the hot attack path and the worst-case sources of a hostile config (repeat N, default\n"
+	    "1000000), random-source floods (N distinct frames each run once, default 20000),\n"
+	    "per packet shape, and per allowlist size (default 10,10000,100000,1000000; N distinct\n"
+	    "packets, default 20000, each run once), N rounds (default 5, at most 64). Prints\n"
+	    "JSON. --write-config writes a config with N generated prefixes (the same mix).\n"
+	    "Options: --seed N. Needs root.\n");
 }
 
 static int parse_scales(const char *s, struct opts *o)
@@ -850,11 +1365,17 @@ int main(int argc, char **argv)
 					      {"repeat", required_argument, NULL, 'R'},
 					      {"scales", required_argument, NULL, 's'},
 					      {"seed", required_argument, NULL, 'S'},
+					      {"xdp-filter-prog", required_argument, NULL, 'x'},
+					      {"flood-packets", required_argument, NULL, 'f'},
 					      {"write-config", required_argument, NULL, 'w'},
 					      {"prefixes", required_argument, NULL, 'n'},
 					      {"help", no_argument, NULL, 'h'},
 					      {}};
-	struct opts o = {.rounds = 5, .packets = 20000, .repeat = 1000000, .seed = 0x766f6970};
+	struct opts o = {.rounds = 5,
+			 .packets = 20000,
+			 .repeat = 1000000,
+			 .flood_packets = 20000,
+			 .seed = 0x766f6970};
 	const char *write = NULL;
 	unsigned long prefixes = 0;
 	char *end;
@@ -870,6 +1391,8 @@ int main(int argc, char **argv)
 		case 'p':
 		case 'R':
 		case 'n':
+		case 'x':
+		case 'f':
 		case 'S': {
 			unsigned long long v = strtoull(optarg, &end, 0);
 
@@ -885,6 +1408,10 @@ int main(int argc, char **argv)
 				o.repeat = v;
 			else if (c == 'n')
 				prefixes = v;
+			else if (c == 'x')
+				o.xf_prog = v;
+			else if (c == 'f')
+				o.flood_packets = v;
 			else
 				o.seed = v;
 			break;
@@ -906,7 +1433,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (!write && !o.build) || (write && !prefixes)) {
+	if (optind != argc || (!write && !o.build) || (write && !prefixes) || o.rounds > 64) {
 		usage(stderr);
 		return 2;
 	}

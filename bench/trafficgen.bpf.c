@@ -15,9 +15,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-/* Set by the loader before load: sources are src_base + (n % src_count), host order. */
+/* Set by the loader before load: sources are src_base + (n * src_mult % src_count), host order:
+ * consecutive with src_mult 1, scattered over the range with an odd multiplier. */
 const volatile __u32 src_base = 0;
 const volatile __u32 src_count = 1;
+const volatile __u32 src_mult = 1;
 
 /* Frames generated; one generator runs on one CPU, so a plain counter is enough. */
 __u64 frames = 0;
@@ -40,7 +42,7 @@ int trafficgen(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	n = frames++;
-	ip->saddr = bpf_htonl(src_base + n % src_count);
+	ip->saddr = bpf_htonl(src_base + (n * src_mult) % src_count);
 	ip->check = 0;
 	/* RFC 791 header checksum over the 20-byte header. */
 	for (i = 0; i < 10; i++)

@@ -35,6 +35,7 @@ struct gen_opts {
 	unsigned char dst_mac[6], src_mac[6];
 	struct in_addr src, dst;
 	__u32 nsrc;
+	bool spread; /* sources scattered over all unicast IPv4 instead of SRC.. in turn */
 	__u16 sport, dport;
 	double seconds;
 	int cpu;
@@ -45,10 +46,11 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: " PROG " -i IFACE --dst-mac MAC --src-mac MAC --src IPV4 --sources N\n"
+	    "Usage: " PROG " -i IFACE --dst-mac MAC --src-mac MAC --src IPV4 --sources N [--spread]\n"
 	    "       --dst IPV4 [--dport PORT] [--sport PORT] [--seconds S] [--cpu N] [--batch N]\n"
 	    "Sends 64-byte UDP frames out of IFACE with BPF_F_TEST_XDP_LIVE_FRAMES for S seconds\n"
-	    "(default 3), source addresses SRC .. SRC+N-1 in turn, destination port PORT (default\n"
+	    "(default 3), source addresses SRC .. SRC+N-1 in turn (--spread: scattered over\n"
+	    "1.0.0.0 .. 223.255.255.255 instead), destination port PORT (default\n"
 	    "5060), N frames per batch (default 256), pinned to CPU N if given.\n"
 	    "Prints {\"frames\":..,\"seconds\":..,\"pps\":..}. Needs root.\n");
 }
@@ -112,6 +114,12 @@ static int run(const struct gen_opts *o)
 	}
 	skel->rodata->src_base = ntohl(o->src.s_addr);
 	skel->rodata->src_count = o->nsrc;
+	if (o->spread) {
+		/* A Fibonacci-hash walk of the unicast range: each frame a new, scattered source. */
+		skel->rodata->src_base = 0x01000000;
+		skel->rodata->src_count = 0xdf000000;
+		skel->rodata->src_mult = 2654435761U;
+	}
 	err = trafficgen_bpf__load(skel);
 	if (err) {
 		fprintf(stderr, PROG ": loading the program: %s\n", strerror(-err));
@@ -172,6 +180,7 @@ int main(int argc, char **argv)
 					      {"seconds", required_argument, NULL, 't'},
 					      {"cpu", required_argument, NULL, 'c'},
 					      {"batch", required_argument, NULL, 'b'},
+					      {"spread", no_argument, NULL, 'x'},
 					      {"help", no_argument, NULL, 'h'},
 					      {}};
 	struct gen_opts o = {
@@ -236,6 +245,9 @@ int main(int argc, char **argv)
 			o.batch = strtoul(optarg, &end, 0);
 			if (*end || !o.batch || o.batch > 256)
 				goto bad;
+			break;
+		case 'x':
+			o.spread = true;
 			break;
 		case 'h':
 			usage(stdout);

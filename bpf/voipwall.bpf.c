@@ -132,19 +132,12 @@ struct {
 	__type(value, __u64);
 } vw_v4_b24 SEC(".maps");
 
-struct nodes_inner {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct vw_node));
-};
-
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, VW_GENS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_MAX_NODES);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__array(values, struct nodes_inner);
+	__type(value, struct vw_node);
 } vw_nodes SEC(".maps");
 
 struct leaves_inner {
@@ -248,12 +241,13 @@ static __always_inline __u32 prefix_word_mask(__u32 plen, __u32 word)
 	return bpf_htonl(~0U << (32 - bits));
 }
 
-/* The class mask a VW_ENT_MASK entry names; index 0 is the empty mask and costs no read. */
+/* The class mask a VW_ENT_MASK (or a missed VW_ENT_PROBE) entry names; index 0 is the empty mask
+ * and costs no read. */
 static __always_inline __u32 mask_of(__u32 gen, __u32 e)
 {
 	__u32 idx = e & VW_TBL24_MASK_IDX, *m;
 
-	if (VW_ENT_KIND(e) != VW_ENT_MASK || !idx)
+	if ((VW_ENT_KIND(e) != VW_ENT_MASK && VW_ENT_KIND(e) != VW_ENT_PROBE) || !idx)
 		return 0;
 	idx += gen * VW_MAX_MASKS;
 	m = lookup(&vw_masks, &idx);
@@ -270,8 +264,30 @@ static __always_inline int leaf_covers(const struct vw_leaf *l, const __u32 *src
 	       !((src[3] ^ la[3]) & prefix_word_mask(l->plen, 3));
 }
 
+/* The union of the IPv6 rules covering src, from a VW_ENT_PROBE entry: one vw_v6 probe at its
+ * length, else its mask. */
+static __always_inline __u32 v6_probe(__u32 gen, __u32 e, const __u32 *src)
+{
+	struct vw_v6_key key;
+	__u32 *words = (__u32 *)key.addr, *m;
+	void *inner;
+
+	inner = lookup(&vw_v6, &gen);
+	if (inner) {
+		key.plen = VW_ENT_PLEN(e);
+		words[0] = src[0] & prefix_word_mask(key.plen, 0);
+		words[1] = src[1] & prefix_word_mask(key.plen, 1);
+		words[2] = src[2] & prefix_word_mask(key.plen, 2);
+		words[3] = src[3] & prefix_word_mask(key.plen, 3);
+		m = lookup(inner, &key);
+		if (m)
+			return *m;
+	}
+	return mask_of(gen, e);
+}
+
 /* Walk a trie from entry e, which covers the address bytes before pos: one node per byte (at
- * most 12, from /32 to /128), then at most one leaf. Returns the VW_ENT_MASK entry reached. */
+ * most 12, from /32 to /128), then a leaf or a probe; returns the union of the covering rules. */
 static __always_inline __u32 trie_walk(__u32 gen, __u32 e, const __u32 *src, __u32 pos)
 {
 	const __u8 *addr = (const __u8 *)src;
@@ -280,21 +296,21 @@ static __always_inline __u32 trie_walk(__u32 gen, __u32 e, const __u32 *src, __u
 	void *inner;
 	__u32 i, idx;
 
-	if (VW_ENT_KIND(e) == VW_ENT_NODE) {
-		inner = lookup(&vw_nodes, &gen);
-		if (!inner)
+	/* Unrolled: pos is a constant in each copy (the callers pass one), so each level reads its
+	 * address byte at a fixed offset. */
+#pragma unroll
+	for (i = 0; i < 12; i++) {
+		if (VW_ENT_KIND(e) != VW_ENT_NODE || pos > 15)
+			break;
+		idx = gen * VW_MAX_NODES + VW_ENT_IDX(e);
+		node = lookup(&vw_nodes, &idx);
+		if (!node)
 			return 0;
-		for (i = 0; i < 12; i++) {
-			if (VW_ENT_KIND(e) != VW_ENT_NODE || pos > 15)
-				break;
-			idx = VW_ENT_IDX(e);
-			node = lookup(inner, &idx);
-			if (!node)
-				return 0;
-			e = node->e[addr[pos & 15]];
-			pos++;
-		}
+		e = node->e[addr[pos]];
+		pos++;
 	}
+	if (VW_ENT_KIND(e) == VW_ENT_PROBE)
+		return v6_probe(gen, e, src);
 	if (VW_ENT_KIND(e) == VW_ENT_LEAF) {
 		inner = lookup(&vw_leaves, &gen);
 		if (!inner)
@@ -305,39 +321,11 @@ static __always_inline __u32 trie_walk(__u32 gen, __u32 e, const __u32 *src, __u
 			return 0;
 		e = leaf_covers(leaf, src) ? leaf->in : leaf->out;
 	}
-	return e;
+	return mask_of(gen, e);
 }
 
-/* A /32 with few lengths: probe vw_v6 at each, longest first (at most VW_V6_MAX_PROBES); the
- * first hit holds the union of the covering rules. */
-static __always_inline __u32 v6_probe_lens(__u32 gen, const struct vw_v6_f32 *f, const __u32 *src)
-{
-	struct vw_v6_key key;
-	__u32 *words = (__u32 *)key.addr;
-	__u32 i, *m;
-	void *inner;
-
-	inner = lookup(&vw_v6, &gen);
-	if (!inner)
-		return f->mask;
-	for (i = 0; i < VW_V6_MAX_PROBES; i++) {
-		key.plen = f->lens[i];
-		if (!key.plen)
-			break;
-		words[0] = src[0] & prefix_word_mask(key.plen, 0);
-		words[1] = src[1] & prefix_word_mask(key.plen, 1);
-		words[2] = src[2] & prefix_word_mask(key.plen, 2);
-		words[3] = src[3] & prefix_word_mask(key.plen, 3);
-		m = lookup(inner, &key);
-		if (m)
-			return *m;
-	}
-	return f->mask;
-}
-
-/* IPv4: the /16 and /24 bitmaps answer most sources from cache; then one tbl24 entry: a mask
- * (and at most one vw_v4_long probe, when the /24 holds longer rules of one length), or a node
- * holding the /24's 256 addresses. */
+/* IPv4: the /16 and /24 bitmaps answer most sources from cache; then one tbl24 entry: a mask, a
+ * probe (the /24 holds longer rules of one length) or a node holding the /24's 256 addresses. */
 static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 {
 	__u32 a = bpf_ntohl(saddr), i, e, len, *m;
@@ -360,22 +348,20 @@ static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 		return 0;
 	e = (__u32)(*w >> VW_TBL24_SHIFT(a));
 	if (VW_ENT_KIND(e) == VW_ENT_NODE) {
-		inner = lookup(&vw_nodes, &gen);
-		if (!inner)
-			return 0;
-		i = VW_ENT_IDX(e);
-		node = lookup(inner, &i);
+		i = gen * VW_MAX_NODES + VW_ENT_IDX(e);
+		node = lookup(&vw_nodes, &i);
 		if (!node)
 			return 0;
 		return mask_of(gen, node->e[a & 0xff]);
 	}
-	len = VW_TBL24_LEN(e);
-	if (len && len <= 8) {
-		/* The first hit holds the union (userspace folded the covering rules in). */
+	if (VW_ENT_KIND(e) == VW_ENT_PROBE) {
+		/* The /24's longer rules have one length: a hit holds the union (userspace folded
+		 * the covering rules in). */
+		len = VW_ENT_PLEN(e);
 		inner = lookup(&vw_v4_long, &gen);
-		if (inner) {
-			key.plen = 24 + len;
-			key.addr = saddr & bpf_htonl(~0U << (8 - len));
+		if (inner && len > 24 && len <= 32) {
+			key.plen = len;
+			key.addr = saddr & bpf_htonl(~0U << (32 - len));
 			m = lookup(inner, &key);
 			if (m)
 				return *m;
@@ -384,9 +370,8 @@ static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 	return mask_of(gen, e);
 }
 
-/* IPv6: a bitmap of hashed /32s rules most sources out; a /32 with rules of its own probes a few
- * lengths or walks its trie; any other source walks the trie of the rules shorter than /32 from
- * its /16. */
+/* IPv6: a bitmap of hashed /32s rules most sources out; a /32 with rules of its own walks from
+ * its entry; any other source walks the trie of the rules shorter than /32 from its /16. */
 static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 {
 	struct vw_v6_f32 *f = NULL;
@@ -402,16 +387,13 @@ static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 		if (filter)
 			f = lookup(filter, &src[0]);
 	}
-	if (f) {
-		if (f->root)
-			return mask_of(gen, trie_walk(gen, f->root, src, 4));
-		return v6_probe_lens(gen, f, src);
-	}
+	if (f)
+		return trie_walk(gen, f->root, src, 4);
 	idx = gen * VW_V6_ROOT16 + (bpf_ntohl(src[0]) >> 16);
 	root = lookup(&vw_v6_root16, &idx);
 	if (!root)
 		return 0;
-	return mask_of(gen, trie_walk(gen, *root, src, 2));
+	return trie_walk(gen, *root, src, 2);
 }
 
 static __always_inline void record_source(const struct vw_src_key *src, __u64 len, __u32 cls,

@@ -50,14 +50,15 @@
 #define VW_ENT_MASK 0U /* bits 0..14: index into vw_masks (0: the empty mask) */
 #define VW_ENT_NODE 1U /* index into the generation's vw_nodes: descend one byte */
 #define VW_ENT_LEAF 2U /* index into the generation's vw_leaves: compare one prefix */
+/* Probe the family's hash (vw_v4_long, vw_v6) once, at the length in bits 16..23: a hit holds
+ * the union of the rules covering the source; a miss falls back to the mask in bits 0..14. Every
+ * prefix below this slot has that one length. */
+#define VW_ENT_PROBE 3U
+#define VW_ENT_PLEN_SHIFT 16
+#define VW_ENT_PLEN(e) (((__u32)(e) >> VW_ENT_PLEN_SHIFT) & 0xffU)
 #define VW_ENT(kind, idx) (((__u32)(kind) << VW_ENT_KIND_SHIFT) | (__u32)(idx))
-/* Entry bits 0..14 (VW_ENT_MASK): index into vw_masks (0 is the empty mask). */
+/* Entry bits 0..14 (VW_ENT_MASK, VW_ENT_PROBE): index into vw_masks (0 is the empty mask). */
 #define VW_TBL24_MASK_IDX 0x7fffU
-/* tbl24 VW_ENT_MASK entries, bits 16..19: 0, or L - 24 when the /24 holds /25../32 rules of the
- * one length L only: the program probes vw_v4_long once, at L. A /24 whose longer rules have two
- * or more lengths is a VW_ENT_NODE entry instead: its 256 addresses expanded into one node. */
-#define VW_TBL24_LEN_SHIFT 16
-#define VW_TBL24_LEN(e) (((__u32)(e) >> VW_TBL24_LEN_SHIFT) & 0xfU)
 
 /* First levels of the IPv4 lookup, small enough to stay in cache under a flood of random
  * sources: one bit per /16 (8 KiB) and one bit per /24 (2 MiB) that holds any rule. A source
@@ -66,10 +67,10 @@
 #define VW_V4_B24_WORDS (1U << 18)
 
 /* Trie nodes (vw_nodes): 256 entries, one per value of the next address byte. They hold the
- * IPv4 /24s whose longer rules have several lengths, the IPv6 rules shorter than /32 below their
- * /16, and the IPv6 /32s whose longer rules have more than VW_V6_MAX_PROBES lengths. A node slot
- * holds the union of the rules covering every address below it (controlled prefix expansion), so
- * the walk ends at the first slot that is not a node, or at a leaf. */
+ * IPv4 /24s whose longer rules have several lengths, and the IPv6 rules below their /16 (shorter
+ * than /32) or /32 wherever several lengths meet. A node slot holds the union of the rules
+ * covering every address below it (controlled prefix expansion), so the walk ends at the first
+ * slot that is not a node: a mask, a leaf (one prefix) or a probe (prefixes of one length). */
 #define VW_NODE_FANOUT 256
 struct vw_node {
 	__u32 e[VW_NODE_FANOUT];
@@ -83,25 +84,23 @@ struct vw_leaf {
 	__u32 out; /* VW_ENT_MASK entry: the union of the rules covering the slot it hangs from */
 	__u32 pad;
 };
-/* Nodes and leaves one generation can hold (sized per build; the limits bound a hostile config's
- * kernel memory at 256 MiB and 128 MiB). Index 0 is never used. */
-#define VW_MAX_NODES (1U << 18)
+/* Nodes one generation can hold: a fixed array (32 MiB a generation), so the program reads a node
+ * with an inlined array access, not a call, and a 12-node walk stays cheap. Leaves are sized per
+ * build; their limit bounds a hostile config's kernel memory at 128 MiB. Index 0 is never used. */
+#define VW_MAX_NODES (1U << 15)
 #define VW_MAX_LEAVES (4U << 20)
 
-/* An IPv6 /32 whose rules longer than /32 have at most this many lengths is probed in vw_v6 at
- * those lengths (hosts, /48s, /56s and /64s of one carrier's /32); one with more is a trie. */
-#define VW_V6_MAX_PROBES 4
 /* vw_v6_root16: per generation, one entry per /16 for the IPv6 rules shorter than /32: a mask
  * (rules up to /16), or a node or leaf for /17../31 below it. */
 #define VW_V6_ROOT16 65536
 
 /* The most map lookups the allowlist decision makes for one source, whatever the config (a
- * test counts them): IPv4 /16 bit, /24 bit, tbl24, then a hash probe or a node (with the outer
- * map), then the mask. IPv6: bitmap, /32 filter (outer, inner), then up to VW_V6_MAX_PROBES
- * probes (with the outer map) or up to 12 nodes and a leaf (with their outer maps), then the
- * mask; a source without a /32 entry: /16 root, 2 nodes and a leaf (with outer maps), mask. */
+ * test counts them), and never more than one hash probe: IPv4 /16 bit, /24 bit, tbl24, then a
+ * node or a probe (with its outer map), then the mask. IPv6: bitmap, /32 filter (outer, inner),
+ * up to 12 nodes, a leaf or a probe (with its outer map), the mask; a source without a /32
+ * entry: /16 root, up to 2 nodes, a leaf or a probe, the mask. */
 #define VW_V4_MAX_LOOKUPS 6
-#define VW_V6_MAX_LOOKUPS (3 + 15 + 1)
+#define VW_V6_MAX_LOOKUPS (3 + 12 + 2 + 1)
 
 /* IPv6 prefix lengths 0..128. */
 #define VW_V6_LENS 129
@@ -213,16 +212,16 @@ struct vw_port_cls {
  * class mask. Index 0 always holds 0. */
 
 /* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v4_key, one per /25../32 rule in a
- * /24 whose longer rules all have one length (others are nodes), value __u32 class mask: the
- * union of the masks of all rules covering that prefix (the /24's and shorter ones included). */
+ * /24 whose longer rules all have one length (a VW_ENT_PROBE tbl24 entry; others are nodes),
+ * value __u32 class mask: the union of the masks of all rules covering that prefix. */
 struct vw_v4_key {
 	__u32 addr; /* network order, host bits zero */
 	__u32 plen; /* 25..32 */
 };
 
 /* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen), one per
- * rule longer than /32 under a /32 probed by length (see vw_v6_f32), value __u32 class mask: the
- * union of the masks of all rules covering that prefix. */
+ * prefix below a VW_ENT_PROBE slot, value __u32 class mask: the union of the masks of all rules
+ * covering that prefix. */
 struct vw_v6_key {
 	__u32 plen;
 	__u8 addr[16];
@@ -230,19 +229,18 @@ struct vw_v6_key {
 
 /* vw_v6_f32: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 (the first 32 bits of an address, network
  * order), one entry per /32 that holds rules of length >= 32. A source whose /32 has no entry is
- * answered by vw_v6_root16 (rules shorter than /32); one whose /32 has an entry either probes
- * vw_v6 at the few lengths present under it, longest first, falling back to mask, or walks the
- * trie at root. */
+ * answered by vw_v6_root16 (rules shorter than /32); one whose /32 has an entry walks from root:
+ * a mask (rules up to /32 only), a probe (its longer rules have one length), a leaf (one longer
+ * rule) or the node of a trie. */
 struct vw_v6_f32 {
-	__u8 lens[8]; /* the lengths > 32 to probe, longest first, at most VW_V6_MAX_PROBES; 0 ends */
-	__u32 mask; /* union of the rules up to /32 covering this /32 */
-	__u32 root; /* 0: probe lens; else the VW_ENT_NODE entry of the /32's trie */
+	__u32 root; /* VW_ENT_* entry for the bytes after the /32 */
 };
 #define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths below this */
 
 /* vw_v6_root16: ARRAY[VW_GENS * VW_V6_ROOT16] of __u32 entries, mmapable, index gen *
- * VW_V6_ROOT16 + the address's first 16 bits. vw_nodes, vw_leaves: ARRAY_OF_MAPS[VW_GENS] ->
- * ARRAY (BPF_F_INNER_MAP, sized per generation) of struct vw_node, struct vw_leaf.
+ * VW_V6_ROOT16 + the address's first 16 bits. vw_nodes: ARRAY[VW_GENS * VW_MAX_NODES] of struct
+ * vw_node, mmapable, index gen * VW_MAX_NODES + node. vw_leaves: ARRAY_OF_MAPS[VW_GENS] -> ARRAY
+ * (BPF_F_INNER_MAP, sized per generation) of struct vw_leaf.
  * vw_v4_b16, vw_v4_b24: ARRAY[VW_GENS * VW_V4_B16_WORDS / B24_WORDS] of __u64, mmapable: bit
  * (a >> 16) and (a >> 8) of the generation's half. */
 
@@ -304,8 +302,7 @@ _Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
 _Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
 _Static_assert(sizeof(struct vw_v4_key) == 8, "vw_v4_key layout");
 _Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
-_Static_assert(sizeof(struct vw_v6_f32) == 16, "vw_v6_f32 layout");
-_Static_assert(VW_V6_MAX_PROBES <= 8, "vw_v6_f32.lens holds the probed lengths");
+_Static_assert(sizeof(struct vw_v6_f32) == 4, "vw_v6_f32 layout");
 _Static_assert(sizeof(struct vw_node) == 1024, "vw_node layout");
 _Static_assert(sizeof(struct vw_leaf) == 32, "vw_leaf layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");

@@ -3,12 +3,16 @@
 # `make bench` (issue 5): voipwall against the floor program and against xdp-filter and nftables,
 # in one run, as ratios. Writes $BUILD/bench.json and prints a table of medians (min..max).
 #
-#   1. program cost per packet shape, and per allowlist size (bench/cost: test runs)
+#   1. test runs (bench/cost), with voipwall's flood sampling of sources in effect: the hot attack
+#      path against xdp-filter's loaded program (same frames, same run), the worst-case sources of
+#      a hostile config against typical ones, random-source floods (10,000 hosts in both tools;
+#      1,000,000 prefixes), program cost per packet shape, and per allowlist size
 #   2. live drop rate over a veth pair between two namespaces this script creates: a LIVE_FRAMES
-#      generator (bench/trafficgen) on CPU 0 sends 64-byte UDP frames to port 5060 from 65,536
-#      non-allowlisted sources; the receiver's NAPI thread runs on CPU 1; receivers in turn (one
-#      round = each once): floor (drop), voipwall, xdp-filter, nftables netdev ingress with a set.
-#      Counted at the receiver, by each one's own counters.
+#      generator (bench/trafficgen) on CPU 0 sends 64-byte UDP frames to port 5060 from
+#      non-allowlisted sources, 65,536 of one /16 in turn, then scattered over all unicast IPv4;
+#      the receiver's NAPI thread runs on CPU 1; receivers in turn (one round = each once): floor
+#      (drop), voipwall, xdp-filter, nftables netdev ingress with a set. Counted at the receiver,
+#      by each one's own counters, with the generator's offered rate and the receiver's CPU time.
 #   3. control plane through the voipwall command: reload with 1,000,000 prefixes, with 100,000,
 #      and `voipwall stats`.
 #
@@ -41,11 +45,11 @@ for t in ip nft xdp-filter taskset; do
 done
 
 if [ "$QUICK" = 1 ]; then
-	COST_ARGS=(--rounds 3 --packets 2000 --repeat 200000)
-	LIVE_ROUNDS=3 LIVE_WARMUP=0.2 LIVE_WINDOW=0.8
+	COST_ARGS=(--rounds 3 --packets 1000 --repeat 200000 --flood-packets 2000)
+	LIVE_ROUNDS=2 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
 	CP_ROUNDS=1 STATS_ROUNDS=5
 else
-	COST_ARGS=(--rounds 5 --packets 10000 --repeat 2000000)
+	COST_ARGS=(--rounds 5 --packets 10000 --repeat 2000000 --flood-packets 20000)
 	LIVE_ROUNDS=8 LIVE_WARMUP=0.5 LIVE_WINDOW=2
 	CP_ROUNDS=3 STATS_ROUNDS=10
 fi
@@ -92,12 +96,6 @@ log() {
 }
 now() { echo "$EPOCHREALTIME"; }
 
-# ---- 1. Program cost ----------------------------------------------------------------------------
-log "program cost and allowlist scale (test runs)"
-"$B/cost" --build "$BUILD" "${COST_ARGS[@]}" >"$work/cost.json"
-
-# ---- 2. Live rate -------------------------------------------------------------------------------
-log "live rate over veth ($LIVE_ROUNDS rounds of ${LIVE_WINDOW}s per receiver)"
 ip netns add "$NS_TX"
 ip netns add "$NS_RX"
 ip link add "$IF_TX" netns "$NS_TX" type veth peer name "$IF_RX" netns "$NS_RX"
@@ -108,6 +106,26 @@ ip -n "$NS_RX" addr add 198.19.0.2/24 dev "$IF_RX"
 mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
 MAC_TX=$(mac "$NS_TX" "$IF_TX")
 MAC_RX=$(mac "$NS_RX" "$IF_RX")
+rx() { ip netns exec "$NS_RX" "$@"; }
+xf() { LIBXDP_BPFFS="$BPFFS/xdp" rx xdp-filter "$@"; }
+
+# ---- 1. Test runs -------------------------------------------------------------------------------
+# xdp-filter's program for both families (deny, sources allowed: the same verdict as voipwall on
+# UDP to 5060 from a source it does not list), loaded on the receiver so test runs can use it;
+# bench/cost fills its address maps itself.
+log "test runs: hot path and floods against xdp-filter, worst case, shapes, allowlist scale"
+xf load --mode native --policy deny --features ipv4,ipv6 "$IF_RX" >"$work/xf.log" 2>&1 || {
+	cat "$work/xf.log" >&2
+	die "loading xdp-filter failed"
+}
+xf_id=$(ip -n "$NS_RX" -j link show "$IF_RX" | "$PYTHON" -c \
+	'import json, sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])') ||
+	die "cannot find xdp-filter's program id"
+"$B/cost" --build "$BUILD" "${COST_ARGS[@]}" --xdp-filter-prog "$xf_id" >"$work/cost.json"
+xf unload "$IF_RX" >/dev/null 2>&1 || die "unloading xdp-filter failed"
+
+# ---- 2. Live rate -------------------------------------------------------------------------------
+log "live rate over veth ($LIVE_ROUNDS rounds of ${LIVE_WINDOW}s per receiver and source spread)"
 
 # The allowlist every receiver gets: the same hosts (xdp-filter matches exact addresses only).
 ALLOWED=(198.19.200.1 198.19.200.2 198.19.200.3 198.19.200.4 198.19.201.10 198.19.201.11
@@ -122,8 +140,6 @@ ALLOWED=(198.19.200.1 198.19.200.2 198.19.200.3 198.19.200.4 198.19.201.10 198.1
 } >"$work/live.conf"
 nft_elems=$(IFS=,; echo "${ALLOWED[*]}")
 
-rx() { ip netns exec "$NS_RX" "$@"; }
-
 # Receivers: setup_KIND, count_KIND (packets it dropped so far), teardown_KIND.
 setup_floor() { rx "$B/rx" attach "$IF_RX" drop "$BPFFS/floor"; }
 count_floor() { "$B/rx" count floor "$BPFFS/floor" drop; }
@@ -135,7 +151,6 @@ setup_voipwall() {
 count_voipwall() { "$B/rx" count voipwall "$BPFFS/vw"; }
 teardown_voipwall() { rx "$VW" --pin-dir "$BPFFS/vw" unload --all >/dev/null; }
 
-xf() { LIBXDP_BPFFS="$BPFFS/xdp" rx xdp-filter "$@"; }
 setup_xdp_filter() {
 	# Default deny, the allowlisted sources allowed: the same verdict on this traffic (xdp-filter
 	# has no "port AND source" rule). Features ipv4 loads its lightest program that can match
@@ -212,10 +227,12 @@ count() {
 	die "reading the $1 counters failed"
 }
 
-# measure KIND ROUND: one window of live traffic; appends to live.txt
-# "kind round dropped_pps offered_pps napi_mode dropped_per_napi_cpu_second"
+# measure KIND ROUND SPREAD: one window of live traffic, sources from one /16 (SPREAD one16) or
+# scattered over all unicast IPv4 (spread); appends to live.txt
+# "kind round dropped_pps offered_pps napi_mode dropped_per_napi_cpu_second spread"
 measure() {
-	local kind=$1 round=$2 c0 c1 t0 t1 a b secs s0 s1
+	local kind=$1 round=$2 spread=$3 c0 c1 t0 t1 a b secs s0 s1 sargs=()
+	[ "$spread" = spread ] && sargs=(--spread)
 	"setup_$kind" >"$work/setup.log" 2>&1 || {
 		cat "$work/setup.log" >&2
 		die "setting up receiver $kind failed"
@@ -223,7 +240,7 @@ measure() {
 	pin_napi
 	secs=$(awk -v w="$LIVE_WARMUP" -v d="$LIVE_WINDOW" 'BEGIN {print w + d + 0.3}')
 	ip netns exec "$NS_TX" "$B/trafficgen" -i "$IF_TX" --dst-mac "$MAC_RX" --src-mac "$MAC_TX" \
-		--src 198.18.0.0 --sources "$NSRC" --dst 198.19.0.2 --dport 5060 \
+		--src 198.18.0.0 --sources "$NSRC" "${sargs[@]}" --dst 198.19.0.2 --dport 5060 \
 		--seconds "$secs" --cpu 0 >"$work/gen.json" &
 	gen_pid=$!
 	sleep "$LIVE_WARMUP"
@@ -239,17 +256,19 @@ measure() {
 	gen_pid=
 	"teardown_$kind" >/dev/null 2>&1 || die "removing receiver $kind failed"
 	awk -v k="$kind" -v r="$round" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" \
-		-v m="$napi_mode" -v g="$(cat "$work/gen.json")" -v s0="$s0" -v s1="$s1" \
+		-v m="$napi_mode" -v g="$(cat "$work/gen.json")" -v s0="$s0" -v s1="$s1" -v sp="$spread" \
 		'BEGIN {match(g, /"pps":[0-9.]+/); o = substr(g, RSTART + 6, RLENGTH - 6);
 			pc = s0 > 0 && s1 > s0 ? (c1 - c0) / ((s1 - s0) / 1e9) : 0;
-			printf "%s %d %.0f %s %s %.0f\n", k, r, (c1 - c0) / (t1 - t0), o, m, pc}' \
-		>>"$work/live.txt"
+			printf "%s %d %.0f %s %s %.0f %s\n", k, r, (c1 - c0) / (t1 - t0), o, m, pc,
+				sp}' >>"$work/live.txt"
 }
 
 : >"$work/live.txt"
-for round in $(seq 1 "$LIVE_ROUNDS"); do
-	for kind in floor voipwall xdp_filter nftables; do
-		measure "$kind" "$round"
+for spread in one16 spread; do
+	for round in $(seq 1 "$LIVE_ROUNDS"); do
+		for kind in floor voipwall xdp_filter nftables; do
+			measure "$kind" "$round" "$spread"
+		done
 	done
 done
 

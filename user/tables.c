@@ -36,6 +36,7 @@
 #define TBL24_ENTRIES	 (1U << 24)
 #define BLOOM_HALF_BYTES ((size_t)VW_V6_BLOOM_WORDS * sizeof(__u64))
 #define ROOT16_HALF_BYTES ((size_t)VW_V6_ROOT16 * MMAP_STRIDE(sizeof(__u32)))
+#define NODES_HALF_BYTES ((size_t)VW_MAX_NODES * sizeof(struct vw_node))
 #define B16_HALF_BYTES ((size_t)VW_V4_B16_WORDS * sizeof(__u64))
 #define B24_HALF_BYTES ((size_t)VW_V4_B24_WORDS * sizeof(__u64))
 /* Elements per bpf_map_update_batch call: large enough to amortise the syscall,
@@ -441,14 +442,14 @@ static int v4_fold(struct v4_tables *t, struct vw_build *b)
 			err = vw_mask_entry(b, t->mask24[s24], &l->entry);
 			if (err)
 				return err;
-			l->entry |= (plen - 24) << VW_TBL24_LEN_SHIFT;
+			l->entry |= VW_ENT(VW_ENT_PROBE, plen << VW_ENT_PLEN_SHIFT);
 			for (; i < j; i++) {
 				memcpy(&t->keys[t->nkeys].addr, t->longs[i].addr, 4);
 				t->keys[t->nkeys].plen = plen;
 				t->vals[t->nkeys++] = t->longs[i].mask | t->mask24[s24];
 			}
 		} else {
-			err = vw_trie_entry(b, &t->longs[i], j - i, 24, t->mask24[s24], false,
+			err = vw_trie_entry(b, &t->longs[i], j - i, 24, t->mask24[s24], 0,
 					    &l->entry);
 			if (err)
 				return err;
@@ -702,7 +703,8 @@ static int v6_short(struct v6_tables *t, struct vw_build *b, struct vw_gen_cfg *
 
 		while (j < nmid && ntohl(pfx_hi32(&mid[j])) >> 16 == i)
 			j++;
-		err = vw_trie_entry(b, mid + lo, j - lo, 16, paint[i], true, &t->root16[i]);
+		err = vw_trie_entry(b, mid + lo, j - lo, 16, paint[i],
+				    VW_TRIE_LEAVES | VW_TRIE_PROBES, &t->root16[i]);
 		if (err)
 			goto out;
 	}
@@ -716,69 +718,63 @@ out:
 	return err;
 }
 
-/* Rules of /32 and longer, per /32: the union of the rules up to /32 covering it, and either
- * the few lengths to probe in vw_v6 (each prefix an entry holding its folded value) or, with more
- * than VW_V6_MAX_PROBES lengths, a trie below the /32. */
+/* Rules of /32 and longer, per /32: a vw_v6_f32 entry whose root holds the union of the rules up
+ * to /32 covering it (a mask), or leads to its longer rules: a leaf (one), a probe (one length)
+ * or a trie (several lengths meet). */
 static int v6_long(struct v6_tables *t, struct vw_build *b)
 {
 	struct vw_pfx *group = NULL;
-	bool used[VW_V6_LENS];
-	size_t i = 0, j, k;
+	size_t i = 0, j;
 	int err = 0;
 
-	t->keys = malloc((t->n ? t->n : 1) * sizeof(*t->keys));
-	t->kvals = malloc((t->n ? t->n : 1) * sizeof(*t->kvals));
 	t->f_keys = malloc((t->n ? t->n : 1) * sizeof(*t->f_keys));
 	t->f_vals = calloc(t->n ? t->n : 1, sizeof(*t->f_vals));
 	group = malloc((t->n ? t->n : 1) * sizeof(*group));
-	if (!t->keys || !t->kvals || !t->f_keys || !t->f_vals || !group) {
+	if (!t->f_keys || !t->f_vals || !group) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while (i < t->n) {
-		struct vw_v6_f32 *f;
 		__u32 hi = pfx_hi32(&t->items[i]);
-		unsigned int nlens = 0, ng = 0;
+		size_t ng = 0;
 
 		if (t->items[i].plen < VW_V6_SPLIT) {
 			i++;
 			continue;
 		}
-		f = &t->f_vals[t->nf];
-		t->f_keys[t->nf++] = hi;
-		f->mask = t->upto32[i];
 		/* The /32's prefixes are adjacent: nothing shorter than /32 sorts among them. */
-		memset(used, 0, sizeof(used));
-		for (j = i; j < t->n && pfx_hi32(&t->items[j]) == hi; j++) {
-			__u32 plen = t->items[j].plen;
-
-			if (plen == VW_V6_SPLIT)
-				continue;
-			nlens += !used[plen];
-			used[plen] = true;
-			group[ng++] = t->items[j];
-		}
-		if (nlens > VW_V6_MAX_PROBES) {
-			err = vw_trie_entry(b, group, ng, VW_V6_SPLIT, f->mask, true, &f->root);
-			if (err)
-				goto out;
-		} else {
-			for (k = 128, nlens = 0; k > VW_V6_SPLIT; k--)
-				if (used[k])
-					f->lens[nlens++] = k;
-			for (k = i; k < j; k++) {
-				if (t->items[k].plen == VW_V6_SPLIT)
-					continue;
-				t->keys[t->nkeys].plen = t->items[k].plen;
-				memcpy(t->keys[t->nkeys].addr, t->items[k].addr, 16);
-				t->kvals[t->nkeys++] = t->vals[k];
-			}
-		}
+		for (j = i; j < t->n && pfx_hi32(&t->items[j]) == hi; j++)
+			if (t->items[j].plen > VW_V6_SPLIT)
+				group[ng++] = t->items[j];
+		t->f_keys[t->nf] = hi;
+		err = vw_trie_entry(b, group, ng, VW_V6_SPLIT, t->upto32[i],
+				    VW_TRIE_LEAVES | VW_TRIE_PROBES, &t->f_vals[t->nf].root);
+		if (err)
+			goto out;
+		t->nf++;
 		i = j;
 	}
 out:
 	free(group);
 	return err;
+}
+
+/* The prefixes behind probes, as vw_v6 entries. */
+static int v6_probe_keys(struct v6_tables *t, const struct vw_build *b)
+{
+	size_t i;
+
+	t->keys = malloc((b->nprobes ? b->nprobes : 1) * sizeof(*t->keys));
+	t->kvals = malloc((b->nprobes ? b->nprobes : 1) * sizeof(*t->kvals));
+	if (!t->keys || !t->kvals)
+		return -ENOMEM;
+	for (i = 0; i < b->nprobes; i++) {
+		t->keys[i].plen = b->probes[i].plen;
+		memcpy(t->keys[i].addr, b->probes[i].addr, 16);
+		t->kvals[i] = b->probes[i].mask;
+	}
+	t->nkeys = b->nprobes;
+	return 0;
 }
 
 static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 gen,
@@ -831,6 +827,8 @@ static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *
 		err = v6_short(&t, b, gc);
 	if (!err)
 		err = v6_long(&t, b);
+	if (!err)
+		err = v6_probe_keys(&t, b);
 	if (!err) {
 		progress_report(progress, ctx, "IPv6 prefixes folded", 1, 1);
 		err = v6_write(&t, m, gen, progress, ctx);
@@ -894,12 +892,21 @@ static int build_shared(const struct vw_maps *m, __u32 gen, const struct vw_buil
 	for (i = 0; i < n; i++)
 		memcpy(base + i * MMAP_STRIDE(sizeof(__u32)), &masks[i], sizeof(__u32));
 	munmap(base, MASKS_HALF_BYTES);
-	err = install_array(m->nodes, gen, "vw_nodes_in", sizeof(struct vw_node), b->nodes,
-			    b->nnodes > 1 ? b->nnodes : 0);
-	if (!err)
-		err = install_array(m->leaves, gen, "vw_leaves_in", sizeof(struct vw_leaf),
-				    b->leaves, b->nleaves > 1 ? b->nleaves : 0);
-	return err;
+	pr_debug("trie: %zu nodes, %zu leaves, %zu probed prefixes\n", b->nnodes - 1,
+		 b->nleaves - 1, b->nprobes);
+	if (b->nnodes > 1) {
+		base = map_mmap_range(m->nodes, NODES_HALF_BYTES, (off_t)gen * NODES_HALF_BYTES,
+				      PROT_READ | PROT_WRITE);
+		if (!base) {
+			err = -errno;
+			pr_warn("cannot map vw_nodes: %s\n", strerror(-err));
+			return err;
+		}
+		memcpy(base, b->nodes, b->nnodes * sizeof(struct vw_node));
+		munmap(base, NODES_HALF_BYTES);
+	}
+	return install_array(m->leaves, gen, "vw_leaves_in", sizeof(struct vw_leaf), b->leaves,
+			     b->nleaves > 1 ? b->nleaves : 0);
 }
 
 /* ---- Generations ---- */

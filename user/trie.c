@@ -36,6 +36,7 @@ void vw_build_free(struct vw_build *b)
 	free(b->ms);
 	free(b->nodes);
 	free(b->leaves);
+	free(b->probes);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -105,6 +106,8 @@ static int pool_grow(void **pool, size_t *cap, size_t n, size_t size, size_t lim
 	p = realloc(*pool, c * size);
 	if (!p)
 		return -ENOMEM;
+	if (!*cap)
+		memset(p, 0, size); /* element 0, never used, is written to the maps too */
 	*pool = p;
 	*cap = c;
 	return 0;
@@ -134,8 +137,39 @@ static int new_leaf(struct vw_build *b, const struct vw_pfx *p, __u32 cover, __u
 	return 0;
 }
 
+/* Prefixes of one length below a slot: hash entries (each its own mask and the slot's covering
+ * rules: nothing else of that length can cover it) behind one probe. */
+static int new_probe(struct vw_build *b, const struct vw_pfx *it, size_t n, __u32 cover,
+		     __u32 *ent)
+{
+	size_t i;
+	int err;
+
+	err = vw_mask_entry(b, cover, ent);
+	for (i = 0; !err && i < n; i++) {
+		err = pool_grow((void **)&b->probes, &b->cap_probes, b->nprobes, sizeof(*it),
+				(size_t)VW_MAX_V6 + 1, "probed prefixes");
+		if (!err) {
+			b->probes[b->nprobes] = it[i];
+			b->probes[b->nprobes++].mask |= cover;
+		}
+	}
+	*ent |= VW_ENT(VW_ENT_PROBE, it->plen << VW_ENT_PLEN_SHIFT);
+	return err;
+}
+
+static bool one_length(const struct vw_pfx *it, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (it[i].plen != it[0].plen)
+			return false;
+	return true;
+}
+
 int vw_trie_entry(struct vw_build *b, const struct vw_pfx *it, size_t n, unsigned int base,
-		  __u32 cover, bool leaves, __u32 *ent)
+		  __u32 cover, unsigned int flags, __u32 *ent)
 {
 	unsigned int byte = base / 8, end = base + 8;
 	__u32 paint[VW_NODE_FANOUT];
@@ -144,8 +178,10 @@ int vw_trie_entry(struct vw_build *b, const struct vw_pfx *it, size_t n, unsigne
 
 	if (!n)
 		return vw_mask_entry(b, cover, ent);
-	if (n == 1 && leaves)
+	if (n == 1 && (flags & VW_TRIE_LEAVES))
 		return new_leaf(b, it, cover, ent);
+	if ((flags & VW_TRIE_PROBES) && one_length(it, n))
+		return new_probe(b, it, n, cover, ent);
 	err = pool_grow((void **)&b->nodes, &b->cap_nodes, b->nnodes, sizeof(struct vw_node),
 			VW_MAX_NODES, "trie nodes");
 	if (err)
@@ -175,7 +211,7 @@ int vw_trie_entry(struct vw_build *b, const struct vw_pfx *it, size_t n, unsigne
 			i++;
 		hi = i;
 		/* Shorter prefixes can only lead the run: none is left inside it. */
-		err = vw_trie_entry(b, it + lo, hi - lo, end, paint[j], leaves, &e);
+		err = vw_trie_entry(b, it + lo, hi - lo, end, paint[j], flags, &e);
 		if (err)
 			return err;
 		b->nodes[node].e[j] = e;

@@ -8,7 +8,7 @@
  *
  * Configs: the hostile ones (every length /25../32 inside one /24, nested and spread; every
  * length /33../128 under one /32, nested and spread; every length below /32 over one address;
- * a /32 with just as many lengths as are probed), and random overlapping ones. Sources: every
+ * hosts probed below a nested chain), and random overlapping ones. Sources: every
  * address of the hostile /24s, each IPv6 rule's address with every bit below /32 flipped in turn
  * (the walks that go deepest before they miss), and random ones. Each verdict is also checked
  * against the union of the covering rules, so a walk cut short would fail too.
@@ -354,14 +354,21 @@ int main(void)
 	check("lookups_v6_every_length_below_32", &c, 6, (const __u8(*)[16])srcs, n);
 	vw_config_free(&c);
 
-	/* IPv6: a /32 with as many lengths as are probed by hash (the probe path's worst). */
+	/* IPv6: hosts below a nested chain (probes at the bottom of the trie), and a /32 of hosts. */
 	cfg_init(&c);
-	inet_pton(AF_INET6, "2001:db8:77:77::", x);
-	for (L = 0; L < VW_V6_MAX_PROBES; L++)
-		add(&c, 6, x, 128 - 8 * L, rnd_mask());
-	add_str(&c, "2001:db8::/32", 2);
+	inet_pton(AF_INET6, "2001:db8:a5a5:5a5a:a5a5:5a5a:a5a5:5a5a", x);
+	for (L = 33; L <= 112; L++)
+		add(&c, 6, x, L, 1U << (L % NCLASSES));
+	for (i = 0; i < 64; i++) {
+		x[14] = 0x5b + i % 4;
+		x[15] = rnd();
+		add(&c, 6, x, 128, rnd_mask());
+		x[0] = 0x3f, x[1] = 0xff;
+		add(&c, 6, x, 128, rnd_mask());
+		x[0] = 0x20, x[1] = 0x01;
+	}
 	n = v6_sources(srcs, &c, MAX_SOURCES);
-	check("lookups_v6_probed_lengths", &c, 6, (const __u8(*)[16])srcs, n);
+	check("lookups_v6_probes_below_a_chain", &c, 6, (const __u8(*)[16])srcs, n);
 	vw_config_free(&c);
 
 	/* Random overlapping rules of both families near a few bases. */

@@ -1197,7 +1197,7 @@ static int tview_open(struct tview *v)
 	v->long_fd = inner_fd(T.maps.v4_long, v->gen);
 	v->v6_fd = inner_fd(T.maps.v6, v->gen);
 	v->f32_fd = inner_fd(T.maps.v6_f32, v->gen);
-	v->nodes_fd = inner_fd(T.maps.nodes, v->gen);
+	v->nodes_fd = T.maps.nodes;
 	v->leaves_fd = inner_fd(T.maps.leaves, v->gen);
 	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->root16 == MAP_FAILED ||
 	    v->long_fd < 0 || v->v6_fd < 0 || v->f32_fd < 0 || v->nodes_fd < 0 ||
@@ -1220,8 +1220,6 @@ static void tview_close(struct tview *v)
 		close(v->v6_fd);
 	if (v->f32_fd >= 0)
 		close(v->f32_fd);
-	if (v->nodes_fd >= 0)
-		close(v->nodes_fd);
 	if (v->leaves_fd >= 0)
 		close(v->leaves_fd);
 }
@@ -1247,6 +1245,15 @@ static __u32 tview_mask(const struct tview *v, __u32 e)
 	return mask;
 }
 
+static int tview_v6_probe(const struct tview *v, const __u8 *addr, unsigned int plen, __u32 *mask)
+{
+	struct vw_v6_key k = {.plen = plen};
+
+	memcpy(k.addr, addr, 16);
+	mask_addr(k.addr, k.plen, 16);
+	return bpf_map_lookup_elem(v->v6_fd, &k, mask);
+}
+
 /* The program's trie walk: nodes down the address bytes from pos, then a leaf. */
 static __u32 tview_walk(const struct tview *v, __u32 e, const __u8 *addr, unsigned int pos)
 {
@@ -1256,10 +1263,15 @@ static __u32 tview_walk(const struct tview *v, __u32 e, const __u8 *addr, unsign
 	__u8 a[16];
 
 	while (VW_ENT_KIND(e) == VW_ENT_NODE && pos < 16) {
-		idx = VW_ENT_IDX(e);
+		idx = v->gen * VW_MAX_NODES + VW_ENT_IDX(e);
 		if (bpf_map_lookup_elem(v->nodes_fd, &idx, &node))
 			return 0xdeadbeef;
 		e = node.e[addr[pos++]];
+	}
+	if (VW_ENT_KIND(e) == VW_ENT_PROBE) {
+		if (!tview_v6_probe(v, addr, VW_ENT_PLEN(e), &idx))
+			return idx;
+		e &= VW_TBL24_MASK_IDX;
 	}
 	if (VW_ENT_KIND(e) == VW_ENT_LEAF) {
 		idx = VW_ENT_IDX(e);
@@ -1283,42 +1295,27 @@ static __u32 tview_v4(const struct tview *v, __u32 a)
 		memcpy(addr, &a, 4);
 		return tview_walk(v, entry, addr, 3);
 	}
-	len = VW_TBL24_LEN(entry);
-	if (len) {
-		key.plen = 24 + len;
-		key.addr = htonl(a & (~0U << (8 - len)));
+	if (VW_ENT_KIND(entry) == VW_ENT_PROBE) {
+		len = VW_ENT_PLEN(entry);
+		key.plen = len;
+		key.addr = htonl(a & (~0U << (32 - len)));
 		if (!bpf_map_lookup_elem(v->long_fd, &key, &mask))
 			return mask;
 	}
 	return tview_mask(v, entry & VW_TBL24_MASK_IDX);
 }
 
-static int tview_v6_probe(const struct tview *v, const __u8 *addr, unsigned int plen, __u32 *mask)
-{
-	struct vw_v6_key k = {.plen = plen};
-
-	memcpy(k.addr, addr, 16);
-	mask_addr(k.addr, k.plen, 16);
-	return bpf_map_lookup_elem(v->v6_fd, &k, mask);
-}
 
 /* The program's walk: the /32 filter's trie, or its lengths longest first, then its fallback
  * mask; for a /32 without an entry, the trie of its /16. */
 static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 {
 	struct vw_v6_f32 f;
-	__u32 hi, mask, r16;
-	int len;
+	__u32 hi, r16;
 
 	memcpy(&hi, addr, 4);
-	if (!bpf_map_lookup_elem(v->f32_fd, &hi, &f)) {
-		if (f.root)
-			return tview_walk(v, f.root, addr, 4);
-		for (len = 0; len < VW_V6_MAX_PROBES && f.lens[len]; len++)
-			if (!tview_v6_probe(v, addr, f.lens[len], &mask))
-				return mask;
-		return f.mask;
-	}
+	if (!bpf_map_lookup_elem(v->f32_fd, &hi, &f))
+		return tview_walk(v, f.root, addr, 4);
 	memcpy(&r16, v->root16 + (size_t)(ntohl(hi) >> 16) * 8, 4);
 	return tview_walk(v, r16, addr, 2);
 }
