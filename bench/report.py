@@ -131,6 +131,17 @@ def hot_floods_worst(cost, out):
                                             zip(fl["voipwall_ns"], fl["xdp_filter_ns"],
                                                 fl["floor_ns"]) if x > f])
         floods.append(e)
+    # The same flood at 1,000,000 prefixes: the allowlist scale's attack rows (random sources,
+    # each run once, floor run the same way); xdp-filter holds at most 10,000 addresses a family.
+    for sc in cost["allowlist_scale"]:
+        if sc["prefixes"] >= 1000000 and sc["path"] in ("attack_v4", "attack_v6"):
+            floods.append({
+                "prefixes": sc["prefixes"], "family": 4 if sc["path"] == "attack_v4" else 6,
+                "packets": sc["packets"], "unexpected": sc["unexpected"],
+                "voipwall_ns": summary(sc["voipwall_ns"]), "floor_ns": summary(sc["floor_ns"]),
+                "voipwall_above_floor_ns": summary([v - f for v, f in
+                                                    zip(sc["voipwall_ns"], sc["floor_ns"])]),
+                "from": "allowlist_scale"})
     out["floods"] = floods
 
 

@@ -85,7 +85,7 @@ trap 'exit 130' INT TERM
 
 mkdir -p "$BPFFS"
 mount -t bpf bpf "$BPFFS"
-mkdir -p "$BPFFS/floor" "$BPFFS/vw" "$BPFFS/xdp"
+mkdir -p "$BPFFS/floor" "$BPFFS/vw" "$BPFFS/xdp" "$BPFFS/xdpc"
 # The voipwall command must not see an SSH session to protect: this is a lab.
 unset SSH_CONNECTION SSH_CLIENT
 
@@ -114,7 +114,10 @@ xf() { LIBXDP_BPFFS="$BPFFS/xdp" rx xdp-filter "$@"; }
 # UDP to 5060 from a source it does not list), loaded on the receiver so test runs can use it;
 # bench/cost fills its address maps itself.
 log "test runs: hot path and floods against xdp-filter, worst case, shapes, allowlist scale"
-xf load --mode native --policy deny --features ipv4,ipv6 "$IF_RX" >"$work/xf.log" 2>&1 || {
+# Its own libxdp state directory: once bench/cost has used the program, xdp-filter's status and
+# unload no longer find its stats map, so it is detached with ip instead.
+LIBXDP_BPFFS="$BPFFS/xdpc" rx xdp-filter load --mode native --policy deny --features ipv4,ipv6 \
+	"$IF_RX" >"$work/xf.log" 2>&1 || {
 	cat "$work/xf.log" >&2
 	die "loading xdp-filter failed"
 }
@@ -122,7 +125,7 @@ xf_id=$(ip -n "$NS_RX" -j link show "$IF_RX" | "$PYTHON" -c \
 	'import json, sys; print(json.load(sys.stdin)[0]["xdp"]["prog"]["id"])') ||
 	die "cannot find xdp-filter's program id"
 "$B/cost" --build "$BUILD" "${COST_ARGS[@]}" --xdp-filter-prog "$xf_id" >"$work/cost.json"
-xf unload "$IF_RX" >/dev/null 2>&1 || die "unloading xdp-filter failed"
+rx ip link set dev "$IF_RX" xdp off || die "detaching xdp-filter failed"
 
 # ---- 2. Live rate -------------------------------------------------------------------------------
 log "live rate over veth ($LIVE_ROUNDS rounds of ${LIVE_WINDOW}s per receiver and source spread)"
