@@ -1211,6 +1211,9 @@ static int run_floods(struct progs *p, const struct opts *o)
 			return err;
 	}
 	printf("],\n");
+	/* xdp-filter's maps outlive its program (pinned by name): leave them as they were. */
+	if (p->xf_fd >= 0)
+		xf_clear(p);
 	return 0;
 }
 
