@@ -45,7 +45,7 @@ for t in ip nft xdp-filter taskset; do
 done
 
 if [ "$QUICK" = 1 ]; then
-	COST_ARGS=(--rounds 3 --packets 1000 --repeat 200000 --flood-packets 2000)
+	COST_ARGS=(--rounds 3 --packets 500 --repeat 100000 --flood-packets 1000)
 	LIVE_ROUNDS=2 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
 	CP_ROUNDS=1 STATS_ROUNDS=5
 else
