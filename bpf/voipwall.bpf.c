@@ -435,6 +435,9 @@ static __always_inline void record_source(const struct vw_src_key *src, __u64 le
 	bpf_map_update_elem(&vw_sources, src, &nv, BPF_NOEXIST);
 }
 
+/* Block sets, rate limits and bans: after the helpers above, which it uses. */
+#include "flood.h"
+
 /* ---- The program ------------------------------------------------------------------------ */
 
 /* What the frame gets: a verdict, why, and the class it was judged for. */
@@ -505,10 +508,16 @@ static __always_inline void decide(const struct pkt_meta *m, __u32 gen, __u8 pcl
 		mask = allow_mask_v6(gen, (const __u32 *)m->src.addr);
 	if (mask & (1U << j->cls)) {
 		j->reason = VW_REASON_ALLOWLISTED;
+	} else if (pcls & VW_PORT_OPEN) {
+		j->reason = VW_REASON_OPEN;
 	} else {
 		j->reason = VW_REASON_NOT_ALLOWLISTED;
 		j->verdict = (pcls & VW_PORT_MONITOR) ? VW_VERDICT_MONITOR : VW_VERDICT_DROP;
+		return;
 	}
+	/* Only what the allowlist lets through pays for block sets and rate limits. */
+	flood_decide(gen, j->cls, m->src.addr, m->family, j->reason == VW_REASON_ALLOWLISTED,
+		     pcls & VW_PORT_MONITOR, &j->verdict, &j->reason);
 }
 
 /* RFC 791 / RFC 8200: later fragments carry no ports; they follow the first's verdict. */

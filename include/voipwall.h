@@ -147,6 +147,10 @@ enum vw_reason {
 	VW_REASON_FRAGMENT = 4,         /* later fragment following its first fragment's verdict */
 	VW_REASON_FRAGMENT_UNKNOWN = 5, /* later fragment whose first fragment was not seen */
 	VW_REASON_NON_IP = 6,           /* neither IPv4 nor IPv6 */
+	VW_REASON_OPEN = 7,             /* class with policy open: every source passes */
+	VW_REASON_RATE_LIMITED = 8,     /* over the class's rate for this source */
+	VW_REASON_BANNED = 9,           /* source banned from the class after going over the rate */
+	VW_REASON_BLOCKLISTED = 10,     /* source in a block set for the class */
 	VW_REASON_MAX
 };
 
@@ -197,6 +201,7 @@ struct vw_gen_cfg {
  * VW_PORT_MONITOR is set when that class's policy is monitor (the drop path then needs no
  * other lookup to decide). */
 #define VW_PORT_CLS 0x3fU
+#define VW_PORT_OPEN 0x40U /* policy open: sources not allowlisted pass (reason open) */
 #define VW_PORT_MONITOR 0x80U
 struct vw_port_cls {
 	__u8 cls[4]; /* indexed by enum vw_l4; cls[3] unused */
@@ -309,6 +314,113 @@ _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");
 _Static_assert(sizeof(struct vw_frag_key) == 40, "vw_frag_key layout");
 _Static_assert(sizeof(struct vw_frag_val) == 4, "vw_frag_val layout");
 _Static_assert(sizeof(struct vw_src_val) == 32, "vw_src_val layout");
+#endif
+
+/* ---- Flood control: rate limits, bans, block sets (docs/flood.md) ------------------------- */
+
+/* Token buckets of (class, source): enough for the sources a gateway talks to at once; an
+ * evicted bucket comes back full, which only errs towards letting a source in. */
+#define VW_BUCKETS 131072
+/* Bans in force, kept apart from the buckets so a flood of fresh sources cannot evict them. */
+#define VW_BANS 65536
+/* Named block sets (fail2ban, apiban, crowdsec, config, manual, ...): one trie each. */
+#define VW_BLOCK_SETS 16
+#define VW_BLOCK_SET_NAME_MAX 16
+/* Entries one block set can hold (the tries allocate per entry, not up front). */
+#define VW_BLOCK_MAX_ENTRIES (4U << 20)
+/* Entries of one set looked at per packet: the longest match, then up to this many shorter
+ * covering entries when the longer one does not apply (expired, other classes). */
+#define VW_BLOCK_TRIES 4
+/* Fastest rate: one packet per 100 ns keeps the rounding of the interval under 0.5%. */
+#define VW_RATE_MAX_PER_SEC 10000000U
+#define VW_BURST_MAX 10000000U
+/* Longest ban: a year. */
+#define VW_BAN_MAX_SECS (365U * 86400U)
+#define VW_V6_RATE_PLEN_DEFAULT 64
+
+/* Per class and generation, in vw_flood. A bucket follows GCRA (the virtual-scheduling form of a
+ * token bucket): tat is the time the bucket would be full again; a packet passes when
+ * tat - now <= burst_ns and then moves tat on by interval_ns. burst B means B packets may pass at
+ * once, then one per interval. */
+#define VW_FLOOD_OPEN 0x1U /* policy open */
+struct vw_class_flood {
+	__u64 interval_ns; /* 0: no rate limit */
+	__u64 burst_ns;    /* (burst - 1) * interval_ns */
+	__u64 ban_ns;      /* 0: no ban */
+	__u32 rate;        /* as configured: packets per rate_unit seconds */
+	__u32 burst;
+	__u32 ban_secs;
+	__u8 rate_unit;    /* 1 (N/s) or 60 (N/m) */
+	__u8 v6_plen;      /* IPv6 sources share a bucket per this prefix */
+	__u8 flags;        /* VW_FLOOD_* */
+	__u8 pad;
+};
+
+/* vw_flood: ARRAY[1] of struct vw_flood_state, mmapable: the program's flags and per-class
+ * settings in one inlined array read (the cost of a global variable), written in place by
+ * userspace. block_sets says which vw_block slots hold entries (0: no block lookup at all);
+ * rate_mask/exempt_mask[gen] say which classes of a generation have a rate, exempt rules. */
+struct vw_flood_state {
+	__u32 block_sets;
+	__u32 pad;
+	__u32 rate_mask[VW_GENS];
+	__u32 exempt_mask[VW_GENS];
+	struct vw_class_flood cls[VW_GENS][VW_MAX_CLASSES];
+};
+
+/* vw_buckets (LRU_HASH) and vw_bans (LRU_HASH) keys: the class and the source, IPv4 as
+ * IPv4-mapped IPv6, IPv6 masked to the class's rate prefix. */
+struct vw_flood_key {
+	__u32 cls;
+	__u8 addr[16];
+};
+struct vw_bucket {
+	__u64 tat;          /* GCRA theoretical arrival time, ns */
+	__u64 banned_until; /* copy of the vw_bans entry, ns; 0: not banned */
+};
+struct vw_ban {
+	__u64 until_ns; /* clock of the data path (CLOCK_MONOTONIC) */
+	__u64 since_ns;
+};
+
+/* Keys of the prefix tries (vw_exempt, vw_block): one trie for both families. data[0] is the
+ * family (4 or 6), data[4..] the address (4 or 16 bytes); prefixlen = 32 + prefix length, so an
+ * IPv6 prefix never covers an IPv4 address. */
+#define VW_LPM_FAMILY_BITS 32
+struct vw_lpm_key {
+	__u32 prefixlen;
+	__u8 data[20];
+};
+
+/* vw_exempt: ARRAY_OF_MAPS[VW_GENS] -> LPM_TRIE of struct vw_lpm_key -> __u32 class mask: the
+ * allow rules marked exempt (never rate-limited or banned for those classes). */
+
+/* vw_block: ARRAY_OF_MAPS[VW_BLOCK_SETS] -> LPM_TRIE of struct vw_lpm_key -> struct
+ * vw_block_val, one trie per set; `block replace` swaps a whole trie in one update. */
+#define VW_BLOCK_OVERRIDE 0x1U /* also blocks sources allowlisted for the class */
+#define VW_BLOCK_ALL_CLASSES 0xffffffffU
+struct vw_block_val {
+	__u64 expires_ns; /* data-path clock; 0: never */
+	__u32 mask;       /* classes (ids), or VW_BLOCK_ALL_CLASSES */
+	__u8 plen;        /* the key's prefixlen - 32, so a lookup can step to shorter entries */
+	__u8 flags;       /* VW_BLOCK_* */
+	__u16 pad;
+	__u64 added_realtime_ns;
+};
+
+/* vw_block_sets: ARRAY[VW_BLOCK_SETS] of struct vw_block_set, the names of the sets (userspace
+ * only; an empty name is a free slot). */
+struct vw_block_set {
+	char name[VW_BLOCK_SET_NAME_MAX];
+	__u64 created_realtime_ns;
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct vw_class_flood) == 40, "vw_class_flood layout");
+_Static_assert(sizeof(struct vw_flood_key) == 20, "vw_flood_key layout");
+_Static_assert(sizeof(struct vw_lpm_key) == 24, "vw_lpm_key layout");
+_Static_assert(sizeof(struct vw_block_val) == 24, "vw_block_val layout");
+_Static_assert(sizeof(struct vw_block_set) == 24, "vw_block_set layout");
 #endif
 
 /* vw_ifaces: ARRAY[VW_MAX_IFACES] of struct vw_iface, the attached interfaces (userspace

@@ -376,7 +376,92 @@ void vw_config_free(struct vw_config *cfg)
 		return;
 	free(cfg->rules);
 	free(cfg->idx_slots);
+	free(cfg->exempt);
+	free(cfg->blocks);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int vw_rule_list_add(struct vw_rule **list, size_t *n, size_t *cap, const struct vw_rule *r)
+{
+	struct vw_rule *l;
+
+	if (!rule_valid(r))
+		return -EINVAL;
+	/* a repeat of the last prefix merges at once; others when the list is finished */
+	if (*n && rule_same(&(*list)[*n - 1], r)) {
+		(*list)[*n - 1].mask |= r->mask;
+		return 0;
+	}
+	if (*n >= VW_MAX_RULES)
+		return -E2BIG;
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 16;
+
+		l = realloc(*list, ncap * sizeof(*l));
+		if (!l)
+			return -ENOMEM;
+		*list = l;
+		*cap = ncap;
+	}
+	l = &(*list)[(*n)++];
+	memset(l, 0, sizeof(*l));
+	l->family = r->family;
+	l->plen = r->plen;
+	l->mask = r->mask;
+	memcpy(l->addr, r->addr, family_bytes(r->family));
+	return 0;
+}
+
+static int rule_order(const void *pa, const void *pb)
+{
+	const struct vw_rule *a = pa, *b = pb;
+
+	if (a->family != b->family)
+		return a->family - b->family;
+	if (a->plen != b->plen)
+		return a->plen - b->plen;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/* Sorts a rule list and merges the masks of identical prefixes. */
+static void rule_list_finish(struct vw_rule *list, size_t *n)
+{
+	size_t i, w = 0;
+
+	if (*n < 2)
+		return;
+	qsort(list, *n, sizeof(*list), rule_order);
+	for (i = 1; i < *n; i++) {
+		if (rule_same(&list[w], &list[i]))
+			list[w].mask |= list[i].mask;
+		else
+			list[++w] = list[i];
+	}
+	*n = w + 1;
+}
+
+int vw_parse_duration(const char *s, __u64 max_secs, __u64 *secs)
+{
+	static const struct {
+		char unit;
+		__u64 mult;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	size_t n = strspn(s, "0123456789");
+	unsigned long long v;
+	unsigned int i;
+
+	if (n == 0 || n > 9 || strlen(s) != n + 1)
+		return -EINVAL;
+	v = strtoull(s, NULL, 10);
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (s[n] != units[i].unit)
+			continue;
+		if (v == 0 || v > max_secs / units[i].mult)
+			return -EINVAL;
+		*secs = v * units[i].mult;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* ---- Classes --------------------------------------------------------------------------------- */
@@ -524,6 +609,14 @@ int vw_config_assign_ids(struct vw_config *cfg, const struct vw_gen_cfg *prev)
 				out |= remap[j];
 		cfg->rules[r].mask = out;
 	}
+	for (r = 0; r < cfg->nexempt; r++) {
+		__u32 m = cfg->exempt[r].mask, out = 0;
+
+		for (j = 0; j < VW_MAX_CLASSES; j++)
+			if (m & (1U << j))
+				out |= remap[j];
+		cfg->exempt[r].mask = out;
+	}
 	for (i = 0; i < cfg->nclasses; i++)
 		cfg->classes[i].id = newid[i];
 	return 0;
@@ -565,7 +658,19 @@ int vw_config_write(const struct vw_config *cfg, FILE *out)
 			else
 				fprintf(out, " %u-%u/%s", p->lo, p->hi, vw_l4_name(p->l4));
 		}
-		fprintf(out, "%s\n", c->policy == VW_POLICY_MONITOR ? " policy monitor" : "");
+		if (c->policy == VW_POLICY_MONITOR)
+			fputs(" policy monitor", out);
+		else if (c->policy == VW_POLICY_OPEN)
+			fputs(" policy open", out);
+		if (c->rate) {
+			fprintf(out, " rate %u/%c burst %u", c->rate, c->rate_unit == 60 ? 'm' : 's',
+				c->burst);
+			if (c->v6_plen != VW_V6_RATE_PLEN_DEFAULT)
+				fprintf(out, " per /%u", c->v6_plen);
+			if (c->ban_secs)
+				fprintf(out, " ban %us", c->ban_secs);
+		}
+		fputc('\n', out);
 	}
 	/* consecutive rules with the same mask share a line, at most 8 to a line */
 	for (r = 0; r < cfg->nrules; r += run) {
@@ -584,6 +689,23 @@ int vw_config_write(const struct vw_config *cfg, FILE *out)
 		}
 		fputc('\n', out);
 	}
+	for (r = 0; r < cfg->nexempt; r++) {
+		char buf[VW_PREFIX_STRLEN];
+		__u32 mask = cfg->exempt[r].mask;
+
+		if (!mask || (mask & ~known) || !vw_format_prefix(&cfg->exempt[r], buf, sizeof(buf)))
+			return -EINVAL;
+		fputs("allow ", out);
+		write_mask(cfg, mask, out);
+		fprintf(out, " %s exempt\n", buf);
+	}
+	for (r = 0; r < cfg->nblocks; r++) {
+		char buf[VW_PREFIX_STRLEN];
+
+		if (!vw_format_prefix(&cfg->blocks[r], buf, sizeof(buf)))
+			return -EINVAL;
+		fprintf(out, "block %s\n", buf);
+	}
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -599,6 +721,7 @@ struct perr {
 struct pending {
 	struct vw_rule rule;
 	unsigned int file, line;
+	bool exempt;
 };
 
 struct class_list {
@@ -808,17 +931,120 @@ static void check_overlap(struct parser *p, unsigned int file, unsigned int line
 	}
 }
 
-/* class NAME PORT... [policy drop|monitor] */
+/* Which flood options a class line gave (each at most once). */
+struct flood_opts {
+	bool rate, burst, per, ban;
+};
+
+/* "N/s" or "N/m" */
+static bool parse_rate(const char *s, struct vw_class *c)
+{
+	size_t n = strspn(s, "0123456789");
+	unsigned long v;
+
+	if (n == 0 || n > 10 || s[n] != '/' || (s[n + 1] != 's' && s[n + 1] != 'm') || s[n + 2])
+		return false;
+	v = strtoul(s, NULL, 10);
+	c->rate_unit = s[n + 1] == 'm' ? 60 : 1;
+	/* at most VW_RATE_MAX_PER_SEC per second, whatever the unit */
+	if (v == 0 || v > (unsigned long)VW_RATE_MAX_PER_SEC * c->rate_unit)
+		return false;
+	c->rate = (__u32)v;
+	return true;
+}
+
+/* rate N/s|N/m, burst M, per /N, ban DURATION: true when tok[*i] was one (its value consumed). */
+static bool flood_option(struct parser *p, unsigned int file, unsigned int line, char **tok,
+			 size_t n, size_t *i, struct vw_class *c, struct flood_opts *fo)
+{
+	static const char *const names[] = {"rate", "burst", "per", "ban"};
+	bool *given[] = {&fo->rate, &fo->burst, &fo->per, &fo->ban};
+	const char *v;
+	char q[QBUF];
+	unsigned int k;
+	__u64 secs;
+
+	for (k = 0; k < 4 && strcmp(tok[*i], names[k]); k++)
+		;
+	if (k == 4)
+		return false;
+	if (*i + 1 == n) {
+		perr(p, file, line, "missing value after '%s'", names[k]);
+		return true;
+	}
+	v = tok[++*i];
+	quote(q, sizeof(q), v, strlen(v));
+	if (*given[k]) {
+		perr(p, file, line, "%s given twice", names[k]);
+		return true;
+	}
+	*given[k] = true;
+	switch (k) {
+	case 0:
+		if (!parse_rate(v, c))
+			perr(p, file, line, "bad rate '%s' (N/s or N/m, 1 to %u a second)", q,
+			     VW_RATE_MAX_PER_SEC);
+		break;
+	case 1:
+		if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 9 ||
+		    (c->burst = (__u32)strtoul(v, NULL, 10)) == 0 || c->burst > VW_BURST_MAX)
+			perr(p, file, line, "bad burst '%s' (1 to %u packets)", q, VW_BURST_MAX);
+		break;
+	case 2:
+		if (v[0] != '/' || !v[1] || strspn(v + 1, "0123456789") != strlen(v + 1) ||
+		    strlen(v + 1) > 3 || strtoul(v + 1, NULL, 10) < 1 ||
+		    strtoul(v + 1, NULL, 10) > 128)
+			perr(p, file, line, "bad per '%s' (/1 to /128: the IPv6 prefix sharing a "
+			     "bucket)", q);
+		else
+			c->v6_plen = (__u8)strtoul(v + 1, NULL, 10);
+		break;
+	default:
+		if (vw_parse_duration(v, VW_BAN_MAX_SECS, &secs))
+			perr(p, file, line, "bad duration '%s' (e.g. 30s, 10m, 1h, 7d; at most 365d)",
+			     q);
+		else
+			c->ban_secs = (__u32)secs;
+		break;
+	}
+	return true;
+}
+
+/* burst, per and ban only mean something with a rate; burst defaults to the rate's N. */
+static void flood_finish(struct parser *p, unsigned int file, unsigned int line,
+			 struct vw_class *c, const struct flood_opts *fo)
+{
+	if (!fo->rate) {
+		if (fo->burst)
+			perr(p, file, line, "burst without a rate (rate N/s or N/m)");
+		if (fo->per)
+			perr(p, file, line, "per without a rate (rate N/s or N/m)");
+		if (fo->ban)
+			perr(p, file, line,
+			     "ban without a rate (a source is banned when it goes over its rate)");
+		c->burst = c->ban_secs = 0;
+		c->v6_plen = VW_V6_RATE_PLEN_DEFAULT;
+		return;
+	}
+	if (!c->rate)
+		return; /* a bad rate, already reported */
+	if (!fo->burst || !c->burst)
+		c->burst = c->rate > VW_BURST_MAX ? VW_BURST_MAX : c->rate;
+}
+
+/* class NAME PORT... [policy drop|monitor|open] [rate N/s|N/m [burst M] [per /N] [ban DURATION]] */
 static void st_class(struct parser *p, unsigned int file, unsigned int line, char **tok, size_t n)
 {
 	struct vw_config *cfg = p->cfg;
 	struct vw_class c;
 	char q[QBUF], q2[QBUF];
 	bool name_ok, policy_set = false, too_many = false;
+	struct flood_opts fo = {};
 	unsigned int nports = 0, k;
 	size_t i;
 
 	memset(&c, 0, sizeof(c));
+	c.v6_plen = VW_V6_RATE_PLEN_DEFAULT;
 	if (n < 2) {
 		perr(p, file, line, "missing class name");
 		return;
@@ -840,7 +1066,7 @@ static void st_class(struct parser *p, unsigned int file, unsigned int line, cha
 		if (!strcmp(tok[i], "policy")) {
 			if (i + 1 == n) {
 				perr(p, file, line,
-				     "missing policy after 'policy' (drop or monitor)");
+				     "missing policy after 'policy' (drop, monitor or open)");
 				break;
 			}
 			t = quote(q, sizeof(q), tok[i + 1], strlen(tok[i + 1]));
@@ -850,12 +1076,16 @@ static void st_class(struct parser *p, unsigned int file, unsigned int line, cha
 				c.policy = VW_POLICY_DROP;
 			else if (!strcmp(tok[i + 1], "monitor"))
 				c.policy = VW_POLICY_MONITOR;
+			else if (!strcmp(tok[i + 1], "open"))
+				c.policy = VW_POLICY_OPEN;
 			else
-				perr(p, file, line, "bad policy '%s' (drop or monitor)", t);
+				perr(p, file, line, "bad policy '%s' (drop, monitor or open)", t);
 			policy_set = true;
 			i++;
 			continue;
 		}
+		if (flood_option(p, file, line, tok, n, &i, &c, &fo))
+			continue;
 		nports++;
 		switch (parse_port(tok[i], &r)) {
 		case PORT_OK:
@@ -891,6 +1121,7 @@ static void st_class(struct parser *p, unsigned int file, unsigned int line, cha
 	if (!nports)
 		perr(p, file, line, "missing ports for class '%s'",
 		     quote(q, sizeof(q), tok[1], strlen(tok[1])));
+	flood_finish(p, file, line, &c, &fo);
 	if (!name_ok)
 		return;
 	for (k = 0; k < cfg->nclasses; k++) {
@@ -972,7 +1203,7 @@ static long intern_list(struct parser *p, const char *text)
 
 /* Queues a prefix of an allow statement; family 0 marks a line that had no valid prefix. */
 static void add_pending(struct parser *p, const struct vw_rule *r, unsigned int file,
-			unsigned int line)
+			unsigned int line, bool exempt)
 {
 	struct pending *pe = grow(p->pend, &p->pend_cap, p->npend + 1, sizeof(*pe));
 
@@ -985,19 +1216,44 @@ static void add_pending(struct parser *p, const struct vw_rule *r, unsigned int 
 	pe->rule = *r;
 	pe->file = file;
 	pe->line = line;
+	pe->exempt = exempt;
 }
 
-/* allow CLASS[,CLASS...] PREFIX... */
+/* One prefix word of an allow or block statement: false after reporting why it is not one. */
+static bool prefix_word(struct parser *p, unsigned int file, unsigned int line, const char *w,
+			struct vw_rule *r)
+{
+	enum prefix_err e = parse_prefix(w, r);
+	char q[QBUF], net[VW_PREFIX_STRLEN];
+
+	if (e == PFX_OK)
+		return true;
+	quote(q, sizeof(q), w, strlen(w));
+	if (e == PFX_HOST_BITS) {
+		clear_host_bits(r->addr, family_bytes(r->family), r->plen);
+		perr(p, file, line, "host bits set in '%s' (the network is %s)", q,
+		     vw_format_prefix(r, net, sizeof(net)));
+	} else {
+		perr(p, file, line, "bad prefix '%s' (%s)", q, prefix_why[e]);
+	}
+	return false;
+}
+
+/* allow CLASS[,CLASS...] PREFIX... [exempt] */
 static void st_allow(struct parser *p, unsigned int file, unsigned int line, char **tok, size_t n)
 {
-	char q[QBUF], net[VW_PREFIX_STRLEN];
 	size_t i, valid = 0;
+	bool exempt = false;
 	struct vw_rule r;
 	long list;
 
 	if (n < 2) {
 		perr(p, file, line, "missing class list and prefixes");
 		return;
+	}
+	if (n > 2 && !strcmp(tok[n - 1], "exempt")) {
+		exempt = true;
+		n--;
 	}
 	if (n < 3)
 		perr(p, file, line, "missing prefixes");
@@ -1007,29 +1263,41 @@ static void st_allow(struct parser *p, unsigned int file, unsigned int line, cha
 		return;
 	}
 	for (i = 2; i < n; i++) {
-		enum prefix_err e = parse_prefix(tok[i], &r);
-
-		if (e != PFX_OK)
-			quote(q, sizeof(q), tok[i], strlen(tok[i]));
-		if (e == PFX_HOST_BITS) {
-			clear_host_bits(r.addr, family_bytes(r.family), r.plen);
-			perr(p, file, line, "host bits set in '%s' (the network is %s)", q,
-			     vw_format_prefix(&r, net, sizeof(net)));
+		if (!prefix_word(p, file, line, tok[i], &r))
 			continue;
-		}
-		if (e != PFX_OK) {
-			perr(p, file, line, "bad prefix '%s' (%s)", q, prefix_why[e]);
-			continue;
-		}
 		r.mask = (__u32)list;
-		add_pending(p, &r, file, line);
+		add_pending(p, &r, file, line, exempt);
 		valid++;
 	}
 	/* a line without valid prefixes still has its class list checked */
 	if (!valid) {
 		memset(&r, 0, sizeof(r));
 		r.mask = (__u32)list;
-		add_pending(p, &r, file, line);
+		add_pending(p, &r, file, line, false);
+	}
+}
+
+/* block PREFIX...: static entries of the block set "config", for every class */
+static void st_block(struct parser *p, unsigned int file, unsigned int line, char **tok, size_t n)
+{
+	struct vw_config *cfg = p->cfg;
+	struct vw_rule r;
+	size_t i;
+	int err;
+
+	if (n < 2)
+		perr(p, file, line, "missing prefixes");
+	for (i = 1; i < n; i++) {
+		if (!prefix_word(p, file, line, tok[i], &r))
+			continue;
+		r.mask = VW_BLOCK_ALL_CLASSES;
+		err = vw_rule_list_add(&cfg->blocks, &cfg->nblocks, &cfg->blocks_cap, &r);
+		if (err == -E2BIG) {
+			perr(p, file, line, "too many block prefixes (more than %u)", VW_MAX_RULES);
+			return;
+		}
+		if (err)
+			p->fatal = err;
 	}
 }
 
@@ -1265,8 +1533,10 @@ static void parse_line(struct parser *p, unsigned int file, unsigned int line, c
 		st_allow(p, file, line, p->tok, n);
 	else if (!strcmp(p->tok[0], "include"))
 		st_include(p, file, line, p->tok, n, dir);
+	else if (!strcmp(p->tok[0], "block"))
+		st_block(p, file, line, p->tok, n);
 	else
-		perr(p, file, line, "unknown keyword '%s' (class, allow or include)",
+		perr(p, file, line, "unknown keyword '%s' (class, allow, block or include)",
 		     quote(q, sizeof(q), p->tok[0], strlen(p->tok[0])));
 }
 
@@ -1356,6 +1626,9 @@ static void resolve(struct parser *p)
 			continue; /* rejected config: only look for more errors; or a marker */
 		pe->rule.mask = l->mask;
 		err = vw_config_add_rule(cfg, &pe->rule);
+		if (!err && pe->exempt)
+			err = vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap,
+					       &pe->rule);
 		if (err == -E2BIG) {
 			perr(p, pe->file, pe->line, "too many allow rules (more than %u)",
 			     VW_MAX_RULES);
@@ -1427,6 +1700,8 @@ static int parse_top(struct vw_config *cfg, const char *name, const char *buf, s
 		err = -EINVAL;
 		goto out;
 	}
+	rule_list_finish(cfg->exempt, &cfg->nexempt);
+	rule_list_finish(cfg->blocks, &cfg->nblocks);
 	snprintf(cfg->source, sizeof(cfg->source), "%s", name);
 	err = 0;
 out:

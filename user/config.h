@@ -18,6 +18,7 @@
 enum vw_policy {
 	VW_POLICY_DROP = 0,
 	VW_POLICY_MONITOR = 1,
+	VW_POLICY_OPEN = 2, /* every source passes (reason open), subject to rate and block sets */
 };
 
 struct vw_port_range {
@@ -29,6 +30,11 @@ struct vw_class {
 	char name[VW_CLASS_NAME_MAX];
 	__u8 id;     /* bit in allow masks, 0..31; see vw_config_assign_ids() */
 	__u8 policy; /* enum vw_policy */
+	__u8 rate_unit; /* rate per 1 (N/s) or 60 (N/m) seconds */
+	__u8 v6_plen;   /* per /N: IPv6 sources share a bucket per this prefix (default 64) */
+	__u32 rate;     /* packets per rate_unit seconds; 0: no rate limit */
+	__u32 burst;    /* bucket size (default: rate) */
+	__u32 ban_secs; /* 0: no ban */
 	unsigned int nranges;
 	struct vw_port_range ranges[VW_MAX_RANGES];
 };
@@ -38,6 +44,12 @@ struct vw_config {
 	struct vw_class classes[VW_MAX_CLASSES]; /* in order of first definition */
 	struct vw_rule *rules;                   /* mask uses class ids */
 	size_t nrules, cap;
+	/* allow rules marked exempt (mask: the classes they are exempt for), also in rules */
+	struct vw_rule *exempt;
+	size_t nexempt, exempt_cap;
+	/* block statements (mask VW_BLOCK_ALL_CLASSES): the block set "config" */
+	struct vw_rule *blocks;
+	size_t nblocks, blocks_cap;
 	char source[VW_SOURCE_MAX]; /* path given, or VW_BUILTIN_SOURCE */
 	bool builtin;
 	/* Private to config.c: hash index of rules by prefix (open addressing; hash tag and rule
@@ -89,6 +101,12 @@ int vw_config_add_rule(struct vw_config *cfg, const struct vw_rule *r);
 /* Remove class bits from identical prefixes (drops rules left with no class: the last rule takes
  * the removed one's place). Returns the number of rules changed. */
 size_t vw_config_del_rule(struct vw_config *cfg, const struct vw_rule *r);
+
+/* "30s", "10m", "1h", "7d" (a number and one unit) into seconds, 1 s to max_secs. Returns 0 or
+ * -EINVAL. */
+int vw_parse_duration(const char *s, __u64 max_secs, __u64 *secs);
+/* Append to a plain rule list (exempt, blocks): merges the masks of identical prefixes. */
+int vw_rule_list_add(struct vw_rule **list, size_t *n, size_t *cap, const struct vw_rule *r);
 
 /* Give class ids that keep the ids of same-named classes in prev (the live generation), so
  * counters keep their meaning across reloads; new classes take free ids. Rewrites rule masks.

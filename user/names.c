@@ -20,6 +20,10 @@ const char *const vw_reason_names[] = {
 	[VW_REASON_FRAGMENT] = "fragment",
 	[VW_REASON_FRAGMENT_UNKNOWN] = "fragment_unknown",
 	[VW_REASON_NON_IP] = "non_ip",
+	[VW_REASON_OPEN] = "open",
+	[VW_REASON_RATE_LIMITED] = "rate_limited",
+	[VW_REASON_BANNED] = "banned",
+	[VW_REASON_BLOCKLISTED] = "blocklisted",
 };
 _Static_assert(ARRAY_LEN(vw_reason_names) == VW_REASON_MAX, "a reason has no name");
 

@@ -5,9 +5,10 @@
 
 #include "voipwall.h"
 
-extern const char *const vw_verdict_names[VW_VERDICT_MAX];
-extern const char *const vw_reason_names[VW_REASON_MAX];
-extern const char *const vw_l4_names[VW_L4_MAX];
+/* Declared without a size, so the _Static_asserts in names.c check the real lengths. */
+extern const char *const vw_verdict_names[];
+extern const char *const vw_reason_names[];
+extern const char *const vw_l4_names[];
 
 /* Name of an enum value, or "unknown" when out of range. */
 const char *vw_verdict_name(unsigned int v);

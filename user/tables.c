@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "flood.h"
 #include "log.h"
 #include "tables.h"
 #include "trie.h"
@@ -133,6 +134,12 @@ static int validate_config(const struct vw_config *cfg, __u32 *class_mask)
 			return -EINVAL;
 		}
 	}
+	for (r = 0; r < cfg->nexempt; r++) {
+		if (cfg->exempt[r].mask & ~seen) {
+			pr_warn("exempt rule %zu names a class id that is not defined", r + 1);
+			return -EINVAL;
+		}
+	}
 	*class_mask = seen;
 	return 0;
 }
@@ -168,7 +175,8 @@ static int build_ports(const struct vw_maps *m, __u32 gen, const struct vw_confi
 					goto out;
 				}
 				*slot = (c->id + 1) |
-					(c->policy == VW_POLICY_MONITOR ? VW_PORT_MONITOR : 0);
+					(c->policy == VW_POLICY_MONITOR ? VW_PORT_MONITOR : 0) |
+					(c->policy == VW_POLICY_OPEN ? VW_PORT_OPEN : 0);
 			}
 		}
 	}
@@ -1015,6 +1023,9 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	err = install_rules(m, gen, cfg);
 	if (err)
 		goto out;
+	err = vw_flood_build(m, gen, cfg);
+	if (err)
+		goto out;
 
 	gc->class_mask = class_mask;
 	for (i = 0; i < cfg->nclasses; i++) {
@@ -1189,15 +1200,16 @@ int vw_gen_read_config(const struct vw_maps *m, __u32 gen, struct vw_config *cfg
 	err = read_rules(m, gen, gc->nrules, cfg);
 	if (err)
 		goto out;
+	err = vw_flood_read(m, gen, cfg);
+	if (err)
+		goto out;
 	snprintf(cfg->source, sizeof(cfg->source), "%.*s", VW_SOURCE_MAX - 1, gc->source);
 	cfg->builtin = gc->flags & VW_GEN_BUILTIN;
 out:
 	if (ports)
 		munmap((void *)ports, PORTS_HALF_BYTES);
-	if (err) {
-		free(cfg->rules);
-		memset(cfg, 0, sizeof(*cfg));
-	}
+	if (err)
+		vw_config_free(cfg);
 	free(gc);
 	return err;
 }
@@ -1225,6 +1237,12 @@ const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
 	{ "vw_v4_b24", offsetof(struct vw_maps, v4_b24) },
 	{ "vw_nodes", offsetof(struct vw_maps, nodes) },
 	{ "vw_leaves", offsetof(struct vw_maps, leaves) },
+	{ "vw_flood", offsetof(struct vw_maps, flood) },
+	{ "vw_buckets", offsetof(struct vw_maps, buckets) },
+	{ "vw_bans", offsetof(struct vw_maps, bans) },
+	{ "vw_exempt", offsetof(struct vw_maps, exempt) },
+	{ "vw_block", offsetof(struct vw_maps, block) },
+	{ "vw_block_sets", offsetof(struct vw_maps, block_sets) },
 };
 
 int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m)

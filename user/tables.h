@@ -12,11 +12,12 @@ struct vw_maps {
 	int active, gen_cfg, ports, v4_tbl24, masks, v4_long, v6, v6_f32, v6_bloom, rules;
 	int ifslot, counters, frags, sources, ifaces;
 	int v6_root16, v4_b16, v4_b24, nodes, leaves;
+	int flood, buckets, bans, exempt, block, block_sets; /* flood control (user/flood.c) */
 };
 
 /* Map names (also their pinned names) and where their fd goes in struct vw_maps: the one list
  * every way of opening the maps (object, skeleton, pin directory) walks. */
-#define VW_NUM_MAPS 20
+#define VW_NUM_MAPS 26
 struct vw_map_desc {
 	const char *name;
 	size_t off; /* offsetof(struct vw_maps, ...) */

@@ -91,6 +91,8 @@ struct voipwall_bpf *xdptest_load(__u32 src_exact)
 	if (!skel)
 		return NULL;
 	skel->rodata->vw_src_exact = src_exact;
+	/* rate limits, bans and expiries follow skel->bss->vw_test_now_ns (see bpf/flood.h) */
+	skel->rodata->vw_test_clock = 1;
 	err = voipwall_bpf__load(skel);
 	if (err) {
 		voipwall_bpf__destroy(skel);

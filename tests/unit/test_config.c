@@ -259,7 +259,7 @@ static const struct config_case cases[] = {
     {"error_unknown_keyword",
      {{"top.conf", "class sip 5060/udp\nalow sip 198.18.0.1\n"}},
      -EINVAL,
-     "top.conf:2: unknown keyword 'alow' (class, allow or include)\n"},
+     "top.conf:2: unknown keyword 'alow' (class, allow, block or include)\n"},
     {"error_unknown_class",
      {{"top.conf", "class sip 5060/udp\nallow sip,x 198.18.0.1\n"}},
      -EINVAL,
@@ -364,8 +364,8 @@ static const struct config_case cases[] = {
      {{"top.conf", "class a 1/udp policy allow\nclass b 2/udp policy\n"
 		   "class c 3/udp policy drop policy monitor\n"}},
      -EINVAL,
-     "top.conf:1: bad policy 'allow' (drop or monitor)\n"
-     "top.conf:2: missing policy after 'policy' (drop or monitor)\n"
+     "top.conf:1: bad policy 'allow' (drop, monitor or open)\n"
+     "top.conf:2: missing policy after 'policy' (drop, monitor or open)\n"
      "top.conf:3: policy given twice\n"},
     {"error_missing_ports",
      {{"top.conf", "class sip\nclass rtp policy monitor\nclass\n"}},
@@ -443,9 +443,9 @@ static const struct config_case cases[] = {
 		   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 		   "aaaaaaaaaaaaaaaaa\n"}},
      -EINVAL,
-     "top.conf:1: unknown keyword '\\x01\\x7f\\x5cx' (class, allow or include)\n"
+     "top.conf:1: unknown keyword '\\x01\\x7f\\x5cx' (class, allow, block or include)\n"
      "top.conf:2: unknown keyword "
-     "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (class, allow or "
+     "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' (class, allow, block or "
      "include)\n"},
 
     /* ---- several errors in one file, and across an include: all reported, in order ---- */
@@ -462,13 +462,13 @@ static const struct config_case cases[] = {
      -EINVAL,
      "top.conf:2: port out of range '70000/udp' (1-65535)\n"
      "top.conf:2: port 5060/udp in classes sip and voice\n"
-     "top.conf:3: unknown keyword 'alow' (class, allow or include)\n"
+     "top.conf:3: unknown keyword 'alow' (class, allow, block or include)\n"
      "top.conf:4: bad prefix '1.2.3/8' (not an IPv4 address)\n"
      "top.conf:4: host bits set in '10.0.0.1/8' (the network is 10.0.0.0/8)\n"
      "top.conf:4: unknown class 'rtp'\n"
      "top.conf:5: missing include 'missing.conf': No such file or directory\n"
      "top.conf:6: duplicate class 'sip' (first defined at top.conf:1)\n"
-     "top.conf:8: bad policy 'block' (drop or monitor)\n"
+     "top.conf:8: bad policy 'block' (drop, monitor or open)\n"
      "list.conf:1: bad prefix '198.18.0.0/33' (prefix length must be 0-32)\n"},
 };
 
@@ -703,7 +703,7 @@ static void test_nul_byte(void)
 	const char *name = "error_nul_byte";
 	const char text[] = "class sip 5060/udp\nallow sip 198.18.0.1\0 junk\nalow\n";
 	const char *want = "buf:2: NUL byte in line\nbuf:3: unknown keyword 'alow' (class, "
-			   "allow or include)\n";
+			   "allow, block or include)\n";
 	struct vw_config cfg;
 	char *errbuf = NULL;
 	size_t errlen = 0;
