@@ -413,6 +413,7 @@ struct vw_block_val {
 struct vw_block_set {
 	char name[VW_BLOCK_SET_NAME_MAX];
 	__u64 created_realtime_ns;
+	__u64 entries; /* kept by the commands that change the set */
 };
 
 #ifndef __bpf__
@@ -420,7 +421,7 @@ _Static_assert(sizeof(struct vw_class_flood) == 40, "vw_class_flood layout");
 _Static_assert(sizeof(struct vw_flood_key) == 20, "vw_flood_key layout");
 _Static_assert(sizeof(struct vw_lpm_key) == 24, "vw_lpm_key layout");
 _Static_assert(sizeof(struct vw_block_val) == 24, "vw_block_val layout");
-_Static_assert(sizeof(struct vw_block_set) == 24, "vw_block_set layout");
+_Static_assert(sizeof(struct vw_block_set) == 32, "vw_block_set layout");
 #endif
 
 /* vw_ifaces: ARRAY[VW_MAX_IFACES] of struct vw_iface, the attached interfaces (userspace

@@ -39,6 +39,8 @@ enum vw_opt {
 	VW_OPT_LISTEN = 1 << 7,
 	VW_OPT_MULTIPROG = 1 << 8,
 	VW_OPT_CAPTURE = 1 << 9, /* any of capture's own options */
+	VW_OPT_BLOCK = 1 << 10, /* --set, --for, --override-allowlist */
+	VW_OPT_CLASS = 1 << 11, /* --class: capture's filter, block add's classes */
 };
 
 /* capture's options. */
@@ -65,6 +67,10 @@ struct vw_cli {
 	int wait_secs;
 	const char *listen;   /* exporter --listen ADDR:PORT */
 	unsigned int opts; /* enum vw_opt bits given */
+	const char *block_set;	   /* --set */
+	const char *block_classes; /* --class */
+	unsigned long long block_for; /* --for, seconds; 0: no expiry */
+	bool block_override;	   /* --override-allowlist */
 	const char *cmd;   /* command word */
 	int argc;	   /* arguments after the command word */
 	char **argv;
@@ -85,6 +91,11 @@ int cmd_exporter(struct vw_cli *cli);
 int cmd_capture(struct vw_cli *cli);
 /* status's capture line (or "capture" JSON member): on or off, owner, expiry, counts. */
 void vw_cli_capture_status(struct vw_cli *cli);
+int cmd_block(struct vw_cli *cli);
+/* Make the block set "config" hold exactly cfg's block statements (load, reload). */
+int vw_cli_config_blocks(const struct vw_maps *m, const struct vw_config *cfg);
+/* "4m12s", "1h05m", "never" for an expiry on the data path's clock. */
+void vw_format_left(__u64 expires_ns, __u64 now_ns, char *buf, size_t len);
 
 /* ---- helpers (cmd_common.c) ---- */
 

@@ -14,7 +14,24 @@
 
 static const char *policy_name(unsigned int p)
 {
-	return p == VW_POLICY_MONITOR ? "monitor" : "drop";
+	return p == VW_POLICY_MONITOR ? "monitor" : p == VW_POLICY_OPEN ? "open" : "drop";
+}
+
+/* "50/s burst 200 ban 600s", "-" without a rate. */
+static void format_limit(const struct vw_class *c, char *buf, size_t len)
+{
+	int n;
+
+	if (!c->rate) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	n = snprintf(buf, len, "%u/%c burst %u", c->rate, c->rate_unit == 60 ? 'm' : 's',
+		     c->burst);
+	if (n > 0 && (size_t)n < len && c->v6_plen != VW_V6_RATE_PLEN_DEFAULT)
+		n += snprintf(buf + n, len - (size_t)n, " per /%u", c->v6_plen);
+	if (n > 0 && (size_t)n < len && c->ban_secs)
+		snprintf(buf + n, len - (size_t)n, " ban %us", c->ban_secs);
 }
 
 void vw_config_count_rules(const struct vw_config *cfg, size_t v4[VW_MAX_CLASSES],
@@ -38,14 +55,16 @@ void vw_cli_print_classes(const struct vw_config *cfg)
 	char ports[2048];
 
 	vw_config_count_rules(cfg, v4, v6);
-	printf("%-16s %3s %-8s %8s %8s  %s\n", "CLASS", "ID", "POLICY", "ALLOW-V4", "ALLOW-V6",
-	       "PORTS");
+	printf("%-16s %3s %-8s %8s %8s  %-30s %s\n", "CLASS", "ID", "POLICY", "ALLOW-V4",
+	       "ALLOW-V6", "RATE", "PORTS");
 	for (unsigned int i = 0; i < cfg->nclasses; i++) {
 		const struct vw_class *c = &cfg->classes[i];
+		char limit[96];
 
 		vw_format_ports(c, ports, sizeof(ports));
-		printf("%-16s %3u %-8s %8zu %8zu  %s\n", c->name, c->id, policy_name(c->policy),
-		       v4[c->id % VW_MAX_CLASSES], v6[c->id % VW_MAX_CLASSES], ports);
+		format_limit(c, limit, sizeof(limit));
+		printf("%-16s %3u %-8s %8zu %8zu  %-30s %s\n", c->name, c->id, policy_name(c->policy),
+		       v4[c->id % VW_MAX_CLASSES], v6[c->id % VW_MAX_CLASSES], limit, ports);
 	}
 }
 
@@ -74,6 +93,13 @@ void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg)
 		vw_json_arr_end(w);
 		vw_json_kv_uint(w, "allow_v4", v4[c->id % VW_MAX_CLASSES]);
 		vw_json_kv_uint(w, "allow_v6", v6[c->id % VW_MAX_CLASSES]);
+		if (c->rate) {
+			vw_json_kv_uint(w, "rate", c->rate);
+			vw_json_kv_str(w, "rate_per", c->rate_unit == 60 ? "minute" : "second");
+			vw_json_kv_uint(w, "burst", c->burst);
+			vw_json_kv_uint(w, "per_v6_prefix", c->v6_plen);
+			vw_json_kv_uint(w, "ban_seconds", c->ban_secs);
+		}
 		vw_json_obj_end(w);
 	}
 	vw_json_arr_end(w);
@@ -230,6 +256,9 @@ int cmd_reload(struct vw_cli *cli)
 	if (rc)
 		goto out;
 	rc = vw_cli_apply(cli, &m, &cfg, &gen, &gc);
+	if (rc)
+		goto out;
+	rc = vw_cli_config_blocks(&m, &cfg);
 	if (rc)
 		goto out;
 	rule_totals(&cfg, &v4, &v6);

@@ -493,6 +493,10 @@ int cmd_load(struct vw_cli *cli)
 		rc = VW_EXIT_FAIL;
 		goto out_remove;
 	}
+	if (vw_cli_config_blocks(&m, &cfg)) {
+		rc = VW_EXIT_FAIL;
+		goto out;
+	}
 	if (vw_cli_live_gen(&m, &gen, &gc) == 0)
 		print_loaded(cli, ts, attached, prog_id, &gc);
 	rc = VW_EXIT_OK;

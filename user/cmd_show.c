@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "flood.h"
 #include "log.h"
 #include "names.h"
 #include "pin.h"
@@ -152,8 +153,43 @@ out:
 
 /* ---- stats ---------------------------------------------------------------------------------- */
 
+/* Block set sizes and bans after the counters; g NULL when they could not be read. */
+static void print_gauges(struct vw_cli *cli, const struct vw_stats_ctx *x,
+			 const struct vw_flood_gauges *g)
+{
+	char cls[VW_CLASS_NAME_MAX + 8];
+
+	if (!g)
+		return;
+	if (cli->json) {
+		vw_json_key(&cli->jw, "block_entries");
+		vw_json_obj_begin(&cli->jw);
+		for (unsigned int i = 0; i < VW_BLOCK_SETS; i++)
+			if (g->sets[i][0])
+				vw_json_kv_uint(&cli->jw, g->sets[i], g->entries[i]);
+		vw_json_obj_end(&cli->jw);
+		vw_json_key(&cli->jw, "bans_active");
+		vw_json_obj_begin(&cli->jw);
+		for (unsigned int c = 0; c < VW_MAX_CLASSES; c++)
+			if (x->gc.class_mask & (1U << c))
+				vw_json_kv_uint(&cli->jw,
+						vw_class_name(&x->gc, &x->other, c, cls, sizeof(cls)),
+						g->bans[c]);
+		vw_json_obj_end(&cli->jw);
+		return;
+	}
+	for (unsigned int i = 0; i < VW_BLOCK_SETS; i++)
+		if (g->sets[i][0])
+			printf("block set %-15s %llu entries\n", g->sets[i],
+			       (unsigned long long)g->entries[i]);
+	for (unsigned int c = 0; c < VW_MAX_CLASSES; c++)
+		if ((x->gc.class_mask & (1U << c)) && g->bans[c])
+			printf("bans in class %-11s %u sources\n",
+			       vw_class_name(&x->gc, &x->other, c, cls, sizeof(cls)), g->bans[c]);
+}
+
 static void print_stats(struct vw_cli *cli, const struct vw_stats_ctx *x, const struct vw_snapshot *s,
-			const struct vw_snapshot *prev)
+			const struct vw_snapshot *prev, const struct vw_flood_gauges *g)
 {
 	double dt = 0;
 	struct vw_labels l;
@@ -188,6 +224,7 @@ static void print_stats(struct vw_cli *cli, const struct vw_stats_ctx *x, const 
 			vw_json_obj_end(w);
 		}
 		vw_json_arr_end(w);
+		print_gauges(cli, x, g);
 		vw_json_obj_end(w);
 		fflush(stdout);
 		return;
@@ -208,6 +245,7 @@ static void print_stats(struct vw_cli *cli, const struct vw_stats_ctx *x, const 
 			       (s->bytes[k] - prev->bytes[k]) / dt);
 		putchar('\n');
 	}
+	print_gauges(cli, x, g);
 	fflush(stdout);
 }
 
@@ -246,6 +284,7 @@ static void on_signal(int sig)
 int cmd_stats(struct vw_cli *cli)
 {
 	struct vw_snapshot *s = NULL, *prev = NULL;
+	struct vw_flood_gauges g;
 	struct vw_stats_ctx x;
 	struct vw_maps m;
 	int rc, err;
@@ -283,7 +322,7 @@ int cmd_stats(struct vw_cli *cli)
 		goto out;
 	}
 	if (cli->watch <= 0) {
-		print_stats(cli, &x, s, NULL);
+		print_stats(cli, &x, s, NULL, vw_flood_gauges_read(&m, &g) ? NULL : &g);
 		goto out;
 	}
 
@@ -323,7 +362,7 @@ int cmd_stats(struct vw_cli *cli)
 			printf("voipwall stats, every %g s, %s (Ctrl-C to stop)\n", cli->watch,
 			       now);
 		}
-		print_stats(cli, &x, s, prev);
+		print_stats(cli, &x, s, prev, vw_flood_gauges_read(&m, &g) ? NULL : &g);
 		if (!cli->json)
 			putchar('\n');
 	}
@@ -363,8 +402,48 @@ static void format_addr(const __u8 *a, char *buf, size_t len)
 		inet_ntop(AF_INET6, a, buf, len);
 }
 
+/* Whether a source is blocked or banned now, and for how long. */
+struct src_state {
+	bool blocked;
+	char set[VW_BLOCK_SET_NAME_MAX];
+	__u64 now, block_until, ban_until;
+	char ban_class[VW_CLASS_NAME_MAX + 8];
+	char text[128];
+};
+
+static void source_state(const struct vw_maps *m, __u32 gen, const struct vw_gen_cfg *gc,
+			 const struct vw_gen_cfg *other, const __u8 *addr, struct src_state *st)
+{
+	static const __u8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	char names[VW_BLOCK_SETS][VW_BLOCK_SET_NAME_MAX], left[32];
+	bool v4 = !memcmp(addr, mapped, sizeof(mapped));
+	struct vw_block_entry e;
+	__u32 slot, cls;
+	size_t n = 0;
+
+	memset(st, 0, sizeof(*st));
+	st->now = vw_flood_now();
+	if (!vw_block_match(m, v4 ? VW_FAMILY_V4 : VW_FAMILY_V6, v4 ? addr + 12 : addr, st->now,
+			    &slot, &e)) {
+		st->blocked = true;
+		st->block_until = e.expires_ns;
+		if (!vw_block_set_names(m, names))
+			snprintf(st->set, sizeof(st->set), "%s", names[slot]);
+		vw_format_left(e.expires_ns, st->now, left, sizeof(left));
+		n += (size_t)snprintf(st->text + n, sizeof(st->text) - n, "blocked (%s, %s left) ",
+				      st->set, left);
+	}
+	if (!vw_ban_find(m, gen, addr, st->now, &cls, &st->ban_until)) {
+		vw_class_name(gc, other, cls, st->ban_class, sizeof(st->ban_class));
+		vw_format_left(st->ban_until, st->now, left, sizeof(left));
+		snprintf(st->text + n, sizeof(st->text) - n, "banned from %s (%s left)",
+			 st->ban_class, left);
+	}
+}
+
 int cmd_top(struct vw_cli *cli)
 {
+	struct src_state st;
 	struct vw_src_key key, next;
 	struct source *src = NULL;
 	struct vw_gen_cfg gc, other;
@@ -415,8 +494,8 @@ int cmd_top(struct vw_cli *cli)
 		vw_json_key(&cli->jw, "top");
 		vw_json_arr_begin(&cli->jw);
 	} else {
-		printf("%-40s %12s %14s %-16s %-17s %10s\n", "SOURCE", "PACKETS", "BYTES", "CLASS",
-		       "REASON", "LAST-SEEN");
+		printf("%-40s %12s %14s %-16s %-17s %10s  %s\n", "SOURCE", "PACKETS", "BYTES",
+		       "CLASS", "REASON", "LAST-SEEN", "STATE");
 	}
 	for (size_t i = 0; i < shown; i++) {
 		const struct vw_src_val *v = &src[i].val;
@@ -426,6 +505,7 @@ int cmd_top(struct vw_cli *cli)
 
 		format_addr(src[i].key.addr, addr, sizeof(addr));
 		vw_class_name(&gc, &other, v->last_class, cls, sizeof(cls));
+		source_state(&m, gen, &gc, &other, src[i].key.addr, &st);
 		if (cli->json) {
 			vw_json_obj_begin(&cli->jw);
 			vw_json_kv_str(&cli->jw, "source", addr);
@@ -434,11 +514,24 @@ int cmd_top(struct vw_cli *cli)
 			vw_json_kv_str(&cli->jw, "class", cls);
 			vw_json_kv_str(&cli->jw, "reason", vw_reason_name(v->last_reason));
 			vw_json_kv_double(&cli->jw, "last_seen_secs_ago", ago);
+			if (st.blocked) {
+				vw_json_kv_str(&cli->jw, "blocked_set", st.set);
+				vw_json_key(&cli->jw, "blocked_seconds_left");
+				if (st.block_until)
+					vw_json_double(&cli->jw, (st.block_until - st.now) / 1e9);
+				else
+					vw_json_null(&cli->jw);
+			}
+			if (st.ban_until) {
+				vw_json_kv_str(&cli->jw, "banned_class", st.ban_class);
+				vw_json_kv_double(&cli->jw, "banned_seconds_left",
+						  (st.ban_until - st.now) / 1e9);
+			}
 			vw_json_obj_end(&cli->jw);
 		} else {
-			printf("%-40s %12llu %14llu %-16s %-17s %9.1fs\n", addr,
+			printf("%-40s %12llu %14llu %-16s %-17s %9.1fs  %s\n", addr,
 			       (unsigned long long)v->packets, (unsigned long long)v->bytes, cls,
-			       vw_reason_name(v->last_reason), ago);
+			       vw_reason_name(v->last_reason), ago, st.text);
 		}
 	}
 	if (cli->json) {

@@ -353,6 +353,22 @@ static void block_val(struct vw_block_val *v, const struct vw_block_entry *e)
 	v->added_realtime_ns = e->added_realtime_ns;
 }
 
+/* Record the set's entry count: set to n, or moved by delta when absolute is false. */
+static void set_count(const struct vw_maps *m, __u32 slot, long long n, bool absolute)
+{
+	struct vw_block_set set;
+
+	if (bpf_map_lookup_elem(m->block_sets, &slot, &set))
+		return;
+	if (absolute)
+		set.entries = (__u64)n;
+	else if (n < 0 && (__u64)-n > set.entries)
+		set.entries = 0;
+	else
+		set.entries += (__u64)n;
+	bpf_map_update_elem(m->block_sets, &slot, &set, BPF_ANY);
+}
+
 /* Say whether the set holds entries in vw_flood.block_sets (the program skips empty sets). */
 static int set_active(const struct vw_maps *m, __u32 slot, bool on)
 {
@@ -425,6 +441,13 @@ int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_
 	if (err)
 		goto out;
 	if (n) {
+		/* a list may name a prefix twice: the trie holds it once */
+		err = count_entries(fd, &n);
+		if (err)
+			goto out;
+	}
+	set_count(m, slot, (long long)n, true);
+	if (n) {
 		/* the new trie whole, then the program told to look */
 		err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
 		if (!err)
@@ -443,7 +466,7 @@ out:
 
 int vw_block_add(const struct vw_maps *m, __u32 slot, const struct vw_block_entry *e, size_t n)
 {
-	size_t have = 0;
+	size_t i, added = 0;
 	int fd, err;
 
 	if (slot >= VW_BLOCK_SETS)
@@ -453,11 +476,20 @@ int vw_block_add(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 		return vw_block_replace(m, slot, e, n);
 	if (fd < 0)
 		return fd;
+	for (i = 0; i < n; i++) {
+		struct vw_block_val v;
+		struct vw_lpm_key k;
+
+		lpm_key(&k, &e[i].r);
+		/* the trie answers with the longest match: this very prefix, or a cover */
+		if (bpf_map_lookup_elem(fd, &k, &v) || v.plen != e[i].r.plen)
+			added++;
+	}
 	err = fill_entries(fd, e, n);
-	if (!err)
-		err = count_entries(fd, &have);
-	if (!err)
-		err = set_active(m, slot, have > 0);
+	if (!err) {
+		set_count(m, slot, (long long)added, false);
+		err = set_active(m, slot, true);
+	}
 	close(fd);
 	return err;
 }
@@ -465,8 +497,9 @@ int vw_block_add(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 int vw_block_del(const struct vw_maps *m, __u32 slot, const struct vw_block_entry *e, size_t n,
 		 size_t *removed)
 {
+	struct vw_block_set set;
 	struct vw_lpm_key k;
-	size_t i, have = 0;
+	size_t i;
 	int fd, err = 0;
 
 	*removed = 0;
@@ -482,8 +515,8 @@ int vw_block_del(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 		else if (errno != ENOENT)
 			err = -errno;
 	}
-	count_entries(fd, &have);
-	if (!have)
+	set_count(m, slot, -(long long)*removed, false);
+	if (*removed && !bpf_map_lookup_elem(m->block_sets, &slot, &set) && !set.entries)
 		set_active(m, slot, false);
 	close(fd);
 	return err;
@@ -629,4 +662,69 @@ __u64 vw_ban_until(const struct vw_maps *m, const struct vw_flood_key *key, __u6
 	if (bpf_map_lookup_elem(m->bans, key, &b) || b.until_ns <= now)
 		return 0;
 	return b.until_ns;
+}
+
+int vw_bans_count(const struct vw_maps *m, __u64 now, __u32 counts[VW_MAX_CLASSES])
+{
+	struct vw_flood_key k, next, *prev = NULL;
+	struct vw_ban b;
+
+	memset(counts, 0, VW_MAX_CLASSES * sizeof(*counts));
+	while (bpf_map_get_next_key(m->bans, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (!bpf_map_lookup_elem(m->bans, &k, &b) && b.until_ns > now &&
+		    k.cls < VW_MAX_CLASSES)
+			counts[k.cls]++;
+	}
+	return 0;
+}
+
+int vw_ban_find(const struct vw_maps *m, __u32 gen, const __u8 *addr, __u64 now, __u32 *cls,
+		__u64 *until)
+{
+	static const __u8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	struct vw_flood_state *s = state_map(m);
+	bool v4 = !memcmp(addr, mapped, sizeof(mapped));
+	__u32 c;
+
+	if (!s)
+		return -errno;
+	*until = 0;
+	for (c = 0; c < VW_MAX_CLASSES; c++) {
+		const struct vw_class_flood *f = &s->cls[gen % VW_GENS][c];
+		struct vw_flood_key k = {.cls = c};
+		unsigned int i, plen = v4 ? 128 : f->v6_plen;
+		__u64 u;
+
+		if (!f->ban_ns)
+			continue;
+		for (i = 0; i < 16; i++) {
+			unsigned int bits = plen > i * 8 ? plen - i * 8 : 0;
+
+			k.addr[i] = addr[i] & (bits >= 8 ? 0xff : (__u8)(0xff00 >> bits));
+		}
+		u = vw_ban_until(m, &k, now);
+		if (u > *until) {
+			*until = u;
+			*cls = c;
+		}
+	}
+	state_unmap(s);
+	return *until ? 0 : -ENOENT;
+}
+
+int vw_flood_gauges_read(const struct vw_maps *m, struct vw_flood_gauges *g)
+{
+	struct vw_block_set set;
+
+	memset(g, 0, sizeof(*g));
+	for (__u32 i = 0; i < VW_BLOCK_SETS; i++) {
+		if (bpf_map_lookup_elem(m->block_sets, &i, &set) || !set.name[0])
+			continue;
+		memcpy(g->sets[i], set.name, VW_BLOCK_SET_NAME_MAX);
+		g->sets[i][VW_BLOCK_SET_NAME_MAX - 1] = '\0';
+		g->entries[i] = set.entries;
+	}
+	return vw_bans_count(m, vw_flood_now(), g->bans);
 }

@@ -59,4 +59,19 @@ int vw_block_match(const struct vw_maps *m, int family, const __u8 *addr, __u64 
 /* The ban of a (class, source) key in force at now: its end, or 0. */
 __u64 vw_ban_until(const struct vw_maps *m, const struct vw_flood_key *key, __u64 now);
 
+/* The gauges: block set sizes (sets with an empty name are free slots) and bans per class. */
+struct vw_flood_gauges {
+	char sets[VW_BLOCK_SETS][VW_BLOCK_SET_NAME_MAX];
+	__u64 entries[VW_BLOCK_SETS]; /* expired entries count until swept */
+	__u32 bans[VW_MAX_CLASSES];   /* in force now */
+};
+int vw_flood_gauges_read(const struct vw_maps *m, struct vw_flood_gauges *g);
+
+/* Sources banned now, per class. */
+int vw_bans_count(const struct vw_maps *m, __u64 now, __u32 counts[VW_MAX_CLASSES]);
+/* The longest ban in force of a source (16 bytes, IPv4-mapped for IPv4) in any class of
+ * generation gen: its class and end. -ENOENT when none. */
+int vw_ban_find(const struct vw_maps *m, __u32 gen, const __u8 *addr, __u64 now, __u32 *cls,
+		__u64 *until);
+
 #endif

@@ -89,7 +89,23 @@ static const struct cmd cmds[] = {
      "to 8 KiB, 10 seconds per connection, 16 connections at a time.\n"
      "  --listen ADDR:PORT  address to listen on (default " VW_EXPORTER_LISTEN ";\n"
      "                      IPv6 as [::1]:9725)\n"},
-    {"capture", cmd_capture, VW_OPT_CAPTURE,
+    {"block", cmd_block, VW_OPT_BLOCK | VW_OPT_CLASS | CHANGE_OPTS,
+     "block add|del|list|flush|replace [--set NAME] [--for DURATION] [--class C[,C...]] "
+     "[--override-allowlist] PREFIX...|FILE|-",
+     "Named block sets, the interface for feeders (fail2ban, APIBAN, CrowdSec, scripts).\n"
+     "  block add [--set NAME] [--for DURATION] [--class C[,C...]] [--override-allowlist] PREFIX...|-\n"
+     "  block del [--set NAME] PREFIX...|-\n"
+     "  block list [--set NAME]\n"
+     "  block flush --set NAME\n"
+     "  block replace --set NAME FILE|-     swap the whole set at once (feeds of full lists)\n"
+     "A blocked source is dropped (reason blocklisted) in the classes given (default: all) when\n"
+     "the allowlist would pass it: in classes with policy open, or, with --override-allowlist,\n"
+     "even when it is allowlisted. Without it, an allowlisted source is never blocked.\n"
+     "--for 30s|10m|1h|7d: the entry stops matching then, with no command. The set is 'manual'\n"
+     "without --set; the set 'config' holds the config file's block statements. Sets survive\n"
+     "reload and later runs of voipwall ('unload --all' removes them with the rest).\n"
+     "'-' reads prefixes from standard input, one a line.\n"},
+    {"capture", cmd_capture, VW_OPT_CAPTURE | VW_OPT_CLASS,
      "capture [IFACE...] [--verdict drop|monitor|pass|any] [--class C] [--reason R]\n"
      "                   [--snaplen N] [--rate N/s] [-c COUNT]\n"
      "                   (-w FILE.pcapng | -w - | --hep udp:HOST:PORT [--hep-id N])",
@@ -125,6 +141,8 @@ static const struct {
     {VW_OPT_WAIT, "--wait"},   {VW_OPT_LISTEN, "--listen"},
     {VW_OPT_MULTIPROG, "--multiprog"},
     {VW_OPT_CAPTURE, NULL /* capture_opt */},
+    {VW_OPT_BLOCK, "--set/--for/--override-allowlist"},
+    {VW_OPT_CLASS, "--class"},
 };
 
 /* The first of capture's options given, for "does not apply" messages. */
@@ -189,6 +207,9 @@ enum {
 	OPT_CONFIG,
 	OPT_VERDICT,
 	OPT_CLASS,
+	OPT_SET,
+	OPT_FOR,
+	OPT_OVERRIDE,
 	OPT_REASON,
 	OPT_SNAPLEN,
 	OPT_RATE,
@@ -212,6 +233,9 @@ static const struct option long_opts[] = {
     {"multiprog", no_argument, NULL, OPT_MULTIPROG},
     {"verdict", required_argument, NULL, OPT_VERDICT},
     {"class", required_argument, NULL, OPT_CLASS},
+    {"set", required_argument, NULL, OPT_SET},
+    {"for", required_argument, NULL, OPT_FOR},
+    {"override-allowlist", no_argument, NULL, OPT_OVERRIDE},
     {"reason", required_argument, NULL, OPT_REASON},
     {"snaplen", required_argument, NULL, OPT_SNAPLEN},
     {"rate", required_argument, NULL, OPT_RATE},
@@ -377,7 +401,33 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			break;
 		case 'w':
 		case OPT_VERDICT:
+		case OPT_SET:
+			cli->opts |= VW_OPT_BLOCK;
+			cli->block_set = optarg;
+			break;
+		case OPT_FOR: {
+			__u64 secs;
+
+			cli->opts |= VW_OPT_BLOCK;
+			if (vw_parse_duration(optarg, VW_BAN_MAX_SECS, &secs)) {
+				pr_warn("invalid --for '%s' (e.g. 30s, 10m, 1h, 7d; at most 365d)\n",
+					optarg);
+				return -EINVAL;
+			}
+			cli->block_for = secs;
+			break;
+		}
+		case OPT_OVERRIDE:
+			cli->opts |= VW_OPT_BLOCK;
+			cli->block_override = true;
+			break;
 		case OPT_CLASS:
+			/* capture's class filter, or the classes of block add */
+			cli->opts |= VW_OPT_CLASS;
+			cli->block_classes = optarg;
+			if (parse_capture_opt(cli, opt, optarg))
+				return -EINVAL;
+			break;
 		case OPT_REASON:
 		case OPT_HEP:
 		case OPT_SNAPLEN:

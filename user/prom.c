@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "counters.h"
 #include "digest.h"
+#include "flood.h"
 #include "log.h"
 #include "prom.h"
 
@@ -175,6 +176,29 @@ static void write_ifaces(FILE *f, const struct vw_iface *ifs)
 	}
 }
 
+static void write_flood(FILE *f, const struct vw_stats_ctx *x, const struct vw_flood_gauges *g)
+{
+	char cls[VW_CLASS_NAME_MAX + 8];
+
+	family(f, "voipwall_block_entries", "gauge",
+	       "Entries in each block set (expired ones until the next block command sweeps them).");
+	for (unsigned int i = 0; i < VW_BLOCK_SETS; i++) {
+		if (!g->sets[i][0])
+			continue;
+		fprintf(f, "voipwall_block_entries{");
+		label(f, "set", g->sets[i], true);
+		fprintf(f, "} %llu\n", (unsigned long long)g->entries[i]);
+	}
+	family(f, "voipwall_bans_active", "gauge", "Sources banned from each class now.");
+	for (unsigned int c = 0; c < VW_MAX_CLASSES; c++) {
+		if (!(x->gc.class_mask & (1U << c)))
+			continue;
+		fprintf(f, "voipwall_bans_active{");
+		label(f, "class", vw_class_name(&x->gc, &x->other, c, cls, sizeof(cls)), true);
+		fprintf(f, "} %u\n", g->bans[c]);
+	}
+}
+
 int vw_prom_write(FILE *f, const struct vw_maps *m)
 {
 	struct vw_snapshot *s = NULL;
@@ -207,9 +231,19 @@ int vw_prom_write(FILE *f, const struct vw_maps *m)
 	err = live_summary(m, gen, &x->gc, &sum);
 	if (err)
 		goto out;
-	write_counters(f, x, s);
-	write_config(f, &x->gc, &sum);
-	write_ifaces(f, x->ifs);
+	{
+		struct vw_flood_gauges g;
+
+		err = vw_flood_gauges_read(m, &g);
+		if (err) {
+			pr_warn("cannot read the block sets and bans: %s\n", vw_bpf_strerror(err));
+			goto out;
+		}
+		write_counters(f, x, s);
+		write_config(f, &x->gc, &sum);
+		write_ifaces(f, x->ifs);
+		write_flood(f, x, &g);
+	}
 	err = ferror(f) ? -EIO : 0;
 out:
 	free(s);
