@@ -15,6 +15,8 @@ PKGS=(
 	prometheus
 	# capture tests: tshark reads the pcapng, sngrep receives HEP, svmap scans
 	tshark sngrep sipvicious
+	# flood suite: the shipped fail2ban action run by the real fail2ban
+	fail2ban
 )
 
 missing=()

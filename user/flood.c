@@ -446,7 +446,6 @@ int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_
 		if (err)
 			goto out;
 	}
-	set_count(m, slot, (long long)n, true);
 	if (n) {
 		/* the new trie whole, then the program told to look */
 		err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
@@ -457,6 +456,8 @@ int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_
 		if (!err)
 			err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
 	}
+	if (!err)
+		set_count(m, slot, (long long)n, true);
 	if (err)
 		pr_warn("cannot swap the block set in: %s\n", strerror(-err));
 out:

@@ -13,7 +13,7 @@ import sys
 
 VERDICTS = ("pass", "drop", "monitor")
 REASONS = ("allowlisted", "not_allowlisted", "unprotected", "malformed", "fragment",
-           "fragment_unknown", "non_ip")
+           "fragment_unknown", "non_ip", "open", "rate_limited", "banned", "blocklisted")
 IFACE_KEYS = ("interface", "iface", "ifname", "dev")
 NOISE = {("none", "pass", "non_ip"), ("none", "pass", "unprotected")}
 
