@@ -45,6 +45,7 @@ class rtp   10000-20000/udp  policy monitor
 class mgmt  22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp 161/udp 7547/tcp
 allow sip,rtp $TOPO_PBX4 $TOPO_PBX6   # the Cloud PBX
 allow mgmt    $TOPO_SUP4 $TOPO_SUP6   # the support provider
+class prov  8088/udp policy open rate 2/s burst 5 ban 6s   # provisioning: open to all, limited
 EOF
 cat <<EOF
   internet: Cloud PBX $TOPO_PBX4, support $TOPO_SUP4, scanner $TOPO_SCAN4
@@ -136,6 +137,51 @@ for f in "$T"/probe.*; do
 	[ "$got" = "$want" ] || problems+=("$name -> $addr:$port was $got, expected $want")
 done
 
+# udp_burst SRC PORT COUNT: COUNT datagrams from SRC (in the internet namespace) to the gateway.
+udp_burst() {
+	topo_inet "$PY" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+for _ in range(int(sys.argv[4])):
+    s.sendto(b"GET /cfg", (sys.argv[2], int(sys.argv[3])))' "$1" "$TOPO_GW4" "$2" "$3"
+}
+# prov_delta A B: "open rate_limited banned blocklisted" packet deltas of class prov on wan0
+prov_delta() {
+	"$PY" -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+d = lambda k: b.get(k, [0])[0] - a.get(k, [0])[0]
+print(*(d("wan0|prov|%s" % k) for k in ("pass|open", "drop|rate_limited", "drop|banned", "drop|blocklisted")))' "$1" "$2"
+}
+prov_snap() { vw stats --prometheus >"$T/$1.prom" && $E2E prom "$T/$1.prom" >"$T/$1.json"; }
+
+say "Scene 4: the scanner floods the open provisioning port (class prov: rate 2/s burst 5 ban 6s)"
+prov_snap p0
+udp_burst "$TOPO_SCAN4" 8088 40
+prov_snap p1
+read -r open limited banned _ <<<"$(prov_delta "$T/p0.json" "$T/p1.json")"
+echo "  40 datagrams at once: $open passed (open), $limited rate-limited, then $banned banned"
+vw top -n 3
+{ [ "${open:-0}" -ge 5 ] && [ "${limited:-0}" -ge 1 ] && [ "${banned:-0}" -ge 1 ]; } ||
+	problems+=("the flood was not limited then banned (open $open, limited $limited, banned $banned)")
+echo "  ...waiting 7 s for the ban to end by itself"
+sleep 7
+prov_snap p2
+udp_burst "$TOPO_SCAN4" 8088 1
+prov_snap p3
+read -r open limited banned _ <<<"$(prov_delta "$T/p2.json" "$T/p3.json")"
+echo "  after the ban: $open passed, $banned banned"
+[ "${open:-0}" -eq 1 ] || problems+=("the scanner was not let in again after its ban")
+
+say "Scene 5: a fail2ban-style block cuts the scanner off (voipwall block add --set fail2ban --for 10m)"
+vw block add --set fail2ban --for 10m "$TOPO_SCAN4" || problems+=("voipwall block add failed")
+vw block list
+udp_burst "$TOPO_SCAN4" 8088 3
+prov_snap p4
+read -r open _ _ blocked <<<"$(prov_delta "$T/p3.json" "$T/p4.json")"
+echo "  3 datagrams: $open passed, $blocked dropped as blocklisted"
+[ "${blocked:-0}" -eq 3 ] && [ "${open:-0}" -eq 0 ] ||
+	problems+=("the blocked scanner was not dropped ($blocked blocklisted, $open passed)")
+
 say "voipwall status"
 vw status
 say "voipwall stats"
@@ -156,7 +202,11 @@ cat <<EOF
     allowlisted; the scanner's and the PBX's SYNs to 22 and 80 are mgmt / drop / not_allowlisted.
     Everything else (ARP, neighbour discovery, other ports) passes as unprotected or non_ip.
   - top: the scanner $TOPO_SCAN4 heads the list of sources being dropped: the address to
-    report or to block upstream.
+    report or to block upstream; its STATE column says it is blocked (set fail2ban) and for how
+    long.
+  - flood control: on the open class prov the scanner got its burst (5), then rate_limited, then
+    banned for 6 s, then was let in again with no command; the block set fail2ban then cut it off
+    (blocklisted) until the entry expires or fail2ban unbans it.
 EOF
 
 say "Tearing down"
