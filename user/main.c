@@ -399,8 +399,6 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			}
 			cli->top_n = (unsigned int)v;
 			break;
-		case 'w':
-		case OPT_VERDICT:
 		case OPT_SET:
 			cli->opts |= VW_OPT_BLOCK;
 			cli->block_set = optarg;
@@ -428,6 +426,8 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			if (parse_capture_opt(cli, opt, optarg))
 				return -EINVAL;
 			break;
+		case 'w':
+		case OPT_VERDICT:
 		case OPT_REASON:
 		case OPT_HEP:
 		case OPT_SNAPLEN:
