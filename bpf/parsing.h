@@ -25,6 +25,23 @@
 
 #define ETH_P_8021Q_BE bpf_htons(0x8100)
 #define ETH_P_8021AD_BE bpf_htons(0x88A8)
+#define ETH_P_PPP_SES_BE bpf_htons(0x8864)
+
+/* PPP protocol numbers (RFC 1661, IANA ppp-numbers). */
+#define PPP_IP 0x0021
+#define PPP_IPV6 0x0057
+/* Payloads the kernel's PPP layer may turn into IP but the program cannot read: VJ compressed
+ * and uncompressed TCP/IP (RFC 1144), multilink fragments (RFC 1990), compressed datagrams
+ * (RFC 1962). */
+#define PPP_VJC_COMP 0x002d
+#define PPP_VJC_UNCOMP 0x002f
+#define PPP_MP 0x003d
+#define PPP_COMPFRAG 0x00fb
+#define PPP_COMP 0x00fd
+
+/* How a frame starts: the link type of the interface the program is attached to. */
+#define LINK_ETHER 0 /* Ethernet header, VLAN tags, PPPoE */
+#define LINK_IP 1    /* no link-layer header: the IP header (tun, WireGuard, PPP, IP tunnels) */
 
 /* IPv6 extension headers the kernel headers do not name (RFC 7401, RFC 5533). */
 #ifndef IPPROTO_HIP
@@ -50,6 +67,15 @@ struct vlan_tag {
 	__be16 encap_proto;
 };
 
+/* PPPoE session header (RFC 2516 section 4) and the PPP protocol field that follows it. */
+struct pppoe_ppp_hdr {
+	__u8 ver_type; /* version 1, type 1: 0x11 */
+	__u8 code;     /* 0 for session data */
+	__be16 session;
+	__be16 length; /* PPPoE payload: the PPP protocol field and what follows */
+	__be16 ppp_proto;
+};
+
 /* IPv6 fragment header (RFC 8200 section 4.5). */
 struct frag6_hdr {
 	__u8 nexthdr;
@@ -59,6 +85,7 @@ struct frag6_hdr {
 };
 
 _Static_assert(sizeof(struct vlan_tag) == 4, "vlan tag layout");
+_Static_assert(sizeof(struct pppoe_ppp_hdr) == 8, "PPPoE and PPP header layout");
 _Static_assert(sizeof(struct frag6_hdr) == 8, "fragment header layout");
 
 enum frag_kind {
@@ -133,6 +160,57 @@ static __always_inline int parse_eth(struct hdr_cursor *c, void *data_end)
 	if (proto == ETH_P_8021Q_BE || proto == ETH_P_8021AD_BE)
 		return PARSE_MALFORMED;
 	return proto;
+}
+
+/* A PPPoE session frame (RFC 2516) carrying PPP (RFC 1661). avail: bytes of the frame from the
+ * PPPoE header on; on return, the bytes of the PPP payload (the PPPoE length bounds the IP
+ * packet: the kernel trims the frame to it). Returns the EtherType of the payload (IPv4, IPv6),
+ * 0 for a PPP protocol that is not IP (control protocols: LCP, IPCP, IPV6CP, ...), or
+ * PARSE_MALFORMED when a header is truncated, the PPPoE length disagrees with the frame, or the
+ * payload is one the kernel may turn into IP that the program cannot read. */
+static __always_inline int parse_pppoe(struct hdr_cursor *c, void *data_end, __u32 *avail)
+{
+	struct pppoe_ppp_hdr *h = c->pos;
+	__u32 len;
+
+	if ((void *)(h + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (h->ver_type != 0x11 || h->code != 0)
+		return PARSE_MALFORMED;
+	len = bpf_ntohs(h->length);
+	if (len < sizeof(h->ppp_proto) || len + 6 > *avail)
+		return PARSE_MALFORMED;
+	*avail = len - sizeof(h->ppp_proto);
+	c->pos = h + 1;
+	switch (bpf_ntohs(h->ppp_proto)) {
+	case PPP_IP:
+		return bpf_htons(ETH_P_IP);
+	case PPP_IPV6:
+		return bpf_htons(ETH_P_IPV6);
+	case PPP_VJC_COMP:
+	case PPP_VJC_UNCOMP:
+	case PPP_MP:
+	case PPP_COMPFRAG:
+	case PPP_COMP:
+		return PARSE_MALFORMED;
+	default:
+		return 0;
+	}
+}
+
+/* A frame without a link-layer header: the version nibble says IPv4 or IPv6, as the kernel's
+ * tun driver reads it; anything else cannot be IP and is malformed. */
+static __always_inline int parse_raw_ip(struct hdr_cursor *c, void *data_end)
+{
+	__u8 *v = c->pos;
+
+	if ((void *)(v + 1) > data_end)
+		return PARSE_MALFORMED;
+	if ((*v >> 4) == 4)
+		return bpf_htons(ETH_P_IP);
+	if ((*v >> 4) == 6)
+		return bpf_htons(ETH_P_IPV6);
+	return PARSE_MALFORMED;
 }
 
 /* IPv4 (RFC 791). avail: bytes of the frame (all buffers) from the IP header on. */

@@ -447,27 +447,36 @@ struct judgement {
 	__u32 cls;
 };
 
-/* L2 to L4. Returns PARSE_OK (ports read), PARSE_NO_PORTS, PARSE_LATER_FRAGMENT, PARSE_NON_IP
- * or PARSE_MALFORMED. */
-static __always_inline int parse(struct xdp_md *ctx, __u64 pkt_len, struct pkt_meta *m)
+/* L2 to L4, for a frame that starts as link says. Returns PARSE_OK (ports read), PARSE_NO_PORTS,
+ * PARSE_LATER_FRAGMENT, PARSE_NON_IP or PARSE_MALFORMED. */
+static __always_inline int parse(struct xdp_md *ctx, __u64 pkt_len, struct pkt_meta *m, int link)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct hdr_cursor c = { .pos = data };
-	__u32 l3_off;
+	__u32 l3_off, avail;
 	int proto, r;
 
-	proto = parse_eth(&c, data_end);
+	if (link == LINK_IP)
+		proto = parse_raw_ip(&c, data_end);
+	else
+		proto = parse_eth(&c, data_end);
 	if (proto < 0)
 		return PARSE_MALFORMED;
 	/* An offset, not pointer arithmetic: the verifier refuses 32-bit maths on pointers, which
 	 * clang would otherwise emit for pkt_len - (pos - data). */
 	l3_off = c.pos - data;
 	barrier_var(l3_off);
+	avail = pkt_len - l3_off;
+	if (link == LINK_ETHER && proto == ETH_P_PPP_SES_BE) {
+		proto = parse_pppoe(&c, data_end, &avail);
+		if (proto < 0)
+			return PARSE_MALFORMED;
+	}
 	if (proto == bpf_htons(ETH_P_IP))
-		r = parse_ipv4(&c, data_end, pkt_len - l3_off, m);
+		r = parse_ipv4(&c, data_end, avail, m);
 	else if (proto == bpf_htons(ETH_P_IPV6))
-		r = parse_ipv6(&c, data_end, pkt_len - l3_off, m);
+		r = parse_ipv6(&c, data_end, avail, m);
 	else
 		return PARSE_NON_IP;
 	if (r != PARSE_OK)
@@ -568,8 +577,8 @@ static __always_inline int count(struct xdp_md *ctx, __u64 pkt_len, struct judge
 	return j->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
-SEC("xdp.frags")
-int voipwall_xdp(struct xdp_md *ctx)
+/* The whole program; link is a constant, so each entry point below carries only its own parser. */
+static __always_inline int judge(struct xdp_md *ctx, int link)
 {
 	struct judgement j = { VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE };
 	__u64 pkt_len = bpf_xdp_get_buff_len(ctx);
@@ -579,7 +588,7 @@ int voipwall_xdp(struct xdp_md *ctx)
 
 	m.have_src = 0;
 	m.frag = FRAG_NONE;
-	switch (parse(ctx, pkt_len, &m)) {
+	switch (parse(ctx, pkt_len, &m, link)) {
 	case PARSE_OK:
 		if (classify(&m, &gen, &pcls, &j))
 			decide(&m, gen, pcls, &j);
@@ -599,4 +608,19 @@ int voipwall_xdp(struct xdp_md *ctx)
 	if (j.verdict != VW_VERDICT_PASS && m.have_src)
 		record_source(&m.src, pkt_len, j.cls, j.reason);
 	return count(ctx, pkt_len, &j);
+}
+
+/* Interfaces with an Ethernet header (Ethernet, VLAN tags, PPPoE). */
+SEC("xdp.frags")
+int voipwall_xdp(struct xdp_md *ctx)
+{
+	return judge(ctx, LINK_ETHER);
+}
+
+/* Interfaces without a link-layer header (tun, WireGuard, PPP, IP tunnels): frames start at the
+ * IP header. */
+SEC("xdp.frags")
+int voipwall_xdp_ip(struct xdp_md *ctx)
+{
+	return judge(ctx, LINK_IP);
 }

@@ -47,6 +47,7 @@
 struct hist {
 	__u8 *data;
 	size_t len;
+	int link; /* enum rm_link */
 	struct rm_result exp;
 };
 
@@ -54,6 +55,7 @@ struct runner {
 	struct voipwall_bpf *skel;
 	struct vw_maps maps;
 	int prog_fd;
+	int prog_ip_fd; /* the entry point for interfaces without a link-layer header */
 	int ncpus;
 	int cpu; /* the CPU every run is pinned to: its vw_src_rate value is the one in play */
 	int rate_fd;
@@ -235,10 +237,10 @@ static void print_expect(FILE *o, const struct vw_config *cfg, unsigned int verd
 		gen_class_name(cfg, (__u8)cls));
 }
 
-static void print_frame_case(FILE *o, const struct vw_config *cfg, const __u8 *d, size_t len,
-			     const struct rm_result *e)
+static void print_frame_case(FILE *o, const struct vw_config *cfg, int link, const __u8 *d,
+			     size_t len, const struct rm_result *e)
 {
-	fprintf(o, "frame ");
+	fprintf(o, link == RM_LINK_IP ? "ipframe " : "frame ");
 	gen_hex_print(o, d, len);
 	fprintf(o, "\nexpect ");
 	print_expect(o, cfg, e->verdict, e->reason, e->cls);
@@ -247,8 +249,8 @@ static void print_frame_case(FILE *o, const struct vw_config *cfg, const __u8 *d
 
 /* A reproducer in the regression-file format: the config, every earlier frame of this config
  * that stored a fragment entry under the same key, and the frame. */
-static void reproducer(struct runner *rn, const __u8 *d, size_t len, const struct rm_result *e,
-		       const char *what)
+static void reproducer(struct runner *rn, int link, const __u8 *d, size_t len,
+		       const struct rm_result *e, const char *what)
 {
 	if (rn->inject_every) { /* self-check: count, do not print */
 		rn->mismatches++;
@@ -290,15 +292,16 @@ static void reproducer(struct runner *rn, const __u8 *d, size_t len, const struc
 
 			if (h->exp.frag == RM_FRAG_FIRST &&
 			    !memcmp(&h->exp.frag_key, &e->frag_key, sizeof(e->frag_key)))
-				print_frame_case(stdout, rn->cfg, h->data, h->len, &h->exp);
+				print_frame_case(stdout, rn->cfg, h->link, h->data, h->len,
+						 &h->exp);
 		}
-	print_frame_case(stdout, rn->cfg, d, len, e);
+	print_frame_case(stdout, rn->cfg, link, d, len, e);
 	fprintf(stdout, "end\n");
 	fflush(stdout);
 	rn->mismatches++;
 }
 
-static int hist_add(struct runner *rn, const __u8 *d, size_t len)
+static int hist_add(struct runner *rn, int link, const __u8 *d, size_t len)
 {
 	struct hist *h;
 
@@ -317,6 +320,7 @@ static int hist_add(struct runner *rn, const __u8 *d, size_t len)
 		return -ENOMEM;
 	memcpy(h->data, d, len);
 	h->len = len;
+	h->link = link;
 	rn->nhist++;
 	return 0;
 }
@@ -502,7 +506,8 @@ static const char *check_state(struct runner *rn, const struct rm_result *e, cha
  * Run one frame through both. Returns 1 on a mismatch (reproducer printed), 0 when they agree,
  * -errno when the frame could not be run. *exp_out receives the model's result.
  */
-static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_result *exp_out)
+static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
+		     struct rm_result *exp_out)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = d, .data_size_in = (__u32)len, .repeat = 1);
 	struct rm_result e, truth;
@@ -511,11 +516,11 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 	const char *state, *window = NULL;
 	int cell, err;
 
-	err = hist_add(rn, d, len);
+	err = hist_add(rn, link, d, len);
 	if (err)
 		return err;
-	err = rm_classify(rn->cfg, &rn->st, d, len, len < rn->linear ? len : rn->linear,
-			  (long)rn->nhist - 1, &e);
+	err = rm_classify_link(rn->cfg, &rn->st, link, d, len, len < rn->linear ? len : rn->linear,
+			       (long)rn->nhist - 1, &e);
 	if (err)
 		return err;
 	truth = e;
@@ -541,7 +546,7 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 	cell = CELL(e.cls, e.verdict, e.reason);
 
 	rn->run_t0 = coarse_ns();
-	err = bpf_prog_test_run_opts(rn->prog_fd, &o);
+	err = bpf_prog_test_run_opts(link == RM_LINK_IP ? rn->prog_ip_fd : rn->prog_fd, &o);
 	rn->run_t1 = coarse_ns();
 	if (err) {
 		err = -errno;
@@ -574,7 +579,7 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 			state = window ? window : check_state(rn, &e, buf, sizeof(buf));
 			if (!state)
 				return 0;
-			reproducer(rn, d, len, &e, state);
+			reproducer(rn, link, d, len, &e, state);
 			return 1;
 		}
 		rn->exp_pk[cell] -= 1;
@@ -588,7 +593,7 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 		state = window ? window : check_state(rn, &e, buf, sizeof(buf));
 		if (!state)
 			return 0;
-		reproducer(rn, d, len, &e, state);
+		reproducer(rn, link, d, len, &e, state);
 		return 1;
 	}
 	if (a.moved == 1) {
@@ -607,7 +612,7 @@ static int run_frame(struct runner *rn, const __u8 *d, size_t len, struct rm_res
 			 "action %d",
 			 a.action, a.moved, e.action);
 	}
-	reproducer(rn, d, len, &e, why);
+	reproducer(rn, link, d, len, &e, why);
 	return 1;
 }
 
@@ -706,6 +711,7 @@ static int run_regressions(struct runner *rn, const char *path)
 	bool in_case = false, applied = false;
 	__u8 *frame = malloc(GEN_MAX_FRAME);
 	long flen = -1;
+	int flink = RM_LINK_ETHER;
 	int err = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -737,8 +743,9 @@ static int run_regressions(struct runner *rn, const char *path)
 				err = -EINVAL;
 				break;
 			}
-		} else if (in_case && !strncmp(s, "frame ", 6)) {
-			flen = gen_hex_parse(s + 6, frame, GEN_MAX_FRAME);
+		} else if (in_case && (!strncmp(s, "frame ", 6) || !strncmp(s, "ipframe ", 8))) {
+			flink = *s == 'i' ? RM_LINK_IP : RM_LINK_ETHER;
+			flen = gen_hex_parse(strchr(s, ' ') + 1, frame, GEN_MAX_FRAME);
 			if (flen < GEN_MIN_FRAME) {
 				printf("# %s:%zu: bad frame hex\n", path, lineno);
 				err = -EINVAL;
@@ -760,7 +767,7 @@ static int run_regressions(struct runner *rn, const char *path)
 				err = -EINVAL;
 				break;
 			}
-			r = run_frame(rn, frame, (size_t)flen, &got);
+			r = run_frame(rn, flink, frame, (size_t)flen, &got);
 			if (r < 0) {
 				err = r;
 				break;
@@ -818,7 +825,7 @@ static int replay_strict(struct runner *rn, const struct vw_config *cfg, __u32 s
 	rn->strict = true;
 	err = begin_config(rn, cfg, slot, false);
 	for (size_t i = 0; !err && i < n; i++) {
-		int r = run_frame(rn, frames[i].data, frames[i].len, NULL);
+		int r = run_frame(rn, frames[i].link, frames[i].data, frames[i].len, NULL);
 
 		if (r < 0)
 			err = r;
@@ -885,7 +892,7 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			int r;
 
 			gen_next(g, fr);
-			r = run_frame(rn, fr->data, fr->len, &e);
+			r = run_frame(rn, fr->link, fr->data, fr->len, &e);
 			rn->frames_run++;
 			rn->decisions += r >= 0 && (e.reason == VW_REASON_ALLOWLISTED ||
 						    e.reason == VW_REASON_NOT_ALLOWLISTED);
@@ -1071,6 +1078,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rn->prog_fd = bpf_program__fd(rn->skel->progs.voipwall_xdp);
+	rn->prog_ip_fd = bpf_program__fd(rn->skel->progs.voipwall_xdp_ip);
 	rn->rate_fd = bpf_map__fd(rn->skel->maps.vw_src_rate);
 	err = vw_maps_from_obj(rn->skel->obj, &rn->maps);
 	if (err) {

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gen.h"
+#include "refmodel.h"
 #include "pkt.h"
 
 /* ---- PRNG: splitmix64 (tiny, full period, good enough to fuzz with) ---------------------- */
@@ -1485,7 +1486,101 @@ static void gen_from_pkt(struct gen *g, struct fb *f)
 	free(p);
 }
 
+/* ---- Link types ------------------------------------------------------------------------------ */
+
+/* Offset of the EtherType after the VLAN stack of an Ethernet frame (up to three tags). */
+static size_t ethertype_at(const struct gen_frame *f)
+{
+	size_t at = 12;
+
+	for (int i = 0; i < 3 && at + 6 <= f->len; i++) {
+		unsigned int t = (unsigned int)f->data[at] << 8 | f->data[at + 1];
+
+		if (t != 0x8100 && t != 0x88a8)
+			break;
+		at += 4;
+	}
+	return at;
+}
+
+/* Carry an Ethernet frame's payload in a PPPoE session: mostly sane headers, sometimes a wrong
+ * version, code, length, PPP protocol, a discovery EtherType or a truncated header. */
+static void to_pppoe(struct gen *g, struct gen_frame *f)
+{
+	static const __u16 protos[] = {0xc021, 0x8021, 0x8057, 0xc023, 0xc223, 0x002d, 0x002f,
+				       0x003d, 0x00fb, 0x00fd, 0x0021, 0x0057, 0x0281, 0x0001};
+	struct gen_rng *r = &g->rng;
+	size_t at = ethertype_at(f), l3 = at + 2, plen;
+	unsigned int type, proto;
+	__u8 *h;
+
+	if (l3 > f->len || f->len + 8 > GEN_MAX_FRAME)
+		return;
+	type = (unsigned int)f->data[at] << 8 | f->data[at + 1];
+	proto = type == 0x0800 ? 0x0021 : type == 0x86dd ? 0x0057 : (unsigned int)gen_rand(r);
+	if (gen_chance(r, 10))
+		proto = protos[gen_below(r, sizeof(protos) / sizeof(protos[0]))];
+	memmove(f->data + l3 + 8, f->data + l3, f->len - l3);
+	plen = f->len - l3 + 2;
+	f->len += 8;
+	put16(f->data + at, gen_chance(r, 4) ? 0x8863 : 0x8864);
+	h = f->data + l3;
+	h[0] = gen_chance(r, 4) ? (__u8)gen_rand(r) : 0x11;
+	h[1] = gen_chance(r, 4) ? (__u8)gen_rand(r) : 0;
+	put16(h + 2, (unsigned int)gen_below(r, 65536));
+	if (gen_chance(r, 8))
+		plen = gen_below(r, 65536);
+	else if (gen_chance(r, 8))
+		plen = plen + gen_below(r, 5) - 2;
+	else if (gen_chance(r, 8) && plen > 2)
+		plen -= gen_below(r, plen - 1); /* shorter: the rest is padding, or cuts the IP */
+	put16(h + 4, (unsigned int)plen);
+	put16(h + 6, proto);
+	if (gen_chance(r, 4)) /* cut inside the PPPoE or PPP header */
+		f->len = l3 + gen_below(r, 8);
+	snprintf(f->desc + strlen(f->desc), sizeof(f->desc) - strlen(f->desc), " in pppoe");
+}
+
+/* Strip the link-layer header: the frame as an interface without one (tun, WireGuard, PPP)
+ * hands it to XDP. Frames that would end up shorter than bpf_prog_test_run accepts stay. */
+static void to_raw_ip(struct gen *g, struct gen_frame *f)
+{
+	size_t l3 = ethertype_at(f) + 2;
+
+	if (l3 > f->len || f->len - l3 < GEN_MIN_FRAME)
+		return;
+	memmove(f->data, f->data + l3, f->len - l3);
+	f->len -= l3;
+	f->link = RM_LINK_IP;
+	if (gen_chance(&g->rng, 3))
+		f->data[0] = (__u8)gen_rand(&g->rng);
+	snprintf(f->desc + strlen(f->desc), sizeof(f->desc) - strlen(f->desc), " as raw ip");
+}
+
+static void gen_link(struct gen *g, struct gen_frame *f)
+{
+	unsigned int x = (unsigned int)gen_below(&g->rng, 100);
+
+	f->link = RM_LINK_ETHER;
+	if (x < 12)
+		to_pppoe(g, f);
+	else if (x < 24)
+		to_raw_ip(g, f);
+	if (f->len < GEN_MIN_FRAME) {
+		memset(f->data + f->len, 0, GEN_MIN_FRAME - f->len);
+		f->len = GEN_MIN_FRAME;
+	}
+}
+
+static void gen_next_ether(struct gen *g, struct gen_frame *out);
+
 void gen_next(struct gen *g, struct gen_frame *out)
+{
+	gen_next_ether(g, out);
+	gen_link(g, out);
+}
+
+static void gen_next_ether(struct gen *g, struct gen_frame *out)
 {
 	struct gen_rng *r = &g->rng;
 	struct fb *f;
@@ -1518,7 +1613,7 @@ void gen_next(struct gen *g, struct gen_frame *out)
 		gen_fragments(g, f);
 		free(f);
 		if (g->nqueue) {
-			gen_next(g, out);
+			gen_next_ether(g, out);
 			return;
 		}
 		/* nothing queued (allocation failure): fall back to a plain frame */

@@ -5,7 +5,8 @@
  * Everything is drawn from one seeded PRNG, so a seed reproduces a run. Frames are built from
  * small builders (Ethernet, VLAN stacks, IPv4 with options, IPv6 with extension chains, UDP, TCP,
  * SCTP, fragments) or taken from real captures, then mutated: truncation, bit flips in length and
- * offset fields, random bytes, link padding.
+ * offset fields, random bytes, link padding. Some frames are then carried in PPPoE (sane or
+ * hostile PPPoE/PPP headers) or stripped of their link-layer header for interfaces without one.
  */
 #ifndef VW_GEN_H
 #define VW_GEN_H
@@ -36,6 +37,7 @@ bool gen_chance(struct gen_rng *r, unsigned int pct);
 
 struct gen_frame {
 	size_t len;
+	int link;      /* enum rm_link: RM_LINK_ETHER, or RM_LINK_IP (the frame starts at IP) */
 	char desc[80]; /* how it was made, for reproducers */
 	__u8 data[GEN_MAX_FRAME];
 };

@@ -68,6 +68,31 @@ void pkt_init(struct pkt *p)
 	p->l3_off = -1;
 	p->l4_off = -1;
 	p->ip4_tot = p->ip4_ihl = p->ip_ver = p->ip6_plen = p->udp_len = -1;
+	p->pppoe_off = p->pppoe_len = -1;
+}
+
+/* The next field for an IP header: an EtherType, or the PPP protocol after PPPoE. */
+static void set_next_l3(struct pkt *p, unsigned int ethertype)
+{
+	if (p->pppoe_off >= 0 && p->next_off == p->pppoe_off + 6)
+		ethertype = ethertype == 0x0800 ? 0x0021 : 0x0057;
+	pkt_set_next(p, ethertype);
+}
+
+void pkt_pppoe(struct pkt *p, __u16 session)
+{
+	__u8 *h;
+
+	if (p->next_off < 0 || p->next_width != 2)
+		pkt_bug("PPPoE must follow an EtherType");
+	pkt_set_next(p, 0x8864);
+	h = pkt_put(p, 8);
+	h[0] = 0x11;
+	h[1] = 0;
+	put16(h + 2, session);
+	p->pppoe_off = h - p->data;
+	p->next_off = p->pppoe_off + 6;
+	p->next_width = 2;
 }
 
 void pkt_eth(struct pkt *p)
@@ -103,7 +128,7 @@ void pkt_ipv4(struct pkt *p, const char *src, const char *dst, unsigned int opt_
 
 	if (opt_len % 4 || opt_len > 40)
 		pkt_bug("IPv4 options must be a multiple of 4 bytes, at most 40 (got %u)", opt_len);
-	pkt_set_next(p, 0x0800);
+	set_next_l3(p, 0x0800);
 	h = pkt_put(p, IP4_HLEN + opt_len);
 	p->l3_off = h - p->data;
 	p->l3_family = 4;
@@ -134,7 +159,7 @@ void pkt_ipv6(struct pkt *p, const char *src, const char *dst)
 {
 	__u8 *h;
 
-	pkt_set_next(p, 0x86dd);
+	set_next_l3(p, 0x86dd);
 	h = pkt_put(p, IP6_HLEN);
 	p->l3_off = h - p->data;
 	p->l3_family = 6;
@@ -325,6 +350,9 @@ void pkt_finish(struct pkt *p)
 		if (p->ip_ver >= 0)
 			h[0] = (h[0] & 0x0f) | (p->ip_ver << 4);
 	}
+	if (p->pppoe_off >= 0)
+		put16(p->data + p->pppoe_off + 4, p->pppoe_len >= 0 ? (unsigned int)p->pppoe_len
+								  : p->len - p->pppoe_off - 6);
 	if (p->pad)
 		memset(pkt_put(p, p->pad), 0, p->pad);
 }
@@ -332,7 +360,7 @@ void pkt_finish(struct pkt *p)
 /* ---- The spec language ---- */
 
 struct attrs {
-	long opt, id, off, proto, nh, len, doff, flags, ihl, tot, ver, plen;
+	long opt, id, off, proto, nh, len, doff, flags, ihl, tot, ver, plen, code;
 	bool mf, df, rb;
 };
 
@@ -390,6 +418,7 @@ static int parse_attr(struct attrs *a, const char *key, const char *val)
 	    {"doff", offsetof(struct attrs, doff)}, {"flags", offsetof(struct attrs, flags)},
 	    {"ihl", offsetof(struct attrs, ihl)},   {"tot", offsetof(struct attrs, tot)},
 	    {"ver", offsetof(struct attrs, ver)},   {"plen", offsetof(struct attrs, plen)},
+	    {"code", offsetof(struct attrs, code)},
 	};
 	unsigned int i;
 
@@ -430,13 +459,19 @@ static int layer_ext_type(const char *name)
 static bool is_layer(const char *name)
 {
 	static const char *const layers[] = {"eth", "q",    "ad",  "tag", "ip4",  "ip6",  "frag",
-					     "ext", "type", "udp", "tcp", "sctp", "data", "pad"};
+					     "ext", "type", "udp", "tcp", "sctp", "data", "pad", "pppoe"};
 	unsigned int i;
 
 	for (i = 0; i < sizeof(layers) / sizeof(layers[0]); i++)
 		if (!strcmp(name, layers[i]))
 			return true;
 	return layer_ext_type(name) >= 0;
+}
+
+/* An IP header follows an EtherType (or PPP protocol), or starts the frame (no link layer). */
+static bool l3_may_follow(const struct pkt *p)
+{
+	return p->len == 0 || (p->next_width == 2 && p->next_off >= 0);
 }
 
 /* Add one layer with its attributes; -EINVAL when they do not make sense. */
@@ -471,8 +506,8 @@ static int add_layer(struct pkt *p, const char *name, const char *val, const str
 		pkt_vlan(p, tpid, vid);
 	} else if (!strcmp(name, "ip4")) {
 		if (!val || split_addrs(val, src, dst, sizeof(src)) || !valid_addr(4, src) ||
-		    !valid_addr(4, dst) || a->opt % 4 || a->opt > 40 || p->next_width != 2 ||
-		    p->next_off < 0 || a->id > 0xffff || a->off > 0x1fff || a->proto > 255)
+		    !valid_addr(4, dst) || a->opt % 4 || a->opt > 40 || !l3_may_follow(p) ||
+		    a->id > 0xffff || a->off > 0x1fff || a->proto > 255)
 			return -EINVAL;
 		pkt_ipv4(p, src, dst, a->opt);
 		if (a->id || a->off || a->mf)
@@ -485,7 +520,7 @@ static int add_layer(struct pkt *p, const char *name, const char *val, const str
 		p->ip_ver = a->ver;
 	} else if (!strcmp(name, "ip6")) {
 		if (!val || split_addrs(val, src, dst, sizeof(src)) || !valid_addr(6, src) ||
-		    !valid_addr(6, dst) || p->next_width != 2 || p->next_off < 0)
+		    !valid_addr(6, dst) || !l3_may_follow(p))
 			return -EINVAL;
 		pkt_ipv6(p, src, dst);
 		if (a->nh >= 0)
@@ -543,6 +578,16 @@ static int add_layer(struct pkt *p, const char *name, const char *val, const str
 		} else {
 			pkt_sctp(p, sp, dp);
 		}
+	} else if (!strcmp(name, "pppoe")) {
+		if ((val && (parse_num(val, &n) || n > 0xffff)) || p->next_off < 0 ||
+		    p->next_width != 2 || a->ver > 0xff || a->code > 0xff || a->len > 0xffff)
+			return -EINVAL;
+		pkt_pppoe(p, val ? n : 1);
+		if (a->ver >= 0)
+			p->data[p->pppoe_off] = a->ver;
+		if (a->code >= 0)
+			p->data[p->pppoe_off + 1] = a->code;
+		p->pppoe_len = a->len;
 	} else if (!strcmp(name, "type")) {
 		if (!val || parse_num(val, &n) || n > 0xffff || p->next_off < 0 ||
 		    p->next_width != 2)
@@ -579,7 +624,7 @@ int pkt_build(struct pkt *p, const char *spec, FILE *err)
 	}
 	strcpy(buf, spec);
 	memset(&a, 0, sizeof(a));
-	a.proto = a.nh = a.len = a.doff = a.flags = a.ihl = a.tot = a.ver = a.plen = -1;
+	a.proto = a.nh = a.len = a.doff = a.flags = a.ihl = a.tot = a.ver = a.plen = a.code = -1;
 	for (tok = strtok_r(buf, " \t", &save);; tok = strtok_r(NULL, " \t", &save)) {
 		char key[MAX_TOKEN], *eq = NULL;
 
@@ -611,7 +656,7 @@ int pkt_build(struct pkt *p, const char *spec, FILE *err)
 			}
 			memset(&a, 0, sizeof(a));
 			a.proto = a.nh = a.len = a.doff = a.flags = a.ihl = a.tot = a.ver = a.plen =
-			    -1;
+			    a.code = -1;
 			continue;
 		}
 		if (!name[0] || parse_attr(&a, key, eq)) {

@@ -38,6 +38,8 @@ struct pkt {
 	bool frag; /* IPv4 MF/offset set, or an IPv6 fragment header that is not atomic */
 	/* Overrides applied by pkt_finish() (-1: computed). */
 	int ip4_tot, ip4_ihl, ip_ver, ip6_plen, udp_len;
+	int pppoe_off;	/* PPPoE header offset, -1 if none; the next field is then a PPP protocol */
+	int pppoe_len;	/* override of the PPPoE length (-1: computed) */
 	size_t pad;	       /* link padding appended after the datagram by pkt_finish() */
 	__u8 src[16], dst[16]; /* the IP addresses as on the wire (IPv4 in the first 4 bytes) */
 };
@@ -47,6 +49,9 @@ void pkt_init(struct pkt *p);
 void pkt_eth(struct pkt *p);
 /* A VLAN tag: tpid 0x8100 (802.1Q) or 0x88a8 (802.1ad), or anything else on purpose. */
 void pkt_vlan(struct pkt *p, __u16 tpid, __u16 vid);
+/* PPPoE session header (RFC 2516: version/type 0x11, code 0) and the PPP protocol field, which the
+ * next layer sets (0x0021 for IPv4, 0x0057 for IPv6); the EtherType before it becomes 0x8864. */
+void pkt_pppoe(struct pkt *p, __u16 session);
 /* IPv4 header with opt_len bytes of options (NOPs, a multiple of 4, at most 40). */
 void pkt_ipv4(struct pkt *p, const char *src, const char *dst, unsigned int opt_len);
 /* Fragment fields of the IPv4 header just added: identification, offset (8-byte units), MF. */
@@ -76,6 +81,10 @@ void pkt_finish(struct pkt *p);
  *   eth[=TYPE]          Ethernet; TYPE fixes the EtherType (e.g. eth=0x0806 for ARP)
  *   q[=VID]  ad[=VID]   802.1Q / 802.1ad tag;  tag=TPID adds a tag of any other type
  *   type=TYPE           fixes the pending EtherType (after tags: e.g. "eth q=5 type=0x0806")
+ *                       or PPP protocol (after pppoe: e.g. "eth pppoe type=0xc021")
+ *   pppoe[=SESSION]     PPPoE session header + PPP protocol. len=N overrides the PPPoE
+ *                       length, ver=N the version/type byte, code=N the code
+ *   (a spec may start at ip4/ip6: a frame without a link-layer header)
  *   ip4=SRC>DST         IPv4. opt=N option bytes, id=N, off=N (8-byte units), mf, df, rb
  *                       (the reserved flag), proto=N, and overrides: ihl=N tot=N ver=N
  *   ip6=SRC>DST         IPv6. nh=N, and overrides: plen=N ver=N

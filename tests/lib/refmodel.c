@@ -16,6 +16,7 @@
 #define ETHTYPE_QINQ 0x88a8
 #define ETHTYPE_IPV4 0x0800
 #define ETHTYPE_IPV6 0x86dd
+#define ETHTYPE_PPPOE_SESSION 0x8864
 
 void rm_state_init(struct rm_state *st)
 {
@@ -474,12 +475,57 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 	transport(cfg, f, avail, nh, &l3, res);
 }
 
+/* Section 1.4: a PPPoE session header and the PPP protocol field at off. Returns the EtherType
+ * that stands for the payload (0 for a non-IP protocol), or -1 after deciding malformed; *len
+ * becomes the end of the PPP payload (the PPPoE length bounds the IP packet). */
+static int pppoe(const __u8 *f, size_t *len, size_t avail, size_t *off, struct rm_result *res)
+{
+	size_t plen;
+
+	if (*off + 8 > avail) {
+		MALFORMED(res, "1.4: PPPoE or PPP header does not fit");
+		return -1;
+	}
+	if (f[*off] != 0x11 || f[*off + 1] != 0) {
+		MALFORMED(res, "1.4: PPPoE version/type not 1/1 or code not 0");
+		return -1;
+	}
+	plen = be16(f + *off + 4);
+	if (plen < 2 || *off + 6 + plen > *len) {
+		MALFORMED(res, "1.4: PPPoE length disagrees with the frame");
+		return -1;
+	}
+	*len = *off + 6 + plen;
+	*off += 8;
+	switch (be16(f + *off - 2)) {
+	case 0x0021:
+		return ETHTYPE_IPV4;
+	case 0x0057:
+		return ETHTYPE_IPV6;
+	case 0x002d:
+	case 0x002f:
+	case 0x003d:
+	case 0x00fb:
+	case 0x00fd:
+		MALFORMED(res, "1.4: PPP payload that may carry IP, unreadable");
+		return -1;
+	default:
+		return 0;
+	}
+}
+
 int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *frame, size_t len,
 		size_t avail, long origin, struct rm_result *res)
 {
-	size_t off = 12;
-	unsigned int type, tags = 0;
-	int err = 0;
+	return rm_classify_link(cfg, st, RM_LINK_ETHER, frame, len, avail, origin, res);
+}
+
+int rm_classify_link(const struct vw_config *cfg, struct rm_state *st, int link, const __u8 *frame,
+		     size_t len, size_t avail, long origin, struct rm_result *res)
+{
+	size_t off = 12, iplen = len;
+	unsigned int tags = 0;
+	int type, err = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->frag_origin = -1;
@@ -488,12 +534,22 @@ int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *fr
 	if (avail > len)
 		avail = len;
 
+	if (link == RM_LINK_IP) {
+		/* Section 1.5: no link-layer header; the version nibble picks the family. */
+		off = 0;
+		type = frame[0] >> 4 == 4 ? ETHTYPE_IPV4 : frame[0] >> 4 == 6 ? ETHTYPE_IPV6 : -1;
+		if (type < 0) {
+			MALFORMED(res, "1.5: version neither 4 nor 6");
+			goto out;
+		}
+		goto l3;
+	}
 	/* Section 1: Ethernet and VLAN. */
 	if (len < ETH_HLEN_ || avail < ETH_HLEN_) {
 		MALFORMED(res, "1.1: fewer than 14 bytes");
 		goto out;
 	}
-	type = be16(frame + off);
+	type = (int)be16(frame + off);
 	off += 2;
 	while (type == ETHTYPE_VLAN || type == ETHTYPE_QINQ) {
 		if (tags == VW_MAX_VLAN) {
@@ -504,14 +560,20 @@ int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *fr
 			MALFORMED(res, "1.2: VLAN tag does not fit");
 			goto out;
 		}
-		type = be16(frame + off + 2);
+		type = (int)be16(frame + off + 2);
 		off += 4;
 		tags++;
 	}
+	if (type == ETHTYPE_PPPOE_SESSION) {
+		type = pppoe(frame, &iplen, avail, &off, res);
+		if (type < 0)
+			goto out;
+	}
+l3:
 	if (type == ETHTYPE_IPV4)
-		ipv4(cfg, st, frame, len, avail, off, res);
+		ipv4(cfg, st, frame, iplen, avail, off, res);
 	else if (type == ETHTYPE_IPV6)
-		ipv6(cfg, st, frame, len, avail, off, res);
+		ipv6(cfg, st, frame, iplen, avail, off, res);
 	else
 		decide(res, VW_VERDICT_PASS, VW_REASON_NON_IP, VW_CLASS_NONE, "1.3: not IP");
 

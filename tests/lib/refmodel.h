@@ -15,6 +15,13 @@
 #include "voipwall.h"
 #include "config.h"
 
+/* How frames start on the interface (docs/datapath.md section 1): an Ethernet header, or the IP
+ * header on interfaces without a link layer (tun, WireGuard, PPP, IP tunnels). */
+enum rm_link {
+	RM_LINK_ETHER = 0,
+	RM_LINK_IP = 1,
+};
+
 /* What a frame is, as far as fragmentation goes. */
 enum rm_frag_kind {
 	RM_FRAG_NONE = 0,  /* not a fragment (or not known to be one) */
@@ -91,6 +98,9 @@ const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct v
  */
 int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *frame, size_t len,
 		size_t avail, long origin, struct rm_result *res);
+/* The same for a frame received on an interface of link type link (enum rm_link). */
+int rm_classify_link(const struct vw_config *cfg, struct rm_state *st, int link, const __u8 *frame,
+		     size_t len, size_t avail, long origin, struct rm_result *res);
 
 /*
  * Section 6 for a frame whose result has src_clock set: the program read the clock, and

@@ -129,6 +129,7 @@ int xdptest_open(struct xdptest *t)
 		goto out;
 	}
 	t->prog_fd = bpf_program__fd(t->skel->progs.voipwall_xdp);
+	t->prog_ip_fd = bpf_program__fd(t->skel->progs.voipwall_xdp_ip);
 	err = vw_maps_from_obj(t->skel->obj, &t->maps);
 out:
 	if (err)
@@ -167,7 +168,7 @@ int xdptest_run(struct xdptest *t, const void *frame, size_t len, __u32 ingress_
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = meta + len,
 			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
 
-		err = bpf_prog_test_run_opts(t->prog_fd, &opts);
+		err = bpf_prog_test_run_opts(t->link_ip ? t->prog_ip_fd : t->prog_fd, &opts);
 		if (!err)
 			*action = opts.retval;
 	}

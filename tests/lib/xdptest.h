@@ -17,7 +17,9 @@ struct voipwall_bpf;
 struct xdptest {
 	struct voipwall_bpf *skel;
 	struct vw_maps maps;
-	int prog_fd;
+	int prog_fd;	/* voipwall_xdp: frames start with an Ethernet header */
+	int prog_ip_fd; /* voipwall_xdp_ip: frames start at the IP header (tun, PPP, tunnels) */
+	int link_ip;	/* xdptest_run runs prog_ip_fd when set */
 	int ncpus;
 	struct vw_counter *percpu; /* scratch: VW_COUNTERS * ncpus values */
 	__u32 *keys;		   /* scratch: VW_COUNTERS keys */
