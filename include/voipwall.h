@@ -431,6 +431,8 @@ _Static_assert(sizeof(struct vw_block_set) == 32, "vw_block_set layout");
 /* mode flag: attached as a component of libxdp's dispatcher, sharing the interface with other
  * XDP programs; link_id is then 0 and prog_id the component's id */
 #define VW_MODE_MULTIPROG 0x100U
+/* The interface has no link-layer header: the raw-IP entry point (voipwall_xdp_ip) judges it. */
+#define VW_MODE_RAW_IP 0x200U
 #define VW_MODE_BASE(m) ((m) & 0xffU) /* VW_MODE_NATIVE or VW_MODE_SKB */
 #define VW_IFNAME_MAX 16
 struct vw_iface {
@@ -513,6 +515,7 @@ _Static_assert(sizeof(struct vw_capture_cpu) == 40, "vw_capture_cpu layout");
 
 /* Names of the pinned objects under the pin directory. */
 #define VW_PIN_LINK_FMT "link_%u" /* one bpf_link per attached ifindex */
-#define VW_PIN_PROG "prog"
+#define VW_PIN_PROG "prog"	  /* voipwall_xdp: interfaces with an Ethernet header */
+#define VW_PIN_PROG_IP "prog_ip" /* voipwall_xdp_ip: interfaces without a link-layer header */
 
 #endif /* VOIPWALL_H */

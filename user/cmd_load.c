@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "log.h"
+#include "link.h"
 #include "pin.h"
 #include "xdp_multi.h"
 #include "voipwall.skel.h"
@@ -23,6 +24,7 @@ struct target {
 	int slot;    /* vw_ifaces slot */
 	int link_fd; /* -1 until attached */
 	bool multi;  /* through libxdp's dispatcher */
+	bool raw_ip; /* no link-layer header: the raw-IP entry point */
 	struct vw_iface rec;
 };
 
@@ -118,7 +120,10 @@ static int attach(const struct vw_cli *cli, int prog_fd, struct target *t)
 {
 	int fd;
 
-	if (cli->mode != VW_ATTACH_SKB) {
+	/* Interfaces without a link-layer header attach in skb (generic) mode only: a tun device
+	 * accepts a native program but runs it only for frames on its IFF_TAP path, never for the
+	 * IP packets written to an IFF_TUN device, which would pass unjudged. */
+	if (cli->mode != VW_ATTACH_SKB && !t->raw_ip) {
 		fd = link_create(prog_fd, t->ifindex, XDP_FLAGS_DRV_MODE);
 		if (fd >= 0) {
 			t->rec.mode = VW_MODE_NATIVE;
@@ -181,6 +186,7 @@ static int open_skel(struct voipwall_bpf **out)
 		if (!skel)
 			return -errno;
 		bpf_program__set_flags(skel->progs.voipwall_xdp, flags & ~BPF_F_XDP_HAS_FRAGS);
+		bpf_program__set_flags(skel->progs.voipwall_xdp_ip, flags & ~BPF_F_XDP_HAS_FRAGS);
 		err = voipwall_bpf__load(skel);
 		if (!err)
 			fprintf(stderr,
@@ -218,7 +224,8 @@ static int create_state(const struct vw_cli *cli, const struct vw_config *cfg)
 	rc = vw_cli_apply(cli, &m, cfg, NULL, NULL);
 	if (rc)
 		goto out;
-	err = vw_pin_create(cli->pin_dir, &m, bpf_program__fd(skel->progs.voipwall_xdp));
+	err = vw_pin_create(cli->pin_dir, &m, bpf_program__fd(skel->progs.voipwall_xdp),
+			    bpf_program__fd(skel->progs.voipwall_xdp_ip));
 	if (err == -ENOTEMPTY || err == -EEXIST) {
 		pr_warn("%s exists and holds no complete voipwall state; remove it (voipwall "
 			"unload --all removes what voipwall pinned there)\n",
@@ -253,6 +260,7 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 			vw_json_kv_str(&cli->jw, "mode", vw_mode_name(ts[i].rec.mode));
 			vw_json_kv_uint(&cli->jw, "link_id", ts[i].rec.link_id);
 			vw_json_kv_bool(&cli->jw, "multiprog", ts[i].rec.mode & VW_MODE_MULTIPROG);
+			vw_json_kv_bool(&cli->jw, "raw_ip", ts[i].raw_ip);
 			vw_json_kv_uint(&cli->jw, "prog_id", ts[i].rec.prog_id);
 			vw_json_obj_end(&cli->jw);
 		}
@@ -267,15 +275,54 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 			       ts[i].name, ts[i].ifindex, vw_mode_name(ts[i].rec.mode),
 			       VW_XDP_RUN_PRIO, ts[i].rec.prog_id);
 		else
-			printf("loaded on %s (ifindex %u, %s mode, link id %u, program id %u)\n",
+			printf("loaded on %s (ifindex %u, %s mode, %s, link id %u, program id %u)\n",
 			       ts[i].name, ts[i].ifindex, vw_mode_name(ts[i].rec.mode),
-			       ts[i].rec.link_id, prog_id);
+			       ts[i].raw_ip ? "no link-layer header" : "Ethernet",
+			       ts[i].rec.link_id, ts[i].rec.prog_id);
 	}
 	if (gc->flags & VW_GEN_BUILTIN)
 		printf("config: built-in default (%s not found), serial %u\n", VW_DEFAULT_CONFIG,
 		       gc->serial);
 	else
 		printf("config: %s, serial %u\n", gc->source, gc->serial);
+}
+
+/* Which entry point judges t's frames; interfaces of other link types are refused. */
+static int check_link_type(const struct vw_cli *cli, struct target *t)
+{
+	unsigned int type;
+	char buf[32];
+	int err = vw_link_arphrd(t->name, &type);
+
+	if (err) {
+		pr_warn("cannot read the link type of %s: %s\n", t->name, strerror(-err));
+		return VW_EXIT_FAIL;
+	}
+	switch (vw_link_kind(type)) {
+	case VW_LINK_ETHER:
+		return VW_EXIT_OK;
+	case VW_LINK_RAW_IP:
+		t->raw_ip = true;
+		t->rec.mode |= VW_MODE_RAW_IP;
+		if (cli->mode == VW_ATTACH_NATIVE) {
+			pr_warn("%s (link type %s) has no link-layer header: voipwall attaches "
+				"there in skb mode only, not native\n",
+				t->name, vw_link_type_name(type, buf, sizeof(buf)));
+			return VW_EXIT_USAGE;
+		}
+		if (cli->multiprog) {
+			pr_warn("%s (link type %s): the libxdp dispatcher is not supported on "
+				"interfaces without a link-layer header\n",
+				t->name, vw_link_type_name(type, buf, sizeof(buf)));
+			return VW_EXIT_USAGE;
+		}
+		return VW_EXIT_OK;
+	default:
+		pr_warn("cannot load on %s: link type %s is not supported (voipwall judges "
+			"Ethernet interfaces and interfaces without a link-layer header)\n",
+			t->name, vw_link_type_name(type, buf, sizeof(buf)));
+		return VW_EXIT_USAGE;
+	}
 }
 
 int cmd_load(struct vw_cli *cli)
@@ -286,8 +333,8 @@ int cmd_load(struct vw_cli *cli)
 	struct target *ts = NULL;
 	struct vw_maps m;
 	bool fresh = false, ok;
-	int lock_fd = -1, prog_fd = -1, rc, err, i, j, attached = 0;
-	__u32 gen, prog_id;
+	int lock_fd = -1, prog_fd = -1, prog_ip_fd = -1, rc, err, i, j, attached = 0;
+	__u32 gen, prog_id, prog_ip_id = 0;
 
 	vw_maps_init(&m);
 	if (cli->argc < 1) {
@@ -336,6 +383,9 @@ int cmd_load(struct vw_cli *cli)
 			rc = VW_EXIT_FAIL;
 			goto out;
 		}
+		rc = check_link_type(cli, &ts[i]);
+		if (rc)
+			goto out;
 	}
 
 	lock_fd = vw_cli_lock(cli);
@@ -433,12 +483,25 @@ int cmd_load(struct vw_cli *cli)
 		goto out_remove;
 	}
 	prog_id = prog_id_of(prog_fd);
+	for (i = 0; i < cli->argc && prog_ip_fd < 0; i++) {
+		if (!ts[i].raw_ip)
+			continue;
+		prog_ip_fd = vw_pin_open_prog_named(cli->pin_dir, VW_PIN_PROG_IP);
+		if (prog_ip_fd < 0) {
+			pr_warn("cannot open the pinned raw-IP program in %s: %s (state pinned by "
+				"an older voipwall: unload --all, then load again)\n",
+				cli->pin_dir, vw_bpf_strerror(prog_ip_fd));
+			rc = VW_EXIT_FAIL;
+			goto out_remove;
+		}
+		prog_ip_id = prog_id_of(prog_ip_fd);
+	}
 
 	for (i = 0; i < cli->argc; i++) {
 		struct target *t = &ts[i];
 
 		t->rec.ifindex = t->ifindex;
-		t->rec.prog_id = prog_id;
+		t->rec.prog_id = t->raw_ip ? prog_ip_id : prog_id;
 		t->rec.attached_realtime_ns = now_realtime_ns();
 		snprintf(t->rec.name, sizeof(t->rec.name), "%s", t->name);
 		err = register_iface(&m, t);
@@ -457,11 +520,13 @@ int cmd_load(struct vw_cli *cli)
 			attached++;
 			continue;
 		}
-		t->link_fd = attach(cli, prog_fd, t);
+		t->link_fd = attach(cli, t->raw_ip ? prog_ip_fd : prog_fd, t);
 		if (t->link_fd < 0) {
 			unregister_iface(&m, t->slot, t->ifindex);
 			break;
 		}
+		if (t->raw_ip)
+			t->rec.mode |= VW_MODE_RAW_IP;
 		err = vw_pin_link(cli->pin_dir, t->ifindex, t->link_fd);
 		if (err) {
 			pr_warn("cannot pin the link of %s: %s\n", t->name, vw_bpf_strerror(err));
@@ -508,7 +573,9 @@ out_remove:
 		vw_maps_close(&m);
 		if (prog_fd >= 0)
 			close(prog_fd);
-		prog_fd = -1;
+		if (prog_ip_fd >= 0)
+			close(prog_ip_fd);
+		prog_fd = prog_ip_fd = -1;
 		vw_pin_remove_all(cli->pin_dir);
 	}
 out:
@@ -518,6 +585,8 @@ out:
 				close(ts[i].link_fd);
 	if (prog_fd >= 0)
 		close(prog_fd);
+	if (prog_ip_fd >= 0)
+		close(prog_ip_fd);
 	vw_maps_close(&m);
 	vw_pin_unlock(cli->pin_dir, lock_fd);
 	vw_config_free(&cfg);

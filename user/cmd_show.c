@@ -17,14 +17,54 @@
 #include "pin.h"
 #include "counters.h"
 #include "digest.h"
+#include "link.h"
 #include "prom.h"
 #include "xdp_multi.h"
 
 /* ---- status --------------------------------------------------------------------------------- */
 
+/* The link type of an attached interface as the kernel reports it now. */
+static const char *iface_link_type(const struct vw_iface *i, char *buf, size_t len)
+{
+	unsigned int type;
+
+	if (vw_link_arphrd(i->name, &type))
+		return (i->mode & VW_MODE_RAW_IP) ? "raw-ip" : "ether";
+	return vw_link_type_name(type, buf, len);
+}
+
+static void json_unprotected(const char *name, const char *type, const char *addrs, void *arg)
+{
+	struct vw_json *w = arg;
+
+	vw_json_obj_begin(w);
+	vw_json_kv_str(w, "name", name);
+	vw_json_kv_str(w, "link_type", type);
+	vw_json_key(w, "addresses");
+	vw_json_arr_begin(w);
+	for (const char *a = addrs; *a;) {
+		const char *comma = strchr(a, ',');
+		char one[64];
+
+		snprintf(one, sizeof(one), "%.*s", comma ? (int)(comma - a) : (int)strlen(a), a);
+		vw_json_str(w, one);
+		a = comma ? comma + 1 : a + strlen(a);
+	}
+	vw_json_arr_end(w);
+	vw_json_obj_end(w);
+}
+
+static void print_unprotected(const char *name, const char *type, const char *addrs, void *arg)
+{
+	(*(int *)arg)++;
+	printf("\n  %-16s link %-8s %s", name, type, *addrs ? addrs : "(no address)");
+}
+
 int cmd_status(struct vw_cli *cli)
 {
+	unsigned int protected[VW_MAX_IFACES];
 	struct vw_iface ifs[VW_MAX_IFACES];
+	int unprotected;
 	struct bpf_prog_info pinfo = {};
 	__u32 plen = sizeof(pinfo), gen;
 	struct vw_gen_cfg gc, other;
@@ -69,7 +109,8 @@ int cmd_status(struct vw_cli *cli)
 	}
 	vw_format_time(gc.applied_realtime_ns, when, sizeof(when));
 	for (int i = 0; i < VW_MAX_IFACES; i++)
-		n += ifs[i].ifindex != 0;
+		if (ifs[i].ifindex)
+			protected[n++] = ifs[i].ifindex;
 
 	if (cli->json) {
 		struct vw_json *w = &cli->jw;
@@ -81,7 +122,7 @@ int cmd_status(struct vw_cli *cli)
 		vw_json_key(w, "interfaces");
 		vw_json_arr_begin(w);
 		for (int i = 0; i < VW_MAX_IFACES; i++) {
-			char since[64];
+			char since[64], tbuf[32];
 
 			if (!ifs[i].ifindex)
 				continue;
@@ -94,9 +135,15 @@ int cmd_status(struct vw_cli *cli)
 			vw_json_kv_uint(w, "prog_id", ifs[i].prog_id);
 			vw_json_kv_str(w, "attached", since);
 			vw_json_kv_bool(w, "multiprog", ifs[i].mode & VW_MODE_MULTIPROG);
+			vw_json_kv_str(w, "link_type", iface_link_type(&ifs[i], tbuf, sizeof(tbuf)));
+			vw_json_kv_bool(w, "raw_ip", ifs[i].mode & VW_MODE_RAW_IP);
 			vw_json_kv_bool(w, "gone", vw_iface_attached(cli->pin_dir, &ifs[i]) == 0);
 			vw_json_obj_end(w);
 		}
+		vw_json_arr_end(w);
+		vw_json_key(w, "unprotected");
+		vw_json_arr_begin(w);
+		vw_link_each_unprotected(protected, n, json_unprotected, w);
 		vw_json_arr_end(w);
 		vw_json_kv_str(w, "config", gc.source);
 		vw_json_kv_bool(w, "builtin", gc.flags & VW_GEN_BUILTIN);
@@ -117,7 +164,7 @@ int cmd_status(struct vw_cli *cli)
 	printf("program:    id %u (%s), pinned in %s\n", pinfo.id, pinfo.name, cli->pin_dir);
 	printf("interfaces: %d\n", n);
 	for (int i = 0; i < VW_MAX_IFACES; i++) {
-		char since[64], how[64];
+		char since[64], how[64], tbuf[32];
 
 		if (!ifs[i].ifindex)
 			continue;
@@ -127,12 +174,17 @@ int cmd_status(struct vw_cli *cli)
 				 ifs[i].prog_id);
 		else
 			snprintf(how, sizeof(how), "link id %u", ifs[i].link_id);
-		printf("  %-16s ifindex %-5u %-6s %-14s since %s%s\n", ifs[i].name,
-		       ifs[i].ifindex, vw_mode_name(ifs[i].mode), how, since,
+		printf("  %-16s ifindex %-5u link %-8s %-6s %-14s since %s%s\n", ifs[i].name,
+		       ifs[i].ifindex, iface_link_type(&ifs[i], tbuf, sizeof(tbuf)),
+		       vw_mode_name(ifs[i].mode), how, since,
 		       vw_iface_attached(cli->pin_dir, &ifs[i]) == 0
 			   ? " (GONE: interface removed or detached; unload it)"
 			   : "");
 	}
+	printf("unprotected interfaces (up, not loaded):");
+	unprotected = 0;
+	vw_link_each_unprotected(protected, n, print_unprotected, &unprotected);
+	printf("%s\n", unprotected ? "" : " none");
 	if (gc.flags & VW_GEN_BUILTIN)
 		printf("config:     built-in default (%s was not found)\n", VW_DEFAULT_CONFIG);
 	else

@@ -83,10 +83,15 @@ out:
 
 int vw_pin_open_prog(const char *dir)
 {
+	return vw_pin_open_prog_named(dir, VW_PIN_PROG);
+}
+
+int vw_pin_open_prog_named(const char *dir, const char *name)
+{
 	char path[PATH_MAX];
 	int err, fd;
 
-	err = vw_pin_path(path, sizeof(path), dir, VW_PIN_PROG);
+	err = vw_pin_path(path, sizeof(path), dir, name);
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);
@@ -170,6 +175,7 @@ static int remove_dir(const char *dir)
 		return errno == ENOENT ? 0 : -errno;
 	while ((de = readdir(d))) {
 		bool ours = strcmp(de->d_name, VW_PIN_PROG) == 0 ||
+			    strcmp(de->d_name, VW_PIN_PROG_IP) == 0 ||
 			    sscanf(de->d_name, VW_PIN_LINK_FMT, &ifindex) == 1;
 
 		for (unsigned int i = 0; i < VW_NUM_MAPS && !ours; i++)
@@ -243,7 +249,7 @@ void vw_pin_clean_stale(const char *dir)
 	closedir(d);
 }
 
-int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd)
+int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int prog_ip_fd)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int err;
@@ -278,13 +284,15 @@ int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd)
 			goto out;
 		}
 	}
-	err = vw_pin_path(path, sizeof(path), tmp, VW_PIN_PROG);
-	if (err)
-		goto out;
-	if (bpf_obj_pin(prog_fd, path) || chmod(path, 0600)) {
-		err = -errno;
-		pr_warn("cannot pin %s: %s\n", path, strerror(-err));
-		goto out;
+	for (int k = 0; k < 2; k++) {
+		err = vw_pin_path(path, sizeof(path), tmp, k ? VW_PIN_PROG_IP : VW_PIN_PROG);
+		if (err)
+			goto out;
+		if (bpf_obj_pin(k ? prog_ip_fd : prog_fd, path) || chmod(path, 0600)) {
+			err = -errno;
+			pr_warn("cannot pin %s: %s\n", path, strerror(-err));
+			goto out;
+		}
 	}
 	/* rename(2) replaces an empty directory left by an earlier unload or crash */
 	if (rename(tmp, dir)) {

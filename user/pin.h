@@ -31,6 +31,8 @@ int vw_maps_open_pinned(const char *dir, struct vw_maps *m);
 void vw_maps_close(struct vw_maps *m);
 /* Open the pinned program; returns an fd or -errno. */
 int vw_pin_open_prog(const char *dir);
+/* The pinned program called name (VW_PIN_PROG, VW_PIN_PROG_IP): an fd or -errno. */
+int vw_pin_open_prog_named(const char *dir, const char *name);
 /* Whether dir holds a pinned program (voipwall is loaded there). */
 bool vw_pin_loaded(const char *dir);
 
@@ -39,7 +41,7 @@ bool vw_pin_loaded(const char *dir);
 int vw_pin_ensure_bpffs(const char *dir, bool mount_default);
 /* Pin the maps and the program into a fresh temporary directory beside dir, then rename it
  * into place, so dir appears complete or not at all. dir must not exist (or be empty). */
-int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd);
+int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int prog_ip_fd);
 /* Pin a link as DIR/link_<ifindex> (mode 0600). */
 int vw_pin_link(const char *dir, unsigned int ifindex, int link_fd);
 /* Remove DIR/link_<ifindex> (which detaches the link when nothing else holds it). */
