@@ -358,6 +358,9 @@ static __always_inline int parse_l4(void *data_end, struct pkt_meta *m)
 		if (m->l4_off + sizeof(*uh) > m->l4_end || (void *)(uh + 1) > data_end)
 			return PARSE_MALFORMED;
 		ulen = bpf_ntohs(uh->len);
+		/* IPv6 UDP with length 0: Linux takes the length from the payload (RFC 2675). */
+		if (!ulen && m->family == VW_FAMILY_V6)
+			ulen = m->l4_end - m->l4_off;
 		if (ulen < sizeof(*uh) || (m->frag != FRAG_FIRST && ulen > m->l4_end - m->l4_off))
 			return PARSE_MALFORMED;
 		m->dport = bpf_ntohs(uh->dest);

@@ -226,6 +226,9 @@ static void transport(const struct vw_config *cfg, const __u8 *f, size_t avail, 
 	if (l4 == VW_L4_UDP) {
 		unsigned int ulen = be16(f + l3->l4_off + 4);
 
+		if (!ulen && l3->family == VW_FAMILY_V6) /* length from the payload */
+			ulen = (unsigned int)l4len;
+
 		if (ulen < 8) {
 			MALFORMED(res, "4: UDP length < 8");
 			return;

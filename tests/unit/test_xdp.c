@@ -550,6 +550,12 @@ static const struct xcase cases[] = {
     /* L4 header checks. */
     {"udp_length_7", "eth ip4=" SCAN4 ">" GW4 " udp=5060>5060 len=7 data=20", E(D, R_MAL, NONE)},
     {"udp_length_0", "eth ip4=198.18.5.5>" GW4 " udp=5060>5060 len=0 data=20", E(D, R_MAL, NONE)},
+    /* IPv6 UDP length 0: the kernel takes the payload length, so the ports decide. */
+    {"udp6_length_0_allowlisted", "eth ip6=" PBX6 ">" GW6 " udp=5060>5060 len=0 data=20",
+     E(P, R_ALLOW, SIP)},
+    {"udp6_length_0_not_allowlisted", "eth ip6=" SCAN6 ">" GW6 " udp=5060>5060 len=0 data=20",
+     E(D, R_NOT, SIP)},
+    {"udp6_length_0_unprotected", "eth ip6=" SCAN6 ">" GW6 " udp=1>1234 len=0", E(P, R_UNP, NONE)},
     {"udp_length_past_data", "eth ip4=198.18.5.5>" GW4 " udp=5060>5060 len=29 data=20",
      E(D, R_MAL, NONE)},
     {"udp_length_short_ok", "eth ip4=198.18.5.5>" GW4 " udp=5060>5060 len=8 data=20",
