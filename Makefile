@@ -127,7 +127,7 @@ format:
 clean:
 	$(Q)rm -rf build build-san
 
-# ---- demo, install (issue 4) -----------------------------------------------------------------
+# ---- demo, install -----------------------------------------------------------------
 # demo: scripts/demo.sh installs what is missing, builds $(BUILD), runs the scene in namespaces.
 # install: PREFIX (default /usr/local) and DESTDIR as usual; /etc files go under DESTDIR only, and
 # an existing /etc/voipwall/voipwall.conf or /etc/default/voipwall is never overwritten.
@@ -177,7 +177,7 @@ uninstall:
 	$(Q)for f in $(DESTDIR)$(SYSCONFDIR)/voipwall/voipwall.conf $(DESTDIR)$(SYSCONFDIR)/default/voipwall; do \
 		[ ! -e "$$f" ] || echo "uninstall: kept your $$f"; done
 
-# ---- bench (issue 5) -------------------------------------------------------------------------
+# ---- bench -------------------------------------------------------------------------
 # bench/*.bpf.c: programs the benchmark loads itself (the traffic generator), with skeletons in
 # $(BUILD)/bench; every other bench/*.c is one program, $(BUILD)/bench/<name>, linked with libvw.a.
 # `make bench` runs scripts/bench.sh (QUICK=1: the short run); the figures go to $(BUILD)/bench.json.
@@ -204,8 +204,8 @@ $(BENCH_BINS): $(BUILD)/bench/%: bench/%.c $(BENCH_SKELS) $(SKELS) $(BUILD)/libv
 bench: $(BENCH_BINS) $(BPF_OBJS) $(BUILD)/voipwall
 	$(Q)BUILD=$(BUILD) QUICK=$(QUICK) PYTHON=$(PYTHON) scripts/bench.sh
 
-# ---- fuzz (issue 6) --------------------------------------------------------------------------
-# fuzz-config (engineer h2): the config parser's libFuzzer target. It links user/config.c and
+# ---- fuzz --------------------------------------------------------------------------
+# fuzz-config: the config parser's libFuzzer target. It links user/config.c and
 # user/names.c directly (libvw.a is built without coverage instrumentation) and runs for
 # FUZZ_SECONDS on a fresh copy of tests/fuzz/corpus/config; libFuzzer exits non-zero on a crash,
 # a leak, a timeout (FUZZ_TIMEOUT seconds per input) or a failed check, and so does the target.
@@ -235,14 +235,14 @@ fuzz-config: $(BUILD)/fuzz/fuzz_config
 		  echo "fuzz-config: FAILED, reproducer in $(BUILD)/fuzz/artifacts-config/"; exit 1; }
 	$(Q)grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|Done)|cov: ' \
 		$(BUILD)/fuzz/fuzz-config.log | tail -n 4
-# end of fuzz-config (engineer h2)
+# end of fuzz-config
 
-# fuzz-diff (engineer h6): the differential packet fuzzer $(BUILD)/tests/fuzz/diff (reference
+# fuzz-diff: the differential packet fuzzer $(BUILD)/tests/fuzz/diff (reference
 # model tests/lib/refmodel.c, frame and config generator tests/lib/gen.c). It replays
 # tests/fuzz/regressions.txt, then runs FUZZ_FRAMES random frames under random configs through the
 # XDP program (bpf_prog_test_run, needs root) and the model; any mismatch prints a reproducer and
 # fails. FUZZ_SEED fixes the seed (default: random, printed); FUZZ_PCAPS seeds from captures.
-# `make fuzz` = fuzz-diff with at least 1,000,000 frames, then h2's fuzz-config.
+# `make fuzz` = fuzz-diff with at least 1,000,000 frames, then fuzz-config.
 FUZZ_FRAMES ?= 1000000
 FUZZ_SEED ?=
 FUZZ_PCAPS ?= tests/data/pcaps
@@ -256,7 +256,7 @@ fuzz-diff: $(BUILD)/tests/fuzz/diff
 fuzz:
 	$(Q)$(MAKE) --no-print-directory fuzz-diff
 	$(Q)$(MAKE) --no-print-directory fuzz-config
-# end of fuzz-diff (engineer h6)
+# end of fuzz-diff
 
 
 # ---- mutate ----------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Helpers shared by the benchmark programs in bench/ (issue 5). */
+/* Helpers shared by the benchmark programs in bench/. */
 #ifndef VW_BENCH_COMMON_H
 #define VW_BENCH_COMMON_H
 

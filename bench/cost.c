@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * vwbench program cost (issue 5): what voipwall's XDP program costs per packet next to the floor
+ * vwbench program cost: what voipwall's XDP program costs per packet next to the floor
  * program (bpf/floor.bpf.c), measured with bpf_prog_test_run_opts.
  *
  * - Shapes: one frame per packet shape, run with a large repeat count (the kernel times the

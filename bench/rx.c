@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * vwbench receiver helper (issue 5): attaches the floor program (bpf/floor.bpf.c) to an
+ * vwbench receiver helper: attaches the floor program (bpf/floor.bpf.c) to an
  * interface with its link and counters pinned in a directory of a bpffs, and reads the
  * receivers' own per-CPU counters (floor's, voipwall's) so the benchmark counts at the receiver.
  *

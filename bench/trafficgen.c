@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * vwbench live traffic generator (issue 5): sends 64-byte UDP frames (60 bytes plus the FCS a
+ * vwbench live traffic generator: sends 64-byte UDP frames (60 bytes plus the FCS a
  * wire would add) out of a veth with bpf_prog_test_run_opts(BPF_F_TEST_XDP_LIVE_FRAMES), each
  * from the next source address of a range. Debian's xdp-trafficgen does not load on this kernel.
  *

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The floor: the cheapest XDP programs that still do what any filter must do at the very least,
- * so the benchmark (issue 5, `make bench`) can state voipwall's cost as a ratio to them.
+ * so the benchmark (`make bench`) can state voipwall's cost as a ratio to them.
  *
  * Each program checks that an Ethernet header is there and reads its EtherType (so the packet's
  * first cache line is touched, as any parser must), counts the frame in a per-CPU counter (so the

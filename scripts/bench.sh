@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# `make bench` (issue 5): voipwall against the floor program and against xdp-filter and nftables,
+# `make bench`: voipwall against the floor program and against xdp-filter and nftables,
 # in one run, as ratios. Writes $BUILD/bench.json and prints a table of medians (min..max).
 #
 #   1. test runs (bench/cost), with voipwall's flood sampling of sources in effect: the hot attack

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Evasion (issue 6): crafted frames from a non-allowlisted source to the SIP UAS port (5060) and
+# Evasion: crafted frames from a non-allowlisted source to the SIP UAS port (5060) and
 # to SSH (22) on the gateway: VLAN and QinQ tags, IPv6 with eight (and thirteen) extension
 # headers, tiny, minimal and overlapping fragments, IPv4 options, zero-length UDP, TCP with odd
 # flags. Nothing may be delivered, each frame must be counted under the reason docs/datapath.md

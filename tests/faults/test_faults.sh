@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Faults (issue 6): permissions of the pinned state, reload under traffic, two state-changing
+# Faults: permissions of the pinned state, reload under traffic, two state-changing
 # commands at once, and kill -9 of reload / allow add at random moments with 1,000,000 prefixes.
 # Two namespaces joined by a veth pair, voipwall on the gateway's "wan", a private bpffs for the
 # pin directory; everything is removed on every exit path.
 #
-# Knobs (defaults are what issue 6 asks): VW_FAULT_RELOADS (200), VW_FAULT_KILLS (20 per
+# Knobs (defaults are the documented robustness figures): VW_FAULT_RELOADS (200), VW_FAULT_KILLS (20 per
 # command), VW_FAULT_BULK (1000000 prefixes in the config), VW_FAULT_ADD (prefixes one
 # `allow add` reads from standard input, 1000000), VW_FAULT_LOAD_KILLS (kills of load, 10).
 set -u

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * XDP data-path unit tests (issue 2): the real program from the skeleton,
+ * XDP data-path unit tests: the real program from the skeleton,
  * configs applied with vw_apply(), crafted frames run with
  * bpf_prog_test_run_opts. Each case asserts the XDP action and the exact
  * counter delta: the one expected (slot, class, verdict, reason) cell gains one
