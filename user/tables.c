@@ -320,6 +320,16 @@ static __u32 v4_netmask(unsigned int plen)
 	return plen ? ~0U << (32 - plen) : 0;
 }
 
+static void set_bit64(__u64 *words, __u32 bit)
+{
+	words[bit >> 6] |= 1ULL << (bit & 63);
+}
+
+static bool test_bit64(const __u64 *words, __u32 bit)
+{
+	return words[bit >> 6] >> (bit & 63) & 1;
+}
+
 /* A /24 holding longer rules, and the tbl24 entry that replaces its mask entry. */
 struct v4_long24 {
 	__u32 slash24;
@@ -328,6 +338,7 @@ struct v4_long24 {
 
 struct v4_tables {
 	__u32 *mask24;		   /* per /24: the union of the rules up to /24 covering it */
+	__u64 used16[VW_V4_B16_WORDS]; /* the /16s holding any rule: the only ones written */
 	struct vw_pfx *longs;	   /* /25../32 prefixes, sorted by address then length, merged */
 	size_t nlong;
 	struct v4_long24 *long24;  /* the /24s holding longer rules, ascending */
@@ -380,6 +391,8 @@ static int v4_paint(struct v4_tables *t, const struct vw_config *cfg)
 		a = ntohl(a) & v4_netmask(r->plen);
 		for (k = 0; k < 1U << (24 - r->plen); k++)
 			t->mask24[(a >> 8) + k] |= r->mask;
+		for (k = 0; k < 1U << (r->plen < 16 ? 16 - r->plen : 0); k++)
+			set_bit64(t->used16, (a >> 16) + k);
 	}
 	if (npairs > VW_MAX_V4_LONG) {
 		pr_warn("%zu IPv4 prefixes longer than /24, at most %u fit\n", npairs,
@@ -414,6 +427,7 @@ static int v4_paint(struct v4_tables *t, const struct vw_config *cfg)
 			last->mask |= r->mask;
 			continue;
 		}
+		set_bit64(t->used16, pairs[i] >> 48);
 		last = &t->longs[t->nlong++];
 		memset(last, 0, sizeof(*last));
 		memcpy(last->addr, &a, 4);
@@ -467,18 +481,25 @@ static int v4_fold(struct v4_tables *t, struct vw_build *b)
 	return 0;
 }
 
-static void set_bit64(__u64 *words, __u32 bit)
+/* The entry of a /24: half of a 64-bit word, as VW_TBL24_SHIFT reads it. */
+static void tbl_set(__u64 *tbl, __u32 s24, __u32 e)
 {
-	words[bit >> 6] |= 1ULL << (bit & 63);
+	unsigned int sh = 32 * (s24 & 1);
+
+	tbl[s24 >> 1] = (tbl[s24 >> 1] & ~(0xffffffffULL << sh)) | (__u64)e << sh;
 }
 
-/* Write: tbl24 (mask entries, with the /24s holding longer rules patched in), the /16 and /24
- * bitmaps of the /24s with any rule, and the vw_v4_long hash. */
+/* Write: the /16 and /24 bitmaps of the /24s with any rule, their tbl24 entries (mask entries,
+ * with the /24s holding longer rules patched in), and the vw_v4_long hash. The program reads a
+ * tbl24 entry only under a set /24 bit, so the bitmaps are rebuilt whole and only the /16s
+ * holding a rule are visited: entries left in this half by its previous build are unreachable,
+ * and a reload costs what the rules cover, not the 2^24 /24s. */
 static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct vw_maps *m,
 		    __u32 gen, vw_progress_fn progress, void *ctx)
 {
 	__u64 *tbl = NULL, *b16 = NULL, *b24 = NULL;
-	size_t i, l = 0;
+	size_t l = 0;
+	__u32 s16, s24;
 	int err = 0;
 
 	tbl = map_mmap_range(m->v4_tbl24, TBL24_HALF_BYTES, (off_t)gen * TBL24_HALF_BYTES,
@@ -494,26 +515,25 @@ static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct 
 	}
 	memset(b16, 0, B16_HALF_BYTES);
 	memset(b24, 0, B24_HALF_BYTES);
-	for (i = 0; i < VW_V4_TBL24_WORDS; i++) {
-		__u32 e[2];
-		unsigned int j;
-
-		for (j = 0; j < 2; j++) {
-			__u32 s24 = i * 2 + j;
+	for (s16 = 0; s16 < 1U << 16; s16++) {
+		if (!test_bit64(t->used16, s16))
+			continue;
+		for (s24 = s16 << 8; s24 < (s16 + 1) << 8; s24++) {
+			__u32 e = 0;
 
 			if (l < t->nlong24 && t->long24[l].slash24 == s24) {
-				e[j] = t->long24[l++].entry;
-			} else {
-				err = vw_mask_entry(b, t->mask24[s24], &e[j]);
+				e = t->long24[l++].entry;
+			} else if (t->mask24[s24]) {
+				err = vw_mask_entry(b, t->mask24[s24], &e);
 				if (err)
 					goto out;
 			}
-			if (e[j]) {
-				set_bit64(b24, s24);
-				set_bit64(b16, s24 >> 8);
-			}
+			if (!e)
+				continue;
+			tbl_set(tbl, s24, e);
+			set_bit64(b24, s24);
+			set_bit64(b16, s16);
 		}
-		tbl[i] = (__u64)e[1] << 32 | e[0];
 	}
 	progress_report(progress, ctx, "IPv4 table", 1, 1);
 	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 prefixes",

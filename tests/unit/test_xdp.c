@@ -1709,6 +1709,16 @@ static void test_generations(void)
 	     E(P, R_ALLOW, RTP)},
 	    {"gen_a_again_v6", "eth ip6=2001:db8:10::1>" GW6 " tcp=1>22", E(P, R_ALLOW, MGMT)},
 	};
+	static const struct xcase reuse[] = {
+	    {"gen_reuse_v4_old_16_gone", "eth ip4=10.1.1.1>" GW4 " udp=1>5060", E(D, R_NOT, SIP)},
+	    {"gen_reuse_v4_old_25_gone", "eth ip4=10.3.3.3>" GW4 " udp=1>5060", E(D, R_NOT, SIP)},
+	    {"gen_reuse_v6_old_48_gone", "eth ip6=2001:db8:1::1>" GW6 " udp=1>5060",
+	     E(D, R_NOT, SIP)},
+	    {"gen_reuse_v4_new_16", "eth ip4=10.2.1.1>" GW4 " udp=1>5060", E(P, R_ALLOW, SIP)},
+	    {"gen_reuse_v4_new_25", "eth ip4=10.4.4.4>" GW4 " udp=1>5060", E(P, R_ALLOW, SIP)},
+	    {"gen_reuse_v6_new_48", "eth ip6=2001:db8:2::1>" GW6 " udp=1>5060",
+	     E(P, R_ALLOW, SIP)},
+	};
 	struct vw_config a, b, back;
 	struct vw_gen_cfg g0, g1;
 	__u32 gen_a, gen_b, gen_a2;
@@ -1769,6 +1779,40 @@ static void test_generations(void)
 		     gen_a);
 	for (i = 0; i < sizeof(after_a) / sizeof(after_a[0]); i++)
 		run_spec(after_a[i].name, after_a[i].spec, &after_a[i].e, true);
+
+	/* B built twice more: the second lands in the half that held A. Nothing of A's may
+	 * survive there (a reload writes only what the rules cover and clears what the half's
+	 * previous build covered). */
+	if (apply(&b, "gen_reuse") || apply(&b, "gen_reuse") || vw_gen_active(&T.maps, &gen_b))
+		goto out;
+	if (gen_b != gen_a)
+		fail("gen_reuse", NULL, 0, "generation %u after four flips, want %u", gen_b, gen_a);
+	for (i = 0; i < sizeof(after_b) / sizeof(after_b[0]); i++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "gen_reuse_%s", after_b[i].name + 6);
+		run_spec(name, after_b[i].spec, &after_b[i].e, true);
+	}
+
+	/* Two configs alike but for their prefixes: a /24 or /48 left allowlisted in a reused
+	 * half would read as the same class in the new one, and pass. */
+	cfg_free(&a);
+	cfg_free(&b);
+	cfg_init(&a, "test_xdp reuse 1");
+	cfg_class(&a, "sip", SIP, VW_POLICY_DROP, "5060/udp");
+	cfg_allow(&a, BIT(SIP), "10.1.0.0/16");
+	cfg_allow(&a, BIT(SIP), "10.3.3.0/25");
+	cfg_allow(&a, BIT(SIP), "2001:db8:1::/48");
+	cfg_init(&b, "test_xdp reuse 2");
+	cfg_class(&b, "sip", SIP, VW_POLICY_DROP, "5060/udp");
+	cfg_allow(&b, BIT(SIP), "10.2.0.0/16");
+	cfg_allow(&b, BIT(SIP), "10.4.4.0/25");
+	cfg_allow(&b, BIT(SIP), "2001:db8:2::/48");
+	if (apply(&a, "gen_reuse_prefixes") || apply(&b, "gen_reuse_prefixes") ||
+	    apply(&b, "gen_reuse_prefixes"))
+		goto out;
+	for (i = 0; i < sizeof(reuse) / sizeof(reuse[0]); i++)
+		run_spec(reuse[i].name, reuse[i].spec, &reuse[i].e, true);
 out:
 	cfg_free(&a);
 	cfg_free(&b);
