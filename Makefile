@@ -192,6 +192,9 @@ $(BUILD)/bench/%.bpf.o: bench/%.bpf.c include/voipwall.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
+# The benchmark build without the capture hook includes the program's source.
+$(BUILD)/bench/voipwall_nocap.bpf.o: bpf/voipwall.bpf.c $(wildcard bpf/*.h)
+
 $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@

@@ -46,7 +46,8 @@ struct {
 /* Its own section, so it is its own map (".data.capture") whatever other globals appear. */
 struct vw_capture_ctl vw_capture SEC(".data.capture");
 
-static __noinline int capture_sample(struct xdp_md *ctx, __u32 slot, __u32 cls, __u32 verdict,
+#ifndef VW_NO_CAPTURE
+static __always_inline int capture_sample(struct xdp_md *ctx, __u32 slot, __u32 cls, __u32 verdict,
 				     __u32 reason)
 {
 	volatile struct vw_capture_ctl *c = &vw_capture;
@@ -123,6 +124,7 @@ expired:
 		__sync_val_compare_and_swap(&vw_capture.until_ns, until, 0);
 	return 0;
 }
+#endif
 
 /* Called at the single exit with the packet's final slot, class, verdict and reason. */
 static __always_inline void capture_hook(struct xdp_md *ctx, __u32 slot, __u32 cls, __u32 verdict,

@@ -13,6 +13,8 @@
 #      the receiver's NAPI thread runs on CPU 1; receivers in turn (one round = each once): floor
 #      (drop), voipwall, xdp-filter, nftables netdev ingress with a set. Counted at the receiver,
 #      by each one's own counters, with the generator's offered rate and the receiver's CPU time.
+#      And what a running `voipwall capture` adds to the drop path (bench/capcost: test runs,
+#      written to $BUILD/bench-capture.json).
 #   3. control plane through the voipwall command: reload with 1,000,000 prefixes, with 100,000,
 #      and `voipwall stats`.
 #
@@ -37,7 +39,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (XDP programs, namespaces, bpffs)"
-for f in "$B/cost" "$B/rx" "$B/trafficgen" "$VW" "$BUILD/voipwall.bpf.o" "$BUILD/floor.bpf.o"; do
+for f in "$B/cost" "$B/capcost" "$B/rx" "$B/trafficgen" "$VW" "$BUILD/voipwall.bpf.o" "$BUILD/floor.bpf.o"; do
 	[ -x "$f" ] || [ -f "$f" ] || die "missing $f; run: make BUILD=$BUILD bench"
 done
 for t in ip nft xdp-filter taskset; do
@@ -46,10 +48,12 @@ done
 
 if [ "$QUICK" = 1 ]; then
 	COST_ARGS=(--rounds 3 --packets 500 --repeat 100000 --flood-packets 1000)
+	CAPCOST_ARGS=(--rounds 3 --repeat 200000)
 	LIVE_ROUNDS=2 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
 	CP_ROUNDS=1 STATS_ROUNDS=5
 else
 	COST_ARGS=(--rounds 5 --packets 10000 --repeat 2000000 --flood-packets 20000)
+	CAPCOST_ARGS=(--rounds 20 --repeat 1000000)
 	LIVE_ROUNDS=8 LIVE_WARMUP=0.5 LIVE_WINDOW=2
 	CP_ROUNDS=3 STATS_ROUNDS=10
 fi
@@ -126,6 +130,9 @@ xf_id=$(ip -n "$NS_RX" -j link show "$IF_RX" | "$PYTHON" -c \
 	die "cannot find xdp-filter's program id"
 "$B/cost" --build "$BUILD" "${COST_ARGS[@]}" --xdp-filter-prog "$xf_id" >"$work/cost.json"
 rx ip link set dev "$IF_RX" xdp off || die "detaching xdp-filter failed"
+# What a running capture costs the drop path (bench/capcost.c); its summary goes to stderr.
+log "capture cost on the drop path (test runs)"
+"$B/capcost" --build "$BUILD" "${CAPCOST_ARGS[@]}" >"$BUILD/bench-capture.json"
 
 # ---- 2. Live rate -------------------------------------------------------------------------------
 log "live rate over veth ($LIVE_ROUNDS rounds of ${LIVE_WINDOW}s per receiver and source spread)"
