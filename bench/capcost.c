@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)flood_st.lost, (unsigned long long)sample_st.captured,
 	       (unsigned long long)sample_st.lost);
 	fprintf(stderr,
-		PROG ": drop path ns/packet (median of %u rounds x %u): no hook %.2f, capture off "
+		PROG ": drop path ns/packet (medians of %u rounds x %u): no hook %.2f, capture off "
 		"%.2f (x%.3f), capture on not matching %.2f (x%.3f), capture on during a flood "
 		"%.2f (mean, x%.3f), one sample %.1f; at 10 Mpps on one CPU %.2f (x%.3f)\n",
 		rounds, repeat, med[M_NOCAP], med[M_OFF], med[M_OFF] / med[M_NOCAP], med[M_NOMATCH],
