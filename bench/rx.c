@@ -136,7 +136,7 @@ out:
 
 static bool vw_is_drop(__u32 idx)
 {
-	return (idx / VW_REASON_MAX) % VW_VERDICT_MAX == VW_VERDICT_DROP;
+	return VW_COUNTER_VERDICT(idx) == VW_VERDICT_DROP;
 }
 
 static int cmd_count(const char *kind, const char *dir, const char *which)

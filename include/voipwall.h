@@ -39,9 +39,6 @@
 /* IPv4 DIR-24-8-style table: 2^24 /24 entries of 32 bits, packed two to a __u64 (array map
  * elements are 8 bytes at least), so one generation is 64 MiB. One read answers most sources. */
 #define VW_V4_TBL24_WORDS (1U << 23)
-/* Distinct class masks one generation can hold (15-bit index). */
-#define VW_MAX_MASKS 32768
-
 /* Table entries (vw_v4_tbl24 entries, trie node slots, IPv6 /16 roots, leaf results) share one
  * encoding: bits 30..31 say what the low 30 bits are. */
 #define VW_ENT_KIND_SHIFT 30
@@ -58,7 +55,14 @@
 #define VW_ENT_PLEN(e) (((__u32)(e) >> VW_ENT_PLEN_SHIFT) & 0xffU)
 #define VW_ENT(kind, idx) (((__u32)(kind) << VW_ENT_KIND_SHIFT) | (__u32)(idx))
 /* Entry bits 0..14 (VW_ENT_MASK, VW_ENT_PROBE): index into vw_masks (0 is the empty mask). */
-#define VW_TBL24_MASK_IDX 0x7fffU
+#define VW_TBL24_MASK_BITS 15
+#define VW_TBL24_MASK_IDX ((1U << VW_TBL24_MASK_BITS) - 1)
+/* Distinct class masks one generation can hold: every index the entry's mask field can name. */
+#define VW_MAX_MASKS (VW_TBL24_MASK_IDX + 1)
+#ifndef __bpf__
+_Static_assert(VW_TBL24_MASK_BITS <= VW_ENT_PLEN_SHIFT, "mask index overlaps the probe length");
+_Static_assert(VW_ENT_PLEN_SHIFT + 8 <= VW_ENT_KIND_SHIFT, "probe length overlaps the kind");
+#endif
 
 /* First levels of the IPv4 lookup, small enough to stay in cache under a flood of random
  * sources: one bit per /16 (8 KiB) and one bit per /24 (2 MiB) that holds any rule. A source
@@ -162,6 +166,63 @@ enum vw_l4 {
 	VW_L4_MAX
 };
 
+/* What a class does with a packet from a source not allowlisted for it (the config's
+ * `policy NAME`; names in user/names.c). */
+enum vw_policy {
+	VW_POLICY_DROP = 0,
+	VW_POLICY_MONITOR = 1, /* count it as monitor, pass it */
+	VW_POLICY_OPEN = 2,    /* every source passes (reason open), subject to rate and block sets */
+	VW_POLICY_MAX
+};
+
+/* ---- Maps ---------------------------------------------------------------------------------- */
+
+/* Every map of the program, named vw_<name>, in one list:
+ *   PINNED(name)   a map of the pinned state: pinned as DIR/vw_<name>, kept across loads (its
+ *                  fd is a field of userspace's struct vw_maps);
+ *   PROGRAM(name)  a map only the program holds, never pinned: it lives as long as the program
+ *                  (capture finds its maps through the pinned program).
+ * struct vw_maps, vw_map_descs and VW_NUM_MAPS are generated from it; the build checks it against
+ * the skeleton both ways (user/maps.c) and a unit test checks the pin directory table of
+ * docs/cli.md against it. A new map is added here. */
+#define VW_MAPS(PINNED, PROGRAM)                                                                   \
+	PINNED(active)                                                                             \
+	PINNED(gen_cfg)                                                                            \
+	PINNED(ports)                                                                              \
+	PINNED(v4_tbl24)                                                                           \
+	PINNED(masks)                                                                              \
+	PINNED(v4_long)                                                                            \
+	PINNED(v6)                                                                                 \
+	PINNED(v6_f32)                                                                             \
+	PINNED(v6_bloom)                                                                           \
+	PINNED(rules)                                                                              \
+	PINNED(ifslot)                                                                             \
+	PINNED(ifaces)                                                                             \
+	PINNED(counters)                                                                           \
+	PINNED(frags)                                                                              \
+	PINNED(sources)                                                                            \
+	PINNED(v6_root16)                                                                          \
+	PINNED(v4_b16)                                                                             \
+	PINNED(v4_b24)                                                                             \
+	PINNED(nodes)                                                                              \
+	PINNED(leaves)                                                                             \
+	PINNED(flood)                                                                              \
+	PINNED(buckets)                                                                            \
+	PINNED(bans)                                                                               \
+	PINNED(exempt)                                                                             \
+	PINNED(block)                                                                              \
+	PINNED(block_sets)                                                                         \
+	PROGRAM(src_rate)                                                                          \
+	PROGRAM(cap_ring)                                                                          \
+	PROGRAM(cap_cpu)                                                                           \
+	PROGRAM(cap_buf)
+#define VW_MAP_NONE(name)
+#define VW_MAP_ONE(name) +1
+/* Maps of the pinned state. */
+#define VW_NUM_MAPS (0 VW_MAPS(VW_MAP_ONE, VW_MAP_NONE))
+/* Every map of the program. */
+#define VW_NUM_PROGRAM_MAPS (0 VW_MAPS(VW_MAP_ONE, VW_MAP_ONE))
+
 /* ---- Map values and keys ------------------------------------------------------------------- */
 
 /* vw_counters: PERCPU_ARRAY of struct vw_counter, indexed by VW_COUNTER_INDEX(). */
@@ -171,7 +232,22 @@ struct vw_counter {
 };
 #define VW_COUNTER_INDEX(slot, cls, verdict, reason)                                               \
 	((((slot) * VW_CLASS_SLOTS + (cls)) * VW_VERDICT_MAX + (verdict)) * VW_REASON_MAX + (reason))
-#define VW_COUNTERS (VW_IFACE_SLOTS * VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+/* The cells of one interface slot are consecutive: VW_COUNTER_INDEX(slot, 0, 0, 0) onwards. */
+#define VW_COUNTERS_PER_SLOT (VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+#define VW_COUNTERS (VW_IFACE_SLOTS * VW_COUNTERS_PER_SLOT)
+/* The inverse of VW_COUNTER_INDEX: the parts of cell k (a unit test checks every cell). */
+#define VW_COUNTER_REASON(k) ((k) % VW_REASON_MAX)
+#define VW_COUNTER_VERDICT(k) ((k) / VW_REASON_MAX % VW_VERDICT_MAX)
+#define VW_COUNTER_CLASS(k) ((k) / (VW_REASON_MAX * VW_VERDICT_MAX) % VW_CLASS_SLOTS)
+#define VW_COUNTER_SLOT(k) ((k) / VW_COUNTERS_PER_SLOT)
+#ifndef __bpf__
+_Static_assert(VW_COUNTER_INDEX(1, 0, 0, 0) == VW_COUNTERS_PER_SLOT, "slot cells not consecutive");
+_Static_assert(VW_COUNTER_SLOT(VW_COUNTERS - 1) == VW_IFACE_SLOT_OTHER &&
+		       VW_COUNTER_CLASS(VW_COUNTERS - 1) == VW_CLASS_NONE &&
+		       VW_COUNTER_VERDICT(VW_COUNTERS - 1) == VW_VERDICT_MAX - 1 &&
+		       VW_COUNTER_REASON(VW_COUNTERS - 1) == VW_REASON_MAX - 1,
+	       "VW_COUNTER_SLOT/CLASS/VERDICT/REASON do not invert VW_COUNTER_INDEX");
+#endif
 
 /* vw_ifslot: ARRAY[VW_MAX_IFINDEX] of __u32, ifindex -> counter slot + 1 (0: no slot). */
 

@@ -12,11 +12,6 @@
 #include "names.h"
 #include "pin.h"
 
-static const char *policy_name(unsigned int p)
-{
-	return p == VW_POLICY_MONITOR ? "monitor" : p == VW_POLICY_OPEN ? "open" : "drop";
-}
-
 /* "50/s burst 200 ban 600s", "-" without a rate. */
 static void format_limit(const struct vw_class *c, char *buf, size_t len)
 {
@@ -63,7 +58,7 @@ void vw_cli_print_classes(const struct vw_config *cfg)
 
 		vw_format_ports(c, ports, sizeof(ports));
 		format_limit(c, limit, sizeof(limit));
-		printf("%-16s %3u %-8s %8zu %8zu  %-30s %s\n", c->name, c->id, policy_name(c->policy),
+		printf("%-16s %3u %-8s %8zu %8zu  %-30s %s\n", c->name, c->id, vw_policy_name(c->policy),
 		       v4[c->id % VW_MAX_CLASSES], v6[c->id % VW_MAX_CLASSES], limit, ports);
 	}
 }
@@ -80,7 +75,7 @@ void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg)
 		vw_json_obj_begin(w);
 		vw_json_kv_str(w, "name", c->name);
 		vw_json_kv_uint(w, "id", c->id);
-		vw_json_kv_str(w, "policy", policy_name(c->policy));
+		vw_json_kv_str(w, "policy", vw_policy_name(c->policy));
 		vw_json_key(w, "ports");
 		vw_json_arr_begin(w);
 		for (unsigned int j = 0; j < c->nranges; j++) {

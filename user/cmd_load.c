@@ -42,14 +42,13 @@ static void clear_slot_counters(const struct vw_maps *m, unsigned int slot)
 	int ncpus = libbpf_num_possible_cpus();
 	struct vw_counter *zero;
 	__u32 first = VW_COUNTER_INDEX(slot, 0, 0, 0);
-	__u32 n = VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX;
 
 	if (ncpus <= 0)
 		return;
 	zero = calloc(ncpus, sizeof(*zero));
 	if (!zero)
 		return;
-	for (__u32 k = first; k < first + n; k++)
+	for (__u32 k = first; k < first + VW_COUNTERS_PER_SLOT; k++)
 		bpf_map_update_elem(m->counters, &k, zero, BPF_ANY);
 	free(zero);
 }

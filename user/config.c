@@ -658,10 +658,8 @@ int vw_config_write(const struct vw_config *cfg, FILE *out)
 			else
 				fprintf(out, " %u-%u/%s", p->lo, p->hi, vw_l4_name(p->l4));
 		}
-		if (c->policy == VW_POLICY_MONITOR)
-			fputs(" policy monitor", out);
-		else if (c->policy == VW_POLICY_OPEN)
-			fputs(" policy open", out);
+		if (c->policy != VW_POLICY_DROP)
+			fprintf(out, " policy %s", vw_policy_name(c->policy));
 		if (c->rate) {
 			fprintf(out, " rate %u/%c burst %u", c->rate, c->rate_unit == 60 ? 'm' : 's',
 				c->burst);
@@ -1032,6 +1030,29 @@ static void flood_finish(struct parser *p, unsigned int file, unsigned int line,
 		c->burst = c->rate > VW_BURST_MAX ? VW_BURST_MAX : c->rate;
 }
 
+/* "policy NAME" at tok[*i] of a class statement; false when the name is missing. */
+static bool policy_option(struct parser *p, unsigned int file, unsigned int line, char **tok,
+			  size_t n, size_t *i, struct vw_class *c, bool given)
+{
+	char q[QBUF], names[64];
+	int policy;
+
+	if (*i + 1 == n) {
+		perr(p, file, line, "missing policy after 'policy' (%s)",
+		     vw_policy_list(names, sizeof(names)));
+		return false;
+	}
+	policy = vw_policy_parse(tok[++*i]);
+	if (given)
+		perr(p, file, line, "policy given twice");
+	else if (policy >= 0)
+		c->policy = (__u8)policy;
+	else
+		perr(p, file, line, "bad policy '%s' (%s)", quote(q, sizeof(q), tok[*i], strlen(tok[*i])),
+		     vw_policy_list(names, sizeof(names)));
+	return true;
+}
+
 /* class NAME PORT... [policy drop|monitor|open] [rate N/s|N/m [burst M] [per /N] [ban DURATION]] */
 static void st_class(struct parser *p, unsigned int file, unsigned int line, char **tok, size_t n)
 {
@@ -1064,24 +1085,9 @@ static void st_class(struct parser *p, unsigned int file, unsigned int line, cha
 		const char *t = quote(q, sizeof(q), tok[i], strlen(tok[i]));
 
 		if (!strcmp(tok[i], "policy")) {
-			if (i + 1 == n) {
-				perr(p, file, line,
-				     "missing policy after 'policy' (drop, monitor or open)");
+			if (!policy_option(p, file, line, tok, n, &i, &c, policy_set))
 				break;
-			}
-			t = quote(q, sizeof(q), tok[i + 1], strlen(tok[i + 1]));
-			if (policy_set)
-				perr(p, file, line, "policy given twice");
-			else if (!strcmp(tok[i + 1], "drop"))
-				c.policy = VW_POLICY_DROP;
-			else if (!strcmp(tok[i + 1], "monitor"))
-				c.policy = VW_POLICY_MONITOR;
-			else if (!strcmp(tok[i + 1], "open"))
-				c.policy = VW_POLICY_OPEN;
-			else
-				perr(p, file, line, "bad policy '%s' (drop, monitor or open)", t);
 			policy_set = true;
-			i++;
 			continue;
 		}
 		if (flood_option(p, file, line, tok, n, &i, &c, &fo))

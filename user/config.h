@@ -15,12 +15,6 @@
 /* Port ranges one class can list. */
 #define VW_MAX_RANGES 64
 
-enum vw_policy {
-	VW_POLICY_DROP = 0,
-	VW_POLICY_MONITOR = 1,
-	VW_POLICY_OPEN = 2, /* every source passes (reason open), subject to rate and block sets */
-};
-
 struct vw_port_range {
 	__u16 lo, hi; /* inclusive, host order */
 	__u8 l4;      /* enum vw_l4 */

@@ -90,10 +90,7 @@ out:
 
 void vw_labels_of(const struct vw_stats_ctx *x, __u32 k, struct vw_labels *l)
 {
-	unsigned int reason = k % VW_REASON_MAX;
-	unsigned int verdict = (k / VW_REASON_MAX) % VW_VERDICT_MAX;
-	unsigned int cls = (k / (VW_REASON_MAX * VW_VERDICT_MAX)) % VW_CLASS_SLOTS;
-	unsigned int slot = k / (VW_REASON_MAX * VW_VERDICT_MAX * VW_CLASS_SLOTS);
+	unsigned int slot = VW_COUNTER_SLOT(k);
 
 	if (slot == VW_IFACE_SLOT_OTHER)
 		snprintf(l->iface, sizeof(l->iface), "other");
@@ -101,9 +98,9 @@ void vw_labels_of(const struct vw_stats_ctx *x, __u32 k, struct vw_labels *l)
 		snprintf(l->iface, sizeof(l->iface), "%.*s", VW_IFNAME_MAX, x->ifs[slot].name);
 	else
 		snprintf(l->iface, sizeof(l->iface), "slot%u", slot);
-	vw_class_name(&x->gc, &x->other, cls, l->cls, sizeof(l->cls));
-	l->verdict = vw_verdict_name(verdict);
-	l->reason = vw_reason_name(reason);
+	vw_class_name(&x->gc, &x->other, VW_COUNTER_CLASS(k), l->cls, sizeof(l->cls));
+	l->verdict = vw_verdict_name(VW_COUNTER_VERDICT(k));
+	l->reason = vw_reason_name(VW_COUNTER_REASON(k));
 }
 
 int vw_stats_context(const struct vw_maps *m, struct vw_stats_ctx *x)

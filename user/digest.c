@@ -10,11 +10,6 @@
 #include "names.h"
 #include "sha256.h"
 
-static const char *policy_word(unsigned int p)
-{
-	return p == VW_POLICY_MONITOR ? "monitor" : "drop";
-}
-
 /* Classes by name; rules by family, address, length. qsort has no context argument: the
  * class table is passed by a static for the one sort that needs it. */
 static const struct vw_config *sort_cfg;
@@ -97,7 +92,7 @@ int vw_policy_write_normalized(const struct vw_config *cfg, FILE *f)
 	for (unsigned int i = 0; i < n; i++) {
 		const struct vw_class *c = &cfg->classes[order[i]];
 
-		fprintf(f, "class %s %s\n", c->name, policy_word(c->policy));
+		fprintf(f, "class %s %s\n", c->name, vw_policy_name(c->policy));
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		const struct vw_class *c = &cfg->classes[order[i]];

@@ -32,23 +32,6 @@ int vw_pin_path(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-void vw_maps_init(struct vw_maps *m)
-{
-	for (unsigned int i = 0; i < VW_NUM_MAPS; i++)
-		*vw_maps_fd(m, i) = -1;
-}
-
-void vw_maps_close(struct vw_maps *m)
-{
-	for (unsigned int i = 0; i < VW_NUM_MAPS; i++) {
-		int *fd = vw_maps_fd(m, i);
-
-		if (*fd >= 0)
-			close(*fd);
-		*fd = -1;
-	}
-}
-
 int vw_maps_open_pinned(const char *dir, struct vw_maps *m)
 {
 	char path[PATH_MAX];

@@ -4,7 +4,7 @@
  *
  *   DIR/                mode 0700
  *   DIR/prog            the XDP program (voipwall_xdp)
- *   DIR/vw_<map>        each map of the program, by its name (vw_active, vw_counters, ...)
+ *   DIR/vw_<map>        each PINNED map of VW_MAPS (include/voipwall.h), by its name
  *   DIR/link_<ifindex>  the XDP bpf_link of each attached interface; removing it detaches
  *
  * Pinned objects are mode 0600. State-changing commands hold a lock (flock) on
@@ -22,13 +22,9 @@
 #define VW_LOCK_DIR	   "/run/lock"
 /* "DIR/name" into buf; -ENAMETOOLONG when it does not fit. */
 int vw_pin_path(char *buf, size_t len, const char *dir, const char *name);
-/* Set every fd to -1. */
-void vw_maps_init(struct vw_maps *m);
 /* Open every pinned map of dir. -ENOENT when nothing is pinned there (not loaded), -EBADF
  * when only some maps are (a damaged pin dir), else the errno of the failing bpf_obj_get. */
 int vw_maps_open_pinned(const char *dir, struct vw_maps *m);
-/* Close the fds vw_maps_open_pinned opened. */
-void vw_maps_close(struct vw_maps *m);
 /* Open the pinned program; returns an fd or -errno. */
 int vw_pin_open_prog(const char *dir);
 /* The pinned program called name (VW_PIN_PROG, VW_PIN_PROG_IP): an fd or -errno. */

@@ -35,7 +35,7 @@
 /* Test runs arrive on the loopback device; each config gives it a random counter slot through
  * vw_ifslot (or none: VW_IFACE_SLOT_OTHER). Its counters are one row of class x verdict x reason.
  */
-#define ROW_CELLS		   (VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+#define ROW_CELLS		   VW_COUNTERS_PER_SLOT
 #define CELL(cls, verdict, reason) VW_COUNTER_INDEX(0, cls, verdict, reason)
 /* A coarse clock tick at HZ=100, the slowest common configuration. */
 #define SEEN_SLACK_NS 10000000ULL
@@ -213,9 +213,9 @@ static int diff_row(struct runner *rn, int *cell, __u64 *dpk, __u64 *dby)
 
 static void cell_split(int cell, unsigned int *cls, unsigned int *verdict, unsigned int *reason)
 {
-	*reason = cell % VW_REASON_MAX;
-	*verdict = cell / VW_REASON_MAX % VW_VERDICT_MAX;
-	*cls = cell / (VW_REASON_MAX * VW_VERDICT_MAX);
+	*reason = VW_COUNTER_REASON(cell);
+	*verdict = VW_COUNTER_VERDICT(cell);
+	*cls = VW_COUNTER_CLASS(cell);
 }
 
 static int clear_map(int fd, size_t key_size)

@@ -50,7 +50,7 @@ int xdptest_run(struct xdptest *t, const void *frame, size_t len, __u32 ingress_
 /* All counters, summed over CPUs, into out[VW_COUNTERS]. Returns 0 or -errno. */
 int xdptest_counters(struct xdptest *t, struct vw_counter *out);
 /* Counters first..first+n-1 (e.g. one interface slot: VW_COUNTER_INDEX(slot, 0, 0, 0) and
- * VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX cells) into out[0..n). */
+ * VW_COUNTERS_PER_SLOT cells) into out[0..n). */
 int xdptest_counters_range(struct xdptest *t, __u32 first, __u32 n, struct vw_counter *out);
 
 /* The vw_sources entry of an address (4 bytes for IPv4, mapped to ::ffff:a.b.c.d, or 16 for

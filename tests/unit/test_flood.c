@@ -33,7 +33,7 @@
 
 #define NS 1000000000ULL
 #define SLOT_FIRST VW_COUNTER_INDEX(VW_IFACE_SLOT_OTHER, 0, 0, 0)
-#define SLOT_CELLS (VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+#define SLOT_CELLS VW_COUNTERS_PER_SLOT
 
 /* Class ids: the order of the config below. */
 enum { SIP, MGMT, PROV, RTP, V6, V6N };
@@ -117,9 +117,8 @@ static int frame(const char *name, const char *spec, int verdict, int reason, in
 		if (dp == (i == want) && db == (i == want ? p.len : 0))
 			continue;
 		fail(name, "%s: counter (class %u, %s, %s) +%llu, want (class %d, %s, %s) +1", spec,
-		     i / (VW_REASON_MAX * VW_VERDICT_MAX),
-		     vw_verdict_name(i / VW_REASON_MAX % VW_VERDICT_MAX),
-		     vw_reason_name(i % VW_REASON_MAX), (unsigned long long)dp, cls,
+		     VW_COUNTER_CLASS(i), vw_verdict_name(VW_COUNTER_VERDICT(i)),
+		     vw_reason_name(VW_COUNTER_REASON(i)), (unsigned long long)dp, cls,
 		     vw_verdict_name(verdict), vw_reason_name(reason));
 		return -1;
 	}

@@ -70,7 +70,7 @@
 		(v), (r), (c), 0                                                                   \
 	}
 /* Counter cells of one interface slot. */
-#define SLOT_CELLS (VW_CLASS_SLOTS * VW_VERDICT_MAX * VW_REASON_MAX)
+#define SLOT_CELLS VW_COUNTERS_PER_SLOT
 #define EN(v, r, c)                                                                                \
 	{                                                                                          \
 		(v), (r), (c), NOSRC                                                               \
@@ -123,13 +123,11 @@ static const char *class_label(unsigned int cls, char *buf, size_t n)
 
 static void describe_cell(unsigned int idx, char *buf, size_t n)
 {
-	unsigned int reason = idx % VW_REASON_MAX, verdict = idx / VW_REASON_MAX % VW_VERDICT_MAX;
-	unsigned int cls = idx / (VW_REASON_MAX * VW_VERDICT_MAX) % VW_CLASS_SLOTS;
-	unsigned int slot = idx / (VW_REASON_MAX * VW_VERDICT_MAX * VW_CLASS_SLOTS);
 	char cbuf[16];
 
-	snprintf(buf, n, "(slot %u, %s, %s, %s)", slot, class_label(cls, cbuf, sizeof(cbuf)),
-		 vw_verdict_name(verdict), vw_reason_name(reason));
+	snprintf(buf, n, "(slot %u, %s, %s, %s)", VW_COUNTER_SLOT(idx),
+		 class_label(VW_COUNTER_CLASS(idx), cbuf, sizeof(cbuf)),
+		 vw_verdict_name(VW_COUNTER_VERDICT(idx)), vw_reason_name(VW_COUNTER_REASON(idx)));
 }
 
 /* ---- Config building (no parser: the config is constructed in code) ---- */
