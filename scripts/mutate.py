@@ -8,10 +8,11 @@ and runs the fast suites once on the unchanged tree (they must pass), then for e
 its one change into a scratch copy, rebuilds, runs the suites named for it until one fails
 (caught) or all pass (missed), and puts the file back. The working tree is never written.
 
-Prints a caught/missed table. Exits non-zero when a mutant is missed, when its original text is
-no longer found exactly once in its file (the catalog has gone stale), when a mutant does not
-build or its program does not load (a mutant must be a plausible wrong change, not a broken one),
-or when the unchanged tree fails a suite.
+Prints a caught/missed table. A suite that runs out of time (--timeout) catches nothing: a
+mutant that no suite fails and one times out is TIMEOUT, not caught. Exits non-zero when a mutant
+is missed or timed out, when its original text is no longer found exactly once in its file (the
+catalog has gone stale), when a mutant does not build or its program does not load (a mutant
+must be a plausible wrong change, not a broken one), or when the unchanged tree fails a suite.
 
 Catalog format (one mutant per block, blank lines and '#' comments between blocks):
 
@@ -159,7 +160,8 @@ class Runner:
                    self.scratch, self.log, self.env)
 
     def suite(self, name):
-        """Run one suite; returns (status, seconds, note): status 'pass', 'fail' or 'noload'."""
+        """Run one suite; returns (status, seconds, note): status 'pass', 'fail', 'timeout' or
+        'noload'. A run that times out proves nothing about the mutant: it is not a failure."""
         b = self.build
         if name == "config":
             cmds = [["%s/tests/unit/test_config" % b]]
@@ -183,6 +185,8 @@ class Runner:
                 out = lf.read()
             if "cannot load the XDP program" in out or "loading the XDP object" in out:
                 return "noload", total, "the program does not load"
+            if "\n(timed out after " in out:
+                return "timeout", total, "timed out after %s s" % self.args.timeout
             fails = [l for l in out.splitlines() if l.startswith("FAIL ")]
             if rc != 0 or fails:
                 note = fails[0][5:] if fails else "exit status %d" % rc
@@ -194,7 +198,8 @@ class Runner:
 
 def run_mutant(r, m):
     """Apply m in r's scratch copy, build, run its suites; put the file back.
-    Returns (result, suite, note): caught, MISSED or BROKEN."""
+    Returns (result, suite, note): caught, MISSED, TIMEOUT (a suite ran out of time: not
+    caught) or BROKEN."""
     path = os.path.join(r.scratch, m.file)
     with open(path) as f:
         pristine = f.read()
@@ -206,12 +211,17 @@ def run_mutant(r, m):
         rc, _ = r.make(m.suites, m.file)
         if rc:
             return "BROKEN", "-", "does not build"
+        timed_out = None
         for s in m.suites:
             st, _, why = r.suite(s)
             if st == "noload":
                 return "BROKEN", s, why
+            if st == "timeout":
+                timed_out = timed_out or (s, why)
             if st == "fail":
                 return "caught", s, why
+        if timed_out:
+            return ("TIMEOUT",) + timed_out
         return "MISSED", "-", "every suite passed"
     finally:
         with open(path, "w") as f:
@@ -339,6 +349,7 @@ def main():
     caught = sum(1 for row in ordered if row[1] == "caught")
     missed = sum(1 for row in ordered if row[1] == "MISSED")
     broken = sum(1 for row in ordered if row[1] == "BROKEN")
+    timeouts = sum(1 for row in ordered if row[1] == "TIMEOUT")
     print()
     print("%-36s %-22s %-7s %-6s %s" % ("mutant", "file", "result", "suite", "what"))
     for m, result, by, note, secs in ordered:
@@ -346,9 +357,10 @@ def main():
     for m, why in stale:
         print("%-36s %-22s %-7s %-6s %s" % (m.name, m.file, "STALE", "-", why))
     print()
-    print("mutate: %d mutants: %d caught, %d missed, %d stale, %d broken (%.0f s)"
-          % (len(mutants), caught, missed, len(stale), broken, time.monotonic() - t_start))
-    return 1 if missed or stale or broken else 0
+    print("mutate: %d mutants: %d caught, %d missed, %d timed out, %d stale, %d broken (%.0f s)"
+          % (len(mutants), caught, missed, timeouts, len(stale), broken,
+             time.monotonic() - t_start))
+    return 1 if missed or timeouts or stale or broken else 0
 
 
 if __name__ == "__main__":

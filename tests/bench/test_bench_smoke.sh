@@ -32,21 +32,26 @@ if ! make --no-print-directory -s BUILD="$BUILD" bench QUICK=1 >"$log" 2>&1; the
 fi
 echo "make bench QUICK=1 took $(($(date +%s) - start)) s"
 cat "$log"
+rc=0
 if grep -q '^Targets$' "$log"; then
 	echo "PASS bench_quick_run"
 else
 	echo "FAIL bench_quick_run: no table of figures on stdout"
+	rc=1
 fi
 
-"$PYTHON" - "$JSON" <<'PY'
+"$PYTHON" - "$JSON" <<'PY' || rc=1
 import json, sys
 
+failed = 0
 def check(name, cond_fn):
+    global failed
     try:
         why = cond_fn()
     except (KeyError, TypeError, IndexError, ValueError, ZeroDivisionError) as e:
         why = "missing or malformed: %r" % e
     print(("FAIL %s: %s" % (name, why)) if why else "PASS " + name)
+    failed += bool(why)
 
 try:
     with open(sys.argv[1]) as f:
@@ -131,4 +136,6 @@ check("bench_live", live)
 check("bench_control_plane", control_plane)
 check("bench_targets", targets)
 check("bench_measured_paths", measured_paths)
+sys.exit(1 if failed else 0)
 PY
+exit "$rc"
