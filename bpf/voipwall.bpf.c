@@ -529,12 +529,14 @@ static __always_inline void decide(const struct pkt_meta *m, __u32 gen, __u8 pcl
 		     pcls & VW_PORT_MONITOR, &j->verdict, &j->reason);
 }
 
-/* RFC 791 / RFC 8200: later fragments carry no ports; they follow the first's verdict. */
+/* RFC 791 / RFC 8200: later fragments carry no ports; they follow the first's verdict while the
+ * kernel would still reassemble them with it (VW_FRAG_TIMEOUT_*). The clock is flood.h's (the
+ * test clock in unit runs). */
 static __always_inline void follow_first_fragment(const struct pkt_meta *m, struct judgement *j)
 {
 	struct vw_frag_val *fv = bpf_map_lookup_elem(&vw_frags, &m->fk);
 
-	if (fv) {
+	if (fv && flood_now() < fv->expires_ns) {
 		j->verdict = fv->verdict;
 		j->cls = fv->cls;
 		j->reason = VW_REASON_FRAGMENT;
@@ -543,13 +545,25 @@ static __always_inline void follow_first_fragment(const struct pkt_meta *m, stru
 	}
 }
 
+/* A malformed first fragment never replaces a verdict still in force: anyone can spoof one with
+ * the key of a genuine datagram, whose later fragments would then be dropped. */
 static __always_inline void remember_first_fragment(const struct pkt_meta *m,
 						    const struct judgement *j)
 {
-	struct vw_frag_val nv = { .verdict = j->verdict, .cls = j->cls, .reason = j->reason };
+	struct vw_frag_val nv = { .verdict = j->verdict, .cls = j->cls, .reason = j->reason }, *old;
+	__u64 now;
 
-	if (m->frag == FRAG_FIRST)
-		bpf_map_update_elem(&vw_frags, &m->fk, &nv, BPF_ANY);
+	if (m->frag != FRAG_FIRST)
+		return;
+	now = flood_now();
+	if (j->reason == VW_REASON_MALFORMED) {
+		old = bpf_map_lookup_elem(&vw_frags, &m->fk);
+		if (old && now < old->expires_ns)
+			return;
+	}
+	nv.expires_ns = now + (m->fk.family == VW_FAMILY_V4 ? VW_FRAG_TIMEOUT_V4_NS
+							    : VW_FRAG_TIMEOUT_V6_NS);
+	bpf_map_update_elem(&vw_frags, &m->fk, &nv, BPF_ANY);
 }
 
 /* One counter cell per (interface slot, class, verdict, reason); returns the XDP action. */

@@ -118,6 +118,11 @@ struct vw_leaf {
 
 /* Fragments whose first fragment was seen: enough for ~64k datagrams in flight. */
 #define VW_FRAG_LRU_SIZE 65536
+/* A remembered first-fragment verdict lives as long as the kernel keeps the datagram's fragments
+ * for reassembly: the defaults of net.ipv4.ipfrag_time (30 s) and net.ipv6.ip6frag_time (60 s).
+ * A later fragment arriving after that cannot join the old first fragment in the kernel. */
+#define VW_FRAG_TIMEOUT_V4_NS (30ULL * 1000000000ULL)
+#define VW_FRAG_TIMEOUT_V6_NS (60ULL * 1000000000ULL)
 /* Sources seen dropped/monitored, read by `voipwall top`. */
 #define VW_SRC_LRU_SIZE 65536
 /* Recording a dropped source is a hash update, the costliest step of the drop path. Each CPU
@@ -358,7 +363,8 @@ struct vw_frag_val {
 	__u8 verdict; /* enum vw_verdict */
 	__u8 cls;     /* class, or VW_CLASS_NONE */
 	__u8 reason;  /* the first fragment's reason */
-	__u8 pad;
+	__u8 pad[5];
+	__u64 expires_ns; /* CLOCK_MONOTONIC: first fragment + VW_FRAG_TIMEOUT_V4_NS / _V6_NS */
 };
 
 /* vw_sources: LRU_HASH, sources whose packets got verdict drop or monitor (sampled under a flood,
@@ -388,7 +394,7 @@ _Static_assert(sizeof(struct vw_node) == 1024, "vw_node layout");
 _Static_assert(sizeof(struct vw_leaf) == 32, "vw_leaf layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");
 _Static_assert(sizeof(struct vw_frag_key) == 40, "vw_frag_key layout");
-_Static_assert(sizeof(struct vw_frag_val) == 4, "vw_frag_val layout");
+_Static_assert(sizeof(struct vw_frag_val) == 16, "vw_frag_val layout");
 _Static_assert(sizeof(struct vw_src_val) == 32, "vw_src_val layout");
 #endif
 

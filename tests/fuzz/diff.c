@@ -47,7 +47,8 @@
 struct hist {
 	__u8 *data;
 	size_t len;
-	int link; /* enum rm_link */
+	int link;     /* enum rm_link */
+	__u64 now_ns; /* the program's clock when it ran */
 	struct rm_result exp;
 };
 
@@ -88,7 +89,7 @@ struct runner {
 		  [VW_REASON_MAX]; /* model outcomes of every frame run (coverage) */
 	long frames_run;
 	long decisions; /* random frames whose verdict came from the allowlist */
-	__u64 seen_first, seen_later_hit, seen_multibuf;
+	__u64 seen_first, seen_later_hit, seen_multibuf, seen_kept;
 	char why[48][96]; /* which rule of the spec decided, and how often (coverage) */
 	__u64 why_n[48];
 	unsigned int nwhy;
@@ -238,8 +239,9 @@ static void print_expect(FILE *o, const struct vw_config *cfg, unsigned int verd
 }
 
 static void print_frame_case(FILE *o, const struct vw_config *cfg, int link, const __u8 *d,
-			     size_t len, const struct rm_result *e)
+			     size_t len, __u64 now_ns, const struct rm_result *e)
 {
+	fprintf(o, "clock %llu\n", (unsigned long long)now_ns);
 	fprintf(o, link == RM_LINK_IP ? "ipframe " : "frame ");
 	gen_hex_print(o, d, len);
 	fprintf(o, "\nexpect ");
@@ -293,9 +295,9 @@ static void reproducer(struct runner *rn, int link, const __u8 *d, size_t len,
 			if (h->exp.frag == RM_FRAG_FIRST &&
 			    !memcmp(&h->exp.frag_key, &e->frag_key, sizeof(e->frag_key)))
 				print_frame_case(stdout, rn->cfg, h->link, h->data, h->len,
-						 &h->exp);
+						 h->now_ns, &h->exp);
 		}
-	print_frame_case(stdout, rn->cfg, link, d, len, e);
+	print_frame_case(stdout, rn->cfg, link, d, len, rn->st.now_ns, e);
 	fprintf(stdout, "end\n");
 	fflush(stdout);
 	rn->mismatches++;
@@ -321,8 +323,16 @@ static int hist_add(struct runner *rn, int link, const __u8 *d, size_t len)
 	memcpy(h->data, d, len);
 	h->len = len;
 	h->link = link;
+	h->now_ns = rn->st.now_ns;
 	rn->nhist++;
 	return 0;
+}
+
+/* The program's clock (the test clock, bpf/flood.h) and the model's, moved together. */
+static void set_clock(struct runner *rn, __u64 now_ns)
+{
+	rn->st.now_ns = now_ns;
+	rn->skel->bss->vw_test_now_ns = now_ns;
 }
 
 static void hist_clear(struct runner *rn)
@@ -454,12 +464,15 @@ static const char *check_state(struct runner *rn, const struct rm_result *e, cha
 		if (bpf_map_lookup_elem(rn->maps.frags, &e->frag_key, &kv))
 			return "first fragment: no vw_frags entry under the expected key";
 		if (me && (kv.verdict != me->val.verdict || kv.cls != me->val.cls ||
-			   kv.reason != me->val.reason)) {
-			snprintf(buf, len, "vw_frags entry %s/%s/%s, expected %s/%s/%s",
+			   kv.reason != me->val.reason || kv.expires_ns != me->val.expires_ns)) {
+			snprintf(buf, len,
+				 "vw_frags entry %s/%s/%s expiring %llu, expected %s/%s/%s expiring "
+				 "%llu",
 				 vw_verdict_name(kv.verdict), vw_reason_name(kv.reason),
-				 gen_class_name(rn->cfg, kv.cls), vw_verdict_name(me->val.verdict),
-				 vw_reason_name(me->val.reason),
-				 gen_class_name(rn->cfg, me->val.cls));
+				 gen_class_name(rn->cfg, kv.cls), (unsigned long long)kv.expires_ns,
+				 vw_verdict_name(me->val.verdict), vw_reason_name(me->val.reason),
+				 gen_class_name(rn->cfg, me->val.cls),
+				 (unsigned long long)me->val.expires_ns);
 			return buf;
 		}
 	}
@@ -532,6 +545,7 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 	rn->seen[e.verdict][e.reason]++;
 	rn->seen_first += e.frag == RM_FRAG_FIRST;
 	rn->seen_later_hit += e.frag_hit;
+	rn->seen_kept += e.frag_kept;
 	rn->seen_multibuf += len > rn->linear;
 	for (unsigned int i = 0; i <= rn->nwhy && i < 48; i++) {
 		if (i == rn->nwhy) {
@@ -641,7 +655,7 @@ static int end_config(struct runner *rn)
 		nf++;
 		if (!bpf_map_lookup_elem(rn->maps.frags, &fk, &v) &&
 		    (!me || me->val.verdict != v.verdict || me->val.cls != v.cls ||
-		     me->val.reason != v.reason)) {
+		     me->val.reason != v.reason || me->val.expires_ns != v.expires_ns)) {
 			printf("# MISMATCH %s: vw_frags entry (proto %u id %u) %s\n", rn->ctx,
 			       fk.proto, fk.id, me ? "differs" : "not in the model");
 			bad++;
@@ -737,6 +751,9 @@ static int run_regressions(struct runner *rn, const char *path)
 			in_case = true;
 			applied = false;
 			cases++;
+			set_clock(rn, 0);
+		} else if (in_case && !strncmp(s, "clock ", 6)) {
+			set_clock(rn, strtoull(s + 6, NULL, 10));
 		} else if (in_case && !strncmp(s, "config ", 7)) {
 			if (gen_config_parse_line(&cfg, s + 7, &why)) {
 				printf("# %s:%zu: %s\n", path, lineno, why);
@@ -825,7 +842,10 @@ static int replay_strict(struct runner *rn, const struct vw_config *cfg, __u32 s
 	rn->strict = true;
 	err = begin_config(rn, cfg, slot, false);
 	for (size_t i = 0; !err && i < n; i++) {
-		int r = run_frame(rn, frames[i].link, frames[i].data, frames[i].len, NULL);
+		int r;
+
+		set_clock(rn, frames[i].now_ns);
+		r = run_frame(rn, frames[i].link, frames[i].data, frames[i].len, NULL);
 
 		if (r < 0)
 			err = r;
@@ -892,6 +912,8 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			int r;
 
 			gen_next(g, fr);
+			if (fr->wait_ns)
+				set_clock(rn, rn->st.now_ns + fr->wait_ns);
 			r = run_frame(rn, fr->link, fr->data, fr->len, &e);
 			rn->frames_run++;
 			rn->decisions += r >= 0 && (e.reason == VW_REASON_ALLOWLISTED ||
@@ -1137,9 +1159,10 @@ int main(int argc, char **argv)
 			if (rn->seen[v][r])
 				printf(" %s/%s=%llu", vw_verdict_name(v), vw_reason_name(r),
 				       (unsigned long long)rn->seen[v][r]);
-	printf("\n# first fragments %llu, later fragments following one %llu, multi-buffer %llu\n",
-	       (unsigned long long)rn->seen_first, (unsigned long long)rn->seen_later_hit,
-	       (unsigned long long)rn->seen_multibuf);
+	printf("\n# first fragments %llu (malformed, keeping a verdict in force: %llu), later "
+	       "fragments following one %llu, multi-buffer %llu\n",
+	       (unsigned long long)rn->seen_first, (unsigned long long)rn->seen_kept,
+	       (unsigned long long)rn->seen_later_hit, (unsigned long long)rn->seen_multibuf);
 	for (unsigned int i = 0; i < rn->nwhy; i++)
 		printf("#   %8llu  %s\n", (unsigned long long)rn->why_n[i], rn->why[i]);
 	ret = rn->mismatches ? 1 : 0;

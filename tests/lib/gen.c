@@ -1574,10 +1574,25 @@ static void gen_link(struct gen *g, struct gen_frame *f)
 
 static void gen_next_ether(struct gen *g, struct gen_frame *out);
 
+/* Now and then time passes before a frame: often just around the reassembly timeouts (30 s
+ * IPv4, 60 s IPv6), where a fragment series' later fragments stop following their first. */
+static void gen_wait(struct gen *g, struct gen_frame *f)
+{
+	static const __u64 edges[] = {VW_FRAG_TIMEOUT_V4_NS, VW_FRAG_TIMEOUT_V6_NS};
+	unsigned int x = (unsigned int)gen_below(&g->rng, 100);
+
+	f->wait_ns = 0;
+	if (x < 3)
+		f->wait_ns = edges[gen_below(&g->rng, 2)] - 1 + gen_below(&g->rng, 3);
+	else if (x < 6)
+		f->wait_ns = gen_below(&g->rng, VW_FRAG_TIMEOUT_V6_NS);
+}
+
 void gen_next(struct gen *g, struct gen_frame *out)
 {
 	gen_next_ether(g, out);
 	gen_link(g, out);
+	gen_wait(g, out);
 }
 
 static void gen_next_ether(struct gen *g, struct gen_frame *out)

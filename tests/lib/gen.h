@@ -39,6 +39,8 @@ struct gen_frame {
 	size_t len;
 	int link;      /* enum rm_link: RM_LINK_ETHER, or RM_LINK_IP (the frame starts at IP) */
 	char desc[80]; /* how it was made, for reproducers */
+	__u64 wait_ns; /* the program's clock moves on this much before the frame (fragment
+			* verdicts expire, docs/datapath.md section 5) */
 	__u8 data[GEN_MAX_FRAME];
 };
 

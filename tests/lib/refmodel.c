@@ -286,6 +286,11 @@ static void later_fragment(const struct rm_state *st, struct rm_result *res)
 		       "5: later fragment, first not seen");
 		return;
 	}
+	if (st->now_ns >= e->val.expires_ns) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_FRAGMENT_UNKNOWN, VW_CLASS_NONE,
+		       "5: later fragment, its first's verdict expired");
+		return;
+	}
 	res->frag_hit = true;
 	res->frag_origin = e->origin;
 	decide(res, e->val.verdict, VW_REASON_FRAGMENT, e->val.cls,
@@ -580,12 +585,20 @@ l3:
 	else
 		decide(res, VW_VERDICT_PASS, VW_REASON_NON_IP, VW_CLASS_NONE, "1.3: not IP");
 
-	/* Section 5: a first fragment's outcome is remembered, whatever it is. */
+	/* Section 5: a first fragment's outcome is remembered, whatever it is, for the kernel's
+	 * reassembly timeout of its family; a malformed one never replaces a verdict in force. */
 	if (res->frag == RM_FRAG_FIRST) {
+		const struct rm_frag_entry *old = rm_frag_find(st, &res->frag_key);
 		struct vw_frag_val v = {
 		    .verdict = res->verdict, .cls = res->cls, .reason = res->reason};
 
-		err = frag_store(st, &res->frag_key, &v, origin);
+		v.expires_ns = st->now_ns + (res->frag_key.family == VW_FAMILY_V4
+						 ? VW_FRAG_TIMEOUT_V4_NS
+						 : VW_FRAG_TIMEOUT_V6_NS);
+		res->frag_kept = res->reason == VW_REASON_MALFORMED && old &&
+				 st->now_ns < old->val.expires_ns;
+		if (!res->frag_kept)
+			err = frag_store(st, &res->frag_key, &v, origin);
 		if (err)
 			goto out;
 	}

@@ -26,7 +26,7 @@ enum rm_link {
 enum rm_frag_kind {
 	RM_FRAG_NONE = 0,  /* not a fragment (or not known to be one) */
 	RM_FRAG_FIRST = 1, /* offset 0, more-fragments set: its verdict is remembered */
-	RM_FRAG_LATER = 2, /* offset > 0: follows the remembered verdict, if any */
+	RM_FRAG_LATER = 2, /* offset > 0: follows the remembered verdict, if in force */
 };
 
 /* One remembered first fragment (model of a vw_frags entry). */
@@ -59,6 +59,8 @@ struct rm_state {
 	struct rm_src_entry *srcs;
 	size_t nsrcs, srcs_cap;
 	struct rm_rate rate; /* kept by rm_state_reset(): the caller sets it */
+	__u64 now_ns;	     /* the program's clock (vw_test_now_ns in test runs); kept by
+			      * rm_state_reset(): the caller sets it */
 };
 
 /* The decision for one frame, and what it did to the state. */
@@ -69,6 +71,7 @@ struct rm_result {
 	int action;		     /* XDP_PASS or XDP_DROP */
 	__u8 frag;		     /* enum rm_frag_kind */
 	bool frag_hit;		     /* RM_FRAG_LATER: its first fragment was remembered */
+	bool frag_kept;		     /* RM_FRAG_FIRST, malformed: an entry in force was kept */
 	long frag_origin;	     /* frag_hit: origin of the entry consulted */
 	struct vw_frag_key frag_key; /* frag != RM_FRAG_NONE: the key stored or looked up */
 	bool src_known;		     /* the IP header was valid: src holds the source */

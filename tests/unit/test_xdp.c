@@ -778,38 +778,60 @@ struct fstep {
 	bool remembered;
 };
 
+/* Where the test clock stands when a fragment sequence starts: not 0, so an
+ * expiry computed from a zero clock shows. A step whose spec starts "@N " runs
+ * with the clock N ms after that start; other steps leave it where it is. */
+#define FRAG_T0_NS (1000ULL * 1000000000ULL)
+
 static void run_frag_seq(const char *name, __u32 id, __u8 proto, const struct fstep *steps,
 			 unsigned int n)
 {
 	static struct pkt p;
+	__u64 clock_before = T.skel->bss->vw_test_now_ns, timeout;
 	struct vw_frag_val fv;
 	char step[160];
 	unsigned int i;
 
+	T.skel->bss->vw_test_now_ns = FRAG_T0_NS;
 	for (i = 0; i < n; i++) {
 		const struct fstep *s = &steps[i];
+		const char *spec = s->spec;
 		int has;
 
 		snprintf(step, sizeof(step), "%s (step %u)", name, i + 1);
-		if (pkt_build(&p, s->spec, stdout)) {
+		if (*spec == '@') {
+			char *end;
+
+			T.skel->bss->vw_test_now_ns =
+			    FRAG_T0_NS + strtoull(spec + 1, &end, 10) * 1000000ULL;
+			spec = end + 1;
+		}
+		if (pkt_build(&p, spec, stdout)) {
 			fail(name, NULL, 0, "bad spec '%s'", s->spec);
-			return;
+			goto out;
 		}
 		if (check_frame(step, p.data, p.len, p.src, p.l3_family, &s->e)) {
 			printf("  spec: %s\n", s->spec);
-			return;
+			goto out;
 		}
 		has = !frag_entry(&p, id, proto, &fv);
+		timeout = p.l3_family == 4 ? VW_FRAG_TIMEOUT_V4_NS : VW_FRAG_TIMEOUT_V6_NS;
 		if (s->remembered && (!has || fv.verdict != s->e.verdict || fv.cls != s->e.cls ||
-				      fv.reason != s->e.reason)) {
+				      fv.reason != s->e.reason ||
+				      fv.expires_ns != T.skel->bss->vw_test_now_ns + timeout)) {
 			fail(step, p.data, p.len,
-			     "vw_frags entry %s (verdict %u class %u reason %u), want %d/%d/%d",
+			     "vw_frags entry %s (verdict %u class %u reason %u expires %llu), want "
+			     "%d/%d/%d expiring %llu",
 			     has ? "differs" : "missing", has ? fv.verdict : 0, has ? fv.cls : 0,
-			     has ? fv.reason : 0, s->e.verdict, s->e.cls, s->e.reason);
-			return;
+			     has ? fv.reason : 0, has ? (unsigned long long)fv.expires_ns : 0ULL,
+			     s->e.verdict, s->e.cls, s->e.reason,
+			     (unsigned long long)(T.skel->bss->vw_test_now_ns + timeout));
+			goto out;
 		}
 	}
 	pass(name);
+out:
+	T.skel->bss->vw_test_now_ns = clock_before;
 }
 
 #define NSTEPS(a) (sizeof(a) / sizeof(a[0]))
@@ -921,6 +943,78 @@ static void test_fragments(void)
 	     false},
 	};
 
+	/* A remembered verdict lives as long as the kernel keeps fragments for
+	 * reassembly (ipfrag_time 30 s, ip6frag_time 60 s), then a later fragment is
+	 * unknown. */
+	static const struct fstep expiry4_pbx[] = {
+	    {"eth ip4=" PBX4 ">" GW4 " id=601 mf udp=5060>5060 len=3000 data=1472",
+	     E(P, R_ALLOW, SIP), true},
+	    {"@29999 eth ip4=" PBX4 ">" GW4 " id=601 off=185 mf proto=17 data=1480",
+	     E(P, R_FRAG, SIP), false},
+	    {"@30000 eth ip4=" PBX4 ">" GW4 " id=601 off=370 proto=17 data=40", E(P, R_FUNK, NONE),
+	     false},
+	};
+	static const struct fstep expiry4_scan[] = {
+	    {"eth ip4=" SCAN4 ">" GW4 " id=602 mf udp=5060>5060 len=3000 data=1472",
+	     E(D, R_NOT, SIP), true},
+	    {"@29999 eth ip4=" SCAN4 ">" GW4 " id=602 off=185 mf proto=17 data=1480",
+	     E(D, R_FRAG, SIP), false},
+	    {"@30001 eth ip4=" SCAN4 ">" GW4 " id=602 off=370 proto=17 data=40", E(P, R_FUNK, NONE),
+	     false},
+	    /* a new first fragment with the key starts a new datagram */
+	    {"@45000 eth ip4=" SCAN4 ">" GW4 " id=602 mf udp=5060>5060 len=3000 data=1472",
+	     E(D, R_NOT, SIP), true},
+	    {"@74999 eth ip4=" SCAN4 ">" GW4 " id=602 off=370 proto=17 data=40", E(D, R_FRAG, SIP),
+	     false},
+	};
+	static const struct fstep expiry6_scan[] = {
+	    {"eth ip6=" SCAN6 ">" GW6 " frag id=0x602 mf udp=5060>5060 len=3000 data=1440",
+	     E(D, R_NOT, SIP), true},
+	    {"@30001 eth ip6=" SCAN6 ">" GW6 " frag id=0x602 off=181 mf nh=17 data=1448",
+	     E(D, R_FRAG, SIP), false},
+	    {"@59999 eth ip6=" SCAN6 ">" GW6 " frag id=0x602 off=181 mf nh=17 data=1448",
+	     E(D, R_FRAG, SIP), false},
+	    {"@60000 eth ip6=" SCAN6 ">" GW6 " frag id=0x602 off=362 nh=17 data=104",
+	     E(P, R_FUNK, NONE), false},
+	};
+	/* A spoofed malformed first fragment with a genuine datagram's key leaves its
+	 * verdict alone (else the rest of a call's INVITE would be dropped); once the
+	 * verdict has expired it is remembered like any first fragment. */
+	static const struct fstep spoof4[] = {
+	    {"eth ip4=" PBX4 ">" GW4 " id=603 mf udp=5060>5060 len=3000 data=1472",
+	     E(P, R_ALLOW, SIP), true},
+	    {"@10 eth ip4=" PBX4 ">" GW4 " id=603 mf proto=17 data=4", E(D, R_MAL, NONE), false},
+	    {"@20 eth ip4=" PBX4 ">" GW4 " id=603 mf udp=5060>5060 len=4 data=1472",
+	     E(D, R_MAL, NONE), false},
+	    {"@30 eth ip4=" PBX4 ">" GW4 " id=603 off=185 mf proto=17 data=1480", E(P, R_FRAG, SIP),
+	     false},
+	    {"@30030 eth ip4=" PBX4 ">" GW4 " id=603 mf proto=17 data=4", E(D, R_MAL, NONE), true},
+	    {"@30040 eth ip4=" PBX4 ">" GW4 " id=603 off=370 proto=17 data=40", E(D, R_FRAG, NONE),
+	     false},
+	};
+	static const struct fstep spoof6[] = {
+	    {"eth ip6=" PBX6 ">" GW6 " frag id=0x603 mf udp=5060>5060 len=3000 data=1440",
+	     E(P, R_ALLOW, SIP), true},
+	    {"@10 eth ip6=" PBX6 ">" GW6 " frag id=0x603 mf nh=17 data=4", E(D, R_MAL, NONE),
+	     false},
+	    {"@20 eth ip6=" PBX6 ">" GW6 " frag id=0x603 off=181 mf nh=17 data=1448",
+	     E(P, R_FRAG, SIP), false},
+	    {"@60020 eth ip6=" PBX6 ">" GW6 " frag id=0x603 mf nh=17 data=4", E(D, R_MAL, NONE),
+	     true},
+	    {"@60030 eth ip6=" PBX6 ">" GW6 " frag id=0x603 off=362 nh=17 data=104",
+	     E(D, R_FRAG, NONE), false},
+	};
+	/* A well-formed first fragment with the key is a new datagram: it replaces
+	 * the verdict. */
+	static const struct fstep refirst4[] = {
+	    {"eth ip4=" SCAN4 ">" GW4 " id=604 mf udp=5060>5060 len=3000 data=1472",
+	     E(D, R_NOT, SIP), true},
+	    {"@10 eth ip4=" SCAN4 ">" GW4 " id=604 mf udp=5060>9999 len=3000 data=1472",
+	     E(P, R_UNP, NONE), true},
+	    {"@20 eth ip4=" SCAN4 ">" GW4 " id=604 off=185 proto=17 data=1480", E(P, R_FRAG, NONE),
+	     false},
+	};
+
 	run_frag_seq("frag_v4_invite_from_pbx_passes_whole", 101, 17, invite_pbx,
 		     NSTEPS(invite_pbx));
 	run_frag_seq("frag_v4_invite_from_scanner_all_dropped", 101, 17, invite_scan,
@@ -941,6 +1035,15 @@ static void test_fragments(void)
 	run_frag_seq("frag_v4_icmp_first_remembered", 301, 1, icmp4, NSTEPS(icmp4));
 	run_frag_seq("frag_v4_monitor_policy", 401, 17, rtp_monitor, NSTEPS(rtp_monitor));
 	run_frag_seq("frag_v4_qinq_options", 501, 6, qinq_opts, NSTEPS(qinq_opts));
+	run_frag_seq("frag_v4_verdict_expires_after_ipfrag_time", 601, 17, expiry4_pbx,
+		     NSTEPS(expiry4_pbx));
+	run_frag_seq("frag_v4_drop_expires_then_new_datagram", 602, 17, expiry4_scan,
+		     NSTEPS(expiry4_scan));
+	run_frag_seq("frag_v6_verdict_expires_after_ip6frag_time", 0x602, 17, expiry6_scan,
+		     NSTEPS(expiry6_scan));
+	run_frag_seq("frag_v4_malformed_first_keeps_verdict", 603, 17, spoof4, NSTEPS(spoof4));
+	run_frag_seq("frag_v6_malformed_first_keeps_verdict", 0x603, 17, spoof6, NSTEPS(spoof6));
+	run_frag_seq("frag_v4_new_first_replaces_verdict", 604, 17, refirst4, NSTEPS(refirst4));
 }
 
 /* An atomic fragment (offset 0, M clear) is a whole datagram: classified, not
