@@ -139,8 +139,9 @@ SYSCONFDIR ?= /etc
 
 # systemd units and their helper, with the install paths filled in ($(BUILD)/packaging: install
 # copies these; tests run and verify them from there)
-UNITS := voipwall.service voipwall-exporter.service voipwall-textfile.service \
-	voipwall-textfile.timer voipwall-reload.path voipwall-reload.service
+UNITS := voipwall.service voipwall@.service voipwall-exporter.service \
+	voipwall-textfile.service voipwall-textfile.timer voipwall-reload.path \
+	voipwall-reload.service
 PKG_OUT := $(addprefix $(BUILD)/packaging/,$(UNITS) voipwall-textfile)
 
 $(BUILD)/packaging/%: packaging/% Makefile | $(BUILD)
