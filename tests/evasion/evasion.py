@@ -29,6 +29,7 @@ from scapy.layers.inet import IP, TCP, UDP, IPOption_NOP, IPOption_RR  # noqa: E
 from scapy.layers.inet6 import (IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,  # noqa: E402
                                 IPv6ExtHdrHopByHop, IPv6ExtHdrRouting)
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether  # noqa: E402
+from scapy.layers.ppp import PPPoE, PPPoED  # noqa: E402
 from scapy.packet import Raw  # noqa: E402
 from scapy.sendrecv import AsyncSniffer, sendp  # noqa: E402
 
@@ -364,6 +365,76 @@ def build_cases():
         frames.append(Frame(eth() / ip6(src6(g)) / IPv6ExtHdrFragment(nh=17, offset=1, m=0, id=fid)
                             / Raw(r6[8:]), row(SIP, "pass" if g else "drop", "fragment")))
     cases.append(Case("frag-overlap", frames, bad=[A.bad4, A.bad6]))
+    cases += pppoe_cases()
+    return cases
+
+
+# ---- PPPoE (RFC 2516) --------------------------------------------------------------------------
+
+def pppoe(tags=(), proto=0x0021, sid=0x1234):
+    """A PPPoE session header (its length filled in by scapy) and a two-byte PPP protocol field.
+    Written by hand: scapy's PPP layer compresses the field to one byte (RFC 1661 PFC), which
+    PPPoE peers do not negotiate and the kernel's PPPoE path does not expand."""
+    return eth(tags) / PPPoE(sessionid=sid) / Raw(proto.to_bytes(2, "big"))
+
+
+def pppoe_cases():
+    """Session frames carrying IPv4 and IPv6, bare and behind one or two VLAN tags, judged like
+    plain IP; discovery and PPP control protocols pass as non_ip; PPPoE/PPP headers the kernel
+    would not turn into the packet they seem to carry are malformed. The gateway has no PPPoE
+    session (the kernel has no PPPoE here), so nothing is delivered: counters only."""
+    cases = [
+        shape_cases("pppoe-v4", lambda g, l4: pppoe() / ip4(src4(g)) / l4, False, False),
+        shape_cases("pppoe-v6", lambda g, l4: pppoe(proto=0x0057) / ip6(src6(g)) / l4,
+                    False, False),
+        shape_cases("pppoe-vlan-v4",
+                    lambda g, l4: pppoe([(0x8100, 100)]) / ip4(src4(g)) / l4, False, False),
+        shape_cases("pppoe-vlan-v6",
+                    lambda g, l4: pppoe([(0x8100, 101)], 0x0057) / ip6(src6(g)) / l4,
+                    False, False),
+        shape_cases("pppoe-qinq-v4",
+                    lambda g, l4: pppoe([(0x88a8, 200), (0x8100, 100)]) / ip4(src4(g)) / l4,
+                    False, False),
+        shape_cases("pppoe-qinq-v6",
+                    lambda g, l4: pppoe([(0x88a8, 200), (0x8100, 101)], 0x0057)
+                    / ip6(src6(g)) / l4, False, False),
+    ]
+    non_ip = row(NONE, "pass", "non_ip")
+    # Discovery (EtherType 0x8863): PADI, PADO, PADR, PADS, PADT, bare and tagged.
+    frames = [Frame(eth(tags) / PPPoED(code=code, sessionid=0 if code != 0xa7 else 0x1234)
+                    / Raw(b"\x01\x01\x00\x00"), non_ip)
+              for tags in ((), [(0x8100, 100)])
+              for code in (0x09, 0x07, 0x19, 0x65, 0xa7)]
+    cases.append(Case("pppoe-discovery", frames, bad=[A.bad4, A.bad6]))
+    # PPP control protocols in a session: LCP Configure-Request and Echo-Request, PAP, CHAP,
+    # IPCP, IPV6CP; and an IP packet behind a compressed (one-byte) protocol field.
+    ctl = [(0xc021, b"\x01\x01\x00\x0a\x05\x06\x12\x34\x56\x78"),
+           (0xc021, b"\x09\x02\x00\x08\x12\x34\x56\x78"),
+           (0xc023, b"\x01\x01\x00\x06\x00\x00"),
+           (0xc223, b"\x01\x01\x00\x04"),
+           (0x8021, b"\x01\x01\x00\x0a\x03\x06\xc6\x12\x08\x14"),
+           (0x8057, b"\x01\x01\x00\x0e\x01\x0a\x00\x00\x00\x00\x00\x00\x00\x01")]
+    frames = [Frame(pppoe(tags, proto) / Raw(body), non_ip)
+              for tags in ((), [(0x8100, 100)]) for proto, body in ctl]
+    pfc = eth() / PPPoE(sessionid=0x1234) / Raw(b"\x21") / ip4(A.bad4) / udp(5060, "pfc")
+    frames.append(Frame(pfc, non_ip))
+    cases.append(Case("pppoe-control", frames, bad=[A.bad4, A.bad6]))
+    # Malformed: a PPPoE length past the frame, a wrong version/type or code, Van Jacobson
+    # compressed TCP/IP (the kernel may turn it into IP the program cannot read).
+    mal = row(NONE, "drop", "malformed")
+    frames = []
+    for tags in ((), [(0x8100, 100)]):
+        long_len = pppoe(tags) / ip4(A.bad4) / udp(5060, "long")
+        long_len[PPPoE].len = len(bytes(long_len[PPPoE].payload)) + 20
+        frames.append(Frame(long_len, mal))
+        vt = pppoe(tags) / ip4(A.bad4) / udp(5060, "vt")
+        vt[PPPoE].version = 2
+        frames.append(Frame(vt, mal))
+        code = pppoe(tags) / ip4(A.bad4) / udp(5060, "code")
+        code[PPPoE].code = 0x09
+        frames.append(Frame(code, mal))
+        frames.append(Frame(pppoe(tags, 0x002d) / Raw(b"\x00" * 24), mal))
+    cases.append(Case("pppoe-malformed", frames, bad=[A.bad4, A.bad6]))
     return cases
 
 

@@ -3,8 +3,9 @@
 # Evasion: crafted frames from a non-allowlisted source to the SIP UAS port (5060) and
 # to SSH (22) on the gateway: VLAN and QinQ tags, IPv6 with eight (and thirteen) extension
 # headers, tiny, minimal and overlapping fragments, IPv4 options, zero-length UDP, TCP with odd
-# flags. Nothing may be delivered, each frame must be counted under the reason docs/datapath.md
-# gives, and an allowlisted control of each shape is delivered where the kernel would deliver it.
+# flags, PPPoE sessions (bare, VLAN, QinQ; IPv4 and IPv6), discovery and PPP control frames.
+# Nothing may be delivered, each frame must be counted under the reason docs/datapath.md gives,
+# and an allowlisted control of each shape is delivered where the kernel would deliver it.
 # The cases live in evasion.py (scapy, run in the sender's namespace); this sets up the
 # namespaces, the listeners and voipwall, and cleans up on every exit path.
 set -u
