@@ -26,11 +26,10 @@
 /* The link type of an attached interface as the kernel reports it now. */
 static const char *iface_link_type(const struct vw_iface *i, char *buf, size_t len)
 {
-	unsigned int type;
+	char name[VW_IFNAME_MAX + 1];
 
-	if (vw_link_arphrd(i->name, &type))
-		return (i->mode & VW_MODE_RAW_IP) ? "raw-ip" : "ether";
-	return vw_link_type_name(type, buf, len);
+	snprintf(name, sizeof(name), "%.*s", VW_IFNAME_MAX, i->name);
+	return vw_iface_link_type(name, i->mode & VW_MODE_RAW_IP, buf, len);
 }
 
 static void json_unprotected(const char *name, const char *type, const char *addrs, void *arg)

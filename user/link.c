@@ -67,6 +67,15 @@ const char *vw_link_type_name(unsigned int type, char *buf, unsigned long len)
 	return buf;
 }
 
+const char *vw_iface_link_type(const char *ifname, bool raw_ip, char *buf, unsigned long len)
+{
+	unsigned int type;
+
+	if (vw_link_arphrd(ifname, &type))
+		return raw_ip ? "raw-ip" : "ether";
+	return vw_link_type_name(type, buf, len);
+}
+
 static void append_addr(char *out, size_t len, const struct sockaddr *sa)
 {
 	char a[INET6_ADDRSTRLEN];

@@ -19,6 +19,10 @@ int vw_link_arphrd(const char *ifname, unsigned int *type);
 enum vw_link_kind vw_link_kind(unsigned int type);
 /* "ether", "none", "ppp", "ipip", "loopback", ... or "type N" (into buf). */
 const char *vw_link_type_name(unsigned int type, char *buf, unsigned long len);
+/* The link type name of attached interface ifname as the kernel reports it now; when it cannot be
+ * read (the interface is gone, or lives in another network namespace), what voipwall attached:
+ * "raw-ip" (raw_ip: the program without a link-layer header) or "ether". */
+const char *vw_iface_link_type(const char *ifname, bool raw_ip, char *buf, unsigned long len);
 
 /* Calls fn for every interface that is up and not in skip (ifindexes, n of them), with its name,
  * link type name and its addresses (comma-separated, "" when none). */

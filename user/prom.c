@@ -8,15 +8,9 @@
 #include "counters.h"
 #include "digest.h"
 #include "flood.h"
+#include "link.h"
 #include "log.h"
 #include "prom.h"
-
-/* The link layer the program parses on an interface. */
-static const char *link_type(const struct vw_iface *ifc)
-{
-	(void)ifc;
-	return "ethernet";
-}
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -162,7 +156,7 @@ static void write_ifaces(FILE *f, const struct vw_iface *ifs)
 	       "Interfaces voipwall is attached to: XDP mode, link type, and whether directly or as a "
 	       "component of libxdp's dispatcher. Always 1.");
 	for (int i = 0; i < VW_MAX_IFACES; i++) {
-		char name[VW_IFNAME_MAX + 1];
+		char name[VW_IFNAME_MAX + 1], tbuf[32];
 
 		if (!ifs[i].ifindex)
 			continue;
@@ -170,7 +164,9 @@ static void write_ifaces(FILE *f, const struct vw_iface *ifs)
 		fprintf(f, "voipwall_interface_info{");
 		label(f, "interface", name, true);
 		label(f, "mode", vw_mode_name(ifs[i].mode), false);
-		label(f, "link_type", link_type(&ifs[i]), false);
+		label(f, "link_type",
+		      vw_iface_link_type(name, ifs[i].mode & VW_MODE_RAW_IP, tbuf, sizeof(tbuf)),
+		      false);
 		label(f, "attach", ifs[i].mode & VW_MODE_MULTIPROG ? "libxdp" : "direct", false);
 		fprintf(f, "} 1\n");
 	}

@@ -133,6 +133,15 @@ else
 	fail iface_unit_status_lists_tun "$(oneline "$tmp/status.json")"
 fi
 
+# Prometheus names each interface's real link type and mode.
+vw stats --prometheus >"$tmp/metrics.prom" 2>&1
+if grep -qx "voipwall_interface_info{interface=\"$TUN\",mode=\"skb\",link_type=\"none\",attach=\"direct\"} 1" "$tmp/metrics.prom" &&
+	grep -q '^voipwall_interface_info{interface="iu0",mode="[a-z]*",link_type="ether",' "$tmp/metrics.prom"; then
+	pass iface_unit_prometheus_link_type
+else
+	fail iface_unit_prometheus_link_type "$(grep interface_info "$tmp/metrics.prom" | tr '\n' ' ')"
+fi
+
 # Datagrams written into the tun device to the protected port: strangers' dropped, the
 # allowlisted source's reach the socket; counters exact.
 gw "$PY" tests/lib/vwtun.py listen 5060 60 10 >"$tmp/recv" 2>&1 &

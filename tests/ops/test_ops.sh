@@ -107,7 +107,7 @@ metric_families() {
 	grep -qx 'voipwall_allow_rules{class="sip",family="ipv4"} 2' "$f" || bad+="sip ipv4 rules not 2; "
 	grep -qx 'voipwall_allow_rules{class="sip",family="ipv6"} 1' "$f" || bad+="sip ipv6 rules not 1; "
 	grep -qx 'voipwall_allow_rules{class="rtp",family="ipv4"} 1' "$f" || bad+="rtp ipv4 rules not 1; "
-	grep -qx 'voipwall_interface_info{interface="vo0",mode="native",link_type="ethernet",attach="direct"} 1' "$f" ||
+	grep -qx 'voipwall_interface_info{interface="vo0",mode="native",link_type="ether",attach="direct"} 1' "$f" ||
 		bad+="no interface_info for vo0; "
 	grep -qE "^voipwall_config_info\{digest=\"[0-9a-f]{16}\",source=\"$CONF\"\} 1$" "$f" ||
 		bad+="no config_info for $CONF; "
