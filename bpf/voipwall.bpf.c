@@ -214,6 +214,19 @@ struct {
 	__type(value, struct vw_src_rate);
 } vw_src_rate SEC(".maps");
 
+/* Per CPU: where the current frame's link layer ended (see judge). */
+struct vw_link_end {
+	__u32 l3_off;
+	__u32 avail;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vw_link_end);
+} vw_link_end SEC(".maps");
+
 /* Drops per CPU and window recorded exactly; tests that model vw_sources exactly set it to ~0
  * before load. */
 const volatile __u32 vw_src_exact = VW_SRC_EXACT;
@@ -447,32 +460,53 @@ struct judgement {
 	__u32 cls;
 };
 
-/* L2 to L4, for a frame that starts as link says. Returns PARSE_OK (ports read), PARSE_NO_PORTS,
- * PARSE_LATER_FRAGMENT, PARSE_NON_IP or PARSE_MALFORMED. */
-static __always_inline int parse(struct xdp_md *ctx, __u64 pkt_len, struct pkt_meta *m, int link)
+/* The link layer, for a frame that starts as link says: returns the EtherType of what follows
+ * (network order; negative: malformed), with l3_off where it starts and avail the bytes the frame
+ * holds from there (less when a PPPoE length says so). */
+static __always_inline int parse_link(struct xdp_md *ctx, __u64 pkt_len, int link, __u32 *l3_off,
+				      __u32 *avail)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct hdr_cursor c = { .pos = data };
-	__u32 l3_off, avail;
-	int proto, r;
+	__u32 off;
+	int proto;
 
 	if (link == LINK_IP)
 		proto = parse_raw_ip(&c, data_end);
 	else
 		proto = parse_eth(&c, data_end);
 	if (proto < 0)
-		return PARSE_MALFORMED;
+		return proto;
 	/* An offset, not pointer arithmetic: the verifier refuses 32-bit maths on pointers, which
 	 * clang would otherwise emit for pkt_len - (pos - data). */
-	l3_off = c.pos - data;
-	barrier_var(l3_off);
-	avail = pkt_len - l3_off;
+	off = c.pos - data;
+	barrier_var(off);
+	*avail = pkt_len - off;
 	if (link == LINK_ETHER && proto == ETH_P_PPP_SES_BE) {
-		proto = parse_pppoe(&c, data_end, &avail);
+		proto = parse_pppoe(&c, data_end, avail);
 		if (proto < 0)
-			return PARSE_MALFORMED;
+			return proto;
+		off = c.pos - data;
+		barrier_var(off);
 	}
+	*l3_off = off;
+	return proto;
+}
+
+/* L3 and L4 from l3_off. Returns PARSE_OK (ports read), PARSE_NO_PORTS, PARSE_LATER_FRAGMENT,
+ * PARSE_NON_IP or PARSE_MALFORMED. */
+static __always_inline int parse_l3(struct xdp_md *ctx, int proto, __u32 l3_off, __u32 avail,
+				    struct pkt_meta *m)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor c;
+	int r;
+
+	if (proto < 0 || l3_off > VW_MAX_LINK_BYTES)
+		return PARSE_MALFORMED;
+	c.pos = data + l3_off;
 	if (proto == bpf_htons(ETH_P_IP))
 		r = parse_ipv4(&c, data_end, avail, m);
 	else if (proto == bpf_htons(ETH_P_IPV6))
@@ -591,18 +625,18 @@ static __always_inline int count(struct xdp_md *ctx, __u64 pkt_len, struct judge
 	return j->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 }
 
-/* The whole program; link is a constant, so each entry point below carries only its own parser. */
-static __always_inline int judge(struct xdp_md *ctx, int link)
+/* Everything after the link layer, for both entry points: parse L3 and L4, classify, decide,
+ * remember, count. proto is the EtherType from parse_link (negative: malformed). */
+static __always_inline int judge_l3(struct xdp_md *ctx, int proto, __u32 l3_off, __u32 avail,
+				    __u64 pkt_len)
 {
 	struct judgement j = { VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE };
-	__u64 pkt_len = bpf_xdp_get_buff_len(ctx);
-	struct pkt_meta m;
+	struct pkt_meta m = {};
 	__u32 gen;
 	__u8 pcls;
 
-	m.have_src = 0;
 	m.frag = FRAG_NONE;
-	switch (parse(ctx, pkt_len, &m, link)) {
+	switch (parse_l3(ctx, proto, l3_off, avail, &m)) {
 	case PARSE_OK:
 		if (classify(&m, &gen, &pcls, &j))
 			decide(&m, gen, pcls, &j);
@@ -622,6 +656,29 @@ static __always_inline int judge(struct xdp_md *ctx, int link)
 	if (j.verdict != VW_VERDICT_PASS && m.have_src)
 		record_source(&m.src, pkt_len, j.cls, j.reason);
 	return count(ctx, pkt_len, &j);
+}
+
+/* The whole program; link is a constant, so each entry point below carries only its own parser.
+ * Where the link layer ended goes through vw_link_end and is read back: the verifier then knows
+ * only its bounds, and checks the rest of the program once for every link-layer path (plain,
+ * VLAN tags, PPPoE) instead of once per path, which keeps `load` quick and the program far below
+ * the verifier's instruction limit, at the cost of one per-CPU store and load. */
+static __always_inline int judge(struct xdp_md *ctx, int link)
+{
+	__u64 pkt_len = bpf_xdp_get_buff_len(ctx);
+	__u32 l3_off = 0, avail = 0;
+	struct vw_link_end *le;
+	int proto;
+
+	proto = parse_link(ctx, pkt_len, link, &l3_off, &avail);
+	le = bpf_map_lookup_elem(&vw_link_end, &(__u32){ 0 });
+	if (!le)
+		return XDP_DROP;
+	le->l3_off = l3_off;
+	le->avail = avail;
+	l3_off = *(volatile __u32 *)&le->l3_off;
+	avail = *(volatile __u32 *)&le->avail;
+	return judge_l3(ctx, proto, l3_off, avail, pkt_len);
 }
 
 /* Interfaces with an Ethernet header (Ethernet, VLAN tags, PPPoE). */

@@ -138,6 +138,8 @@ struct vw_leaf {
 #define VW_MAX_IPV6_EXT 12
 /* VLAN tags parsed (802.1Q 0x8100 and 802.1ad 0x88a8 in any order); a third tag is malformed. */
 #define VW_MAX_VLAN 2
+/* The longest link-layer header judged: Ethernet (14), two VLAN tags (8), PPPoE (6) and PPP (2). */
+#define VW_MAX_LINK_BYTES (14 + 4 * VW_MAX_VLAN + 6 + 2)
 
 /* ---- Verdicts and reasons ------------------------------------------------------------------ */
 
@@ -218,6 +220,7 @@ enum vw_policy {
 	PINNED(block)                                                                              \
 	PINNED(block_sets)                                                                         \
 	PROGRAM(src_rate)                                                                          \
+	PROGRAM(link_end)                                                                          \
 	PROGRAM(cap_ring)                                                                          \
 	PROGRAM(cap_cpu)                                                                           \
 	PROGRAM(cap_buf)
