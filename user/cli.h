@@ -3,15 +3,26 @@
 #ifndef VW_CLI_H
 #define VW_CLI_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include "config.h"
 #include "json.h"
 #include "tables.h"
 
-/* Exit codes (documented in docs/cli.md). */
+/* Errors (libbpf's convention): commands and their helpers say why they failed (pr_warn) and
+ * return 0 or -errno. main() turns that into the exit code (documented in docs/cli.md):
+ * -EINVAL (bad arguments or config) and -ECANCELED (an unsafe change refused) exit
+ * VW_EXIT_USAGE, any other error VW_EXIT_FAIL. */
 #define VW_EXIT_OK    0
 #define VW_EXIT_FAIL  1 /* runtime failure */
 #define VW_EXIT_USAGE 2 /* usage or config error, or a refused unsafe change */
+int vw_exit_code(int err);
+/* A failure of the system or the kernel passed on as itself, unless its errno would read as a
+ * usage error (a kernel's EINVAL): that one becomes -EIO. */
+static inline int vw_sys_err(int err)
+{
+	return err == -EINVAL || err == -ECANCELED ? -EIO : err;
+}
 
 #define VW_DEFAULT_WAIT 30
 #define VW_DEFAULT_TOP	10
@@ -79,6 +90,7 @@ struct vw_cli {
 	struct vw_capture_args capture;
 };
 
+/* The commands: each returns 0 or -errno. */
 int cmd_load(struct vw_cli *cli);
 int cmd_unload(struct vw_cli *cli);
 int cmd_reload(struct vw_cli *cli);
@@ -100,31 +112,33 @@ void vw_format_left(__u64 expires_ns, __u64 now_ns, char *buf, size_t len);
 /* ---- helpers (cmd_common.c) ---- */
 
 /* Parse the config named by -c (or the default, or the built-in one when the default file is
- * missing). Errors are printed as "file:line: ..." lines; returns VW_EXIT_OK or VW_EXIT_USAGE. */
+ * missing). Errors are printed as "file:line: ..." lines; -EINVAL when the config is wrong. */
 int vw_cli_load_config(struct vw_cli *cli, struct vw_config *cfg);
 /* Make -c absolute (it is recorded in the pinned state, and 'reload' reads it again). */
 void vw_cli_absolute_config(struct vw_cli *cli);
-/* Root, or CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN; else one line and VW_EXIT_FAIL. */
+/* Root, or CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN; else one line and -EPERM. */
 int vw_cli_need_privs(const struct vw_cli *cli);
-/* Open the pinned maps; says "not loaded" (or why not) and returns VW_EXIT_FAIL on failure. */
+/* Open the pinned maps; says "not loaded" (or why not) and returns -errno on failure. */
 int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m);
-/* Take the state-change lock; returns the fd, or -1 after saying why. */
+/* Say why vw_maps_open_pinned failed with err (not loaded, incomplete, ...); returns err. */
+int vw_cli_maps_error(const struct vw_cli *cli, int err);
+/* Take the state-change lock; returns the fd, or -errno after saying why. */
 int vw_cli_lock(const struct vw_cli *cli);
-/* The live generation's description; VW_EXIT_* */
+/* The live generation's description. */
 int vw_cli_live_gen(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *gc);
 /* All VW_MAX_IFACES entries of vw_ifaces (names NUL-terminated); -errno after saying why. */
 int vw_cli_read_ifaces(const struct vw_maps *m, struct vw_iface *ifs);
 /* "native", "skb" for VW_MODE_*. */
 const char *vw_mode_name(unsigned int mode);
 /* Anti-lockout: when $SSH_CONNECTION's server port (tcp) is in a drop class of cfg for which
- * its client address is not allowlisted, say so and return VW_EXIT_USAGE (unless --force). */
+ * its client address is not allowlisted, say so and return -ECANCELED (unless --force). */
 int vw_cli_lockout_check(const struct vw_cli *cli, const struct vw_config *cfg);
 /* Whether cfg would cut off $SSH_CONNECTION; why says how. */
 bool vw_lockout_find(const struct vw_config *cfg, char *why, size_t len);
 /* Progress callback for vw_apply: a line on stderr, only when it is a terminal. */
 void vw_cli_progress(const char *stage, size_t done, size_t total, void *ctx);
 /* Apply cfg with progress; says why on failure. With gc, then reads the new live generation
- * (its number into *gen) for reporting. VW_EXIT_* */
+ * (its number into *gen) for reporting. */
 int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct vw_config *cfg,
 		 __u32 *gen, struct vw_gen_cfg *gc);
 /* Whether cfg's rule r covers address addr (16 bytes; IPv4 in addr[0..3]) of family. */

@@ -47,7 +47,7 @@ static int read_stream(FILE *f, const char *name, const struct vw_block_entry *p
 {
 	size_t cap = 0, lineno = 0;
 	char *line = NULL;
-	int rc = VW_EXIT_OK;
+	int rc = 0;
 
 	while (getline(&line, &cap, f) > 0) {
 		struct vw_block_entry e = *proto;
@@ -67,12 +67,12 @@ static int read_stream(FILE *f, const char *name, const struct vw_block_entry *p
 			continue;
 		if (vw_parse_prefix(p, &e.r, &why)) {
 			pr_warn("%s:%zu: invalid prefix '%.64s': %s\n", name, lineno, p, why);
-			rc = VW_EXIT_USAGE;
+			rc = -EINVAL;
 			continue;
 		}
 		e.r.mask = proto->r.mask;
-		if (rc == VW_EXIT_OK && push(l, &e)) {
-			rc = VW_EXIT_FAIL;
+		if (rc == 0 && push(l, &e)) {
+			rc = -EIO;
 			break;
 		}
 	}
@@ -84,7 +84,7 @@ static int read_stream(FILE *f, const char *name, const struct vw_block_entry *p
 static int read_args(const struct vw_cli *cli, int first, const struct vw_block_entry *proto,
 		     struct entries *l)
 {
-	int i, rc = VW_EXIT_OK;
+	int i, rc = 0;
 
 	for (i = first; i < cli->argc; i++) {
 		struct vw_block_entry e = *proto;
@@ -99,16 +99,16 @@ static int read_args(const struct vw_cli *cli, int first, const struct vw_block_
 		}
 		if (vw_parse_prefix(cli->argv[i], &e.r, &why)) {
 			pr_warn("invalid prefix '%s': %s\n", cli->argv[i], why);
-			rc = VW_EXIT_USAGE;
+			rc = -EINVAL;
 			continue;
 		}
 		e.r.mask = proto->r.mask;
 		if (push(l, &e))
-			return VW_EXIT_FAIL;
+			return -EIO;
 	}
 	if (!rc && !l->n) {
 		pr_warn("no prefix given\n");
-		rc = VW_EXIT_USAGE;
+		rc = -EINVAL;
 	}
 	return rc;
 }
@@ -133,18 +133,18 @@ static int class_mask(const struct vw_cli *cli, const struct vw_maps *m, __u32 *
 
 	*mask = VW_BLOCK_ALL_CLASSES;
 	if (!cli->block_classes)
-		return VW_EXIT_OK;
+		return 0;
 	err = vw_gen_active(m, &gen);
 	if (!err)
 		err = vw_gen_read_config(m, gen, &cfg);
 	if (err) {
 		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
-		return VW_EXIT_FAIL;
+		return -EIO;
 	}
 	f = open_memstream(&msgs, &len);
 	if (!f) {
 		vw_config_free(&cfg);
-		return VW_EXIT_FAIL;
+		return -EIO;
 	}
 	err = vw_config_class_mask(&cfg, cli->block_classes, mask, f);
 	fclose(f);
@@ -157,7 +157,7 @@ static int class_mask(const struct vw_cli *cli, const struct vw_maps *m, __u32 *
 		pr_warn("--class: %s\n", msgs && *msgs ? msgs : "unknown class");
 	}
 	free(msgs);
-	return err ? VW_EXIT_USAGE : VW_EXIT_OK;
+	return err ? -EINVAL : 0;
 }
 
 static const char *set_name(const struct vw_cli *cli)
@@ -175,7 +175,7 @@ static int begin(struct vw_cli *cli, struct vw_maps *m, int *lock_fd)
 		return rc;
 	*lock_fd = vw_cli_lock(cli);
 	if (*lock_fd < 0)
-		return VW_EXIT_FAIL;
+		return -EIO;
 	rc = vw_cli_open_maps(cli, m);
 	if (rc)
 		return rc;
@@ -183,7 +183,7 @@ static int begin(struct vw_cli *cli, struct vw_maps *m, int *lock_fd)
 		pr_debug("sweeping expired block entries failed\n");
 	else if (swept)
 		pr_debug("swept %zu expired block entries\n", swept);
-	return VW_EXIT_OK;
+	return 0;
 }
 
 static void report(struct vw_cli *cli, const char *action, const char *set, size_t n,
@@ -216,19 +216,19 @@ static int block_change(struct vw_cli *cli, const char *sub)
 	if (!vw_block_set_name_ok(set_name(cli))) {
 		pr_warn("bad set name '%s' (1-15 of a-z 0-9 _ -, starting with a letter)\n",
 			set_name(cli));
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (!add && (cli->block_for || cli->block_classes || cli->block_override)) {
 		pr_warn("--for, --class and --override-allowlist go with block add only\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (replace && !cli->block_set) {
 		pr_warn("block replace needs --set NAME (it replaces the whole set)\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (replace && cli->argc != 2) {
 		pr_warn("usage: block replace --set NAME FILE|-\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	proto.added_realtime_ns = realtime_ns();
 	proto.flags = cli->block_override ? VW_BLOCK_OVERRIDE : 0;
@@ -239,7 +239,7 @@ static int block_change(struct vw_cli *cli, const char *sub)
 
 		if (!f) {
 			pr_warn("cannot read %s: %s\n", path, strerror(errno));
-			return VW_EXIT_USAGE;
+			return -EINVAL;
 		}
 		rc = read_stream(f, strcmp(path, "-") ? path : "stdin", &proto, &l);
 		if (f != stdin)
@@ -248,7 +248,7 @@ static int block_change(struct vw_cli *cli, const char *sub)
 		rc = read_args(cli, 1, &proto, &l);
 	}
 	if (rc) {
-		if (rc == VW_EXIT_USAGE && !cli->json)
+		if (rc == -EINVAL && !cli->json)
 			fprintf(stderr, "voipwall: nothing changed\n");
 		goto out;
 	}
@@ -274,22 +274,22 @@ static int block_change(struct vw_cli *cli, const char *sub)
 	if (err == -ENOENT) {
 		if (!strcmp(sub, "del")) {
 			report(cli, "deleted", set_name(cli), l.n, 0);
-			rc = VW_EXIT_OK;
+			rc = 0;
 		} else {
 			pr_warn("no block set '%s'\n", set_name(cli));
-			rc = VW_EXIT_USAGE;
+			rc = -EINVAL;
 		}
 		goto out;
 	}
 	if (err == -ENOSPC) {
 		pr_warn("no room for another block set (at most %d); flush one first\n",
 			VW_BLOCK_SETS);
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	if (err) {
 		pr_warn("cannot read the block sets: %s\n", vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	if (add)
@@ -300,7 +300,7 @@ static int block_change(struct vw_cli *cli, const char *sub)
 		err = vw_block_del(&m, slot, l.e, l.n, &changed);
 	if (err) {
 		pr_warn("cannot change block set '%s': %s\n", set_name(cli), vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	report(cli, add ? "added" : replace ? "replaced" : "deleted", set_name(cli), l.n,
@@ -321,7 +321,7 @@ static int block_flush(struct vw_cli *cli)
 	vw_maps_init(&m);
 	if (!cli->block_set || cli->argc != 1) {
 		pr_warn("usage: block flush --set NAME\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = begin(cli, &m, &lock_fd);
 	if (rc)
@@ -331,7 +331,7 @@ static int block_flush(struct vw_cli *cli)
 		err = vw_block_flush(&m, slot);
 	if (err && err != -ENOENT) {
 		pr_warn("cannot flush block set '%s': %s\n", cli->block_set, vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	report(cli, "flushed", cli->block_set, 0, 0);
@@ -379,7 +379,7 @@ static int block_list(struct vw_cli *cli)
 	vw_maps_init(&m);
 	if (cli->argc != 1 || cli->block_for || cli->block_classes || cli->block_override) {
 		pr_warn("usage: block list [--set NAME]\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = vw_cli_open_maps(cli, &m);
 	if (rc)
@@ -389,7 +389,7 @@ static int block_list(struct vw_cli *cli)
 		goto out;
 	if (vw_gen_read_config(&m, gen, &cfg) || vw_block_set_names(&m, names)) {
 		pr_warn("cannot read the live state\n");
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	if (cli->json) {
@@ -408,7 +408,7 @@ static int block_list(struct vw_cli *cli)
 		found = true;
 		if (vw_block_read(&m, s, &e, &n)) {
 			pr_warn("cannot read block set '%s'\n", names[s]);
-			rc = VW_EXIT_FAIL;
+			rc = -EIO;
 			break;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -448,7 +448,7 @@ static int block_list(struct vw_cli *cli)
 	}
 	if (cli->block_set && !found && !rc) {
 		pr_warn("no block set '%s'\n", cli->block_set);
-		rc = VW_EXIT_USAGE;
+		rc = -EINVAL;
 		cli->json_done = false;
 	}
 out:
@@ -465,7 +465,7 @@ int vw_cli_config_blocks(const struct vw_maps *m, const struct vw_config *cfg)
 	int err;
 
 	if (!e)
-		return VW_EXIT_FAIL;
+		return -EIO;
 	for (size_t i = 0; i < cfg->nblocks; i++) {
 		e[i].r = cfg->blocks[i];
 		e[i].added_realtime_ns = now;
@@ -477,9 +477,9 @@ int vw_cli_config_blocks(const struct vw_maps *m, const struct vw_config *cfg)
 	free(e);
 	if (err && err != -ENOENT) {
 		pr_warn("cannot apply the config's block statements: %s\n", vw_bpf_strerror(err));
-		return VW_EXIT_FAIL;
+		return -EIO;
 	}
-	return VW_EXIT_OK;
+	return 0;
 }
 
 int cmd_block(struct vw_cli *cli)
@@ -494,5 +494,5 @@ int cmd_block(struct vw_cli *cli)
 		return block_change(cli, sub);
 	pr_warn("block: expected add, del, list, flush or replace%s%s\n", sub ? ", not " : "",
 		sub ? sub : "");
-	return VW_EXIT_USAGE;
+	return -EINVAL;
 }

@@ -275,7 +275,7 @@ static int open_output(struct cap *c)
 			if (isatty(STDOUT_FILENO)) {
 				pr_warn("-w -: standard output is a terminal; pipe it (| tshark -r -) "
 					"or write a file (-w FILE.pcapng)\n");
-				return VW_EXIT_USAGE;
+				return -EINVAL;
 			}
 			c->out_fd = dup(STDOUT_FILENO);
 		} else {
@@ -283,12 +283,12 @@ static int open_output(struct cap *c)
 		}
 		if (c->out_fd < 0) {
 			pr_warn("cannot open %s: %s\n", a->write, strerror(errno));
-			return VW_EXIT_FAIL;
+			return -EIO;
 		}
 		err = vw_pcapng_open(&c->pw, c->out_fd, "voipwall capture");
 		if (err) {
 			pr_warn("cannot write %s: %s\n", a->write, strerror(-err));
-			return VW_EXIT_FAIL;
+			return -EIO;
 		}
 		c->pcapng = true;
 		/* one interface block per interface captured, before any packet */
@@ -300,16 +300,16 @@ static int open_output(struct cap *c)
 			err = pcapng_iface(c, &h);
 			if (err < 0) {
 				pr_warn("cannot write %s: %s\n", a->write, strerror(-err));
-				return VW_EXIT_FAIL;
+				return -EIO;
 			}
 		}
 	}
 	if (a->hep) {
 		c->hep_fd = open_hep(a->hep);
 		if (c->hep_fd < 0)
-			return VW_EXIT_USAGE;
+			return -EINVAL;
 	}
-	return VW_EXIT_OK;
+	return 0;
 }
 
 static void describe(const struct cap *c)
@@ -386,19 +386,19 @@ static int setup(struct cap *c, struct vw_maps *m)
 	if (rc)
 		return rc;
 	if (vw_cli_read_ifaces(m, c->ifs))
-		return VW_EXIT_FAIL;
+		return -EIO;
 	if (parse_ifaces(c))
-		return cli->argc ? VW_EXIT_FAIL : VW_EXIT_USAGE;
+		return cli->argc ? -EIO : -EINVAL;
 	if (parse_names("--verdict", a->verdict ? a->verdict : "drop", vw_verdict_names,
 			VW_VERDICT_MAX, &mask))
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	c->ctl.verdict_mask = (__u32)mask;
 	if (parse_names("--reason", a->reason ? a->reason : "any", vw_reason_names, VW_REASON_MAX,
 			&mask))
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	c->ctl.reason_mask = (__u32)mask;
 	if (parse_classes(c, &c->ctl.class_mask))
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	c->ctl.snaplen = a->snaplen ? a->snaplen : VW_CAPTURE_SNAP_MAX;
 	c->ctl.rate = a->rate ? a->rate : VW_CAPTURE_RATE_DEFAULT;
 	c->ctl.owner_pid = (__u32)getpid();
@@ -407,73 +407,130 @@ static int setup(struct cap *c, struct vw_maps *m)
 	c->ctl.session |= 1;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	c->mono_to_real = (__u64)rt.tv_sec * 1000000000ULL + rt.tv_nsec - vw_mono_ns();
-	return VW_EXIT_OK;
+	return 0;
 }
 
-int cmd_capture(struct vw_cli *cli)
+/* The capture maps, and the capture lock (one capture at a time), into *lock_fd. */
+static int open_capture(struct cap *c, int *lock_fd)
 {
-	struct cap *c = calloc(1, sizeof(*c));
-	struct sigaction sa = { .sa_handler = on_signal };
+	const char *dir = c->cli->pin_dir;
 	struct vw_capture_ctl prev;
-	struct ring_buffer *rb = NULL;
-	struct vw_capture_cpu st = {};
-	struct vw_maps m;
-	int rc, err, lock_fd = -1;
-	__u64 refreshed;
+	int err = vw_capture_maps_open(dir, &c->cm);
 
-	vw_maps_init(&m);
-	if (!c)
-		return VW_EXIT_FAIL;
-	c->cli = cli;
-	c->cm.ctl = c->cm.ring = c->cm.cpu = -1;
-	c->out_fd = c->hep_fd = -1;
-	if (!cli->capture.write && !cli->capture.hep) {
-		pr_warn("capture: say where the packets go: -w FILE.pcapng, -w - (standard output) "
-			"or --hep udp:HOST:PORT\n");
-		rc = VW_EXIT_USAGE;
-		goto out;
-	}
-	if (cli->json && cli->capture.write && !strcmp(cli->capture.write, "-")) {
-		pr_warn("capture: -j and -w - both want standard output\n");
-		rc = VW_EXIT_USAGE;
-		goto out;
-	}
-	rc = setup(c, &m);
-	if (rc)
-		goto out;
-	err = vw_capture_maps_open(cli->pin_dir, &c->cm);
 	if (err) {
 		pr_warn(err == -ENOTSUP ? "the loaded program has no capture support; reload it "
 					  "with this voipwall (unload --all, then load)\n"
 					: "cannot open the capture maps in %s: %s\n",
-			cli->pin_dir, vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
-		goto out;
+			dir, vw_bpf_strerror(err));
+		return -EIO;
 	}
-	lock_fd = vw_capture_lock(cli->pin_dir);
-	if (lock_fd < 0) {
-		if (lock_fd == -EBUSY && !vw_capture_ctl_read(&c->cm, &prev))
+	*lock_fd = vw_capture_lock(dir);
+	if (*lock_fd < 0) {
+		if (*lock_fd == -EBUSY && !vw_capture_ctl_read(&c->cm, &prev))
 			pr_warn("another capture (pid %u) is running on %s; voipwall runs one capture "
 				"at a time\n",
-				prev.owner_pid, cli->pin_dir);
+				prev.owner_pid, dir);
 		else
-			pr_warn("cannot lock %s for capture: %s\n", cli->pin_dir,
-				strerror(-lock_fd));
-		rc = VW_EXIT_FAIL;
-		goto out;
+			pr_warn("cannot lock %s for capture: %s\n", dir, strerror(-*lock_fd));
+		return -EIO;
 	}
 	if (!vw_capture_ctl_read(&c->cm, &prev) && vw_capture_active(&prev, vw_mono_ns()))
 		fprintf(stderr,
 			"voipwall: a capture by pid %u ended without turning the sampler off; "
 			"taking it over\n",
 			prev.owner_pid);
+	return 0;
+}
+
+/* Take samples until a signal, -c samples or an error; keep the capture alive meanwhile. */
+static int poll_ring(struct cap *c, struct ring_buffer *rb)
+{
+	__u64 refreshed = vw_mono_ns();
+	int err;
+
+	while (!stop_signal && !c->done && !c->err) {
+		__u64 now;
+
+		err = ring_buffer__poll(rb, POLL_MS);
+		if (err < 0 && err != -EINTR) {
+			pr_warn("reading the capture ring: %s\n", strerror(-err));
+			return -EIO;
+		}
+		now = vw_mono_ns();
+		if (now - refreshed >= VW_CAPTURE_REFRESH_NS) {
+			c->ctl.until_ns = now + VW_CAPTURE_TTL_NS;
+			err = vw_capture_ctl_write(&c->cm, &c->ctl);
+			if (err) {
+				pr_warn("cannot refresh the capture: %s\n", vw_bpf_strerror(err));
+				return -EIO;
+			}
+			refreshed = now;
+		}
+	}
+	return 0;
+}
+
+/* Off first, then take what is already in the ring (up to -c). */
+static int stop_capture(struct cap *c, struct ring_buffer *rb)
+{
+	int err, rc = 0;
+
+	c->ctl.until_ns = 0;
+	err = vw_capture_ctl_write(&c->cm, &c->ctl);
+	if (err) {
+		pr_warn("cannot turn the capture off (it expires by itself within %llu s): %s\n",
+			VW_CAPTURE_TTL_NS / 1000000000ULL, vw_bpf_strerror(err));
+		rc = -EIO;
+	}
+	ring_buffer__consume(rb);
+	if (c->err == -EPIPE) {
+		fprintf(stderr, "voipwall: capture: the reader closed the output\n");
+	} else if (c->err) {
+		pr_warn("cannot write %s: %s\n", c->cli->capture.write, strerror(-c->err));
+		rc = -EIO;
+	}
+	return rc;
+}
+
+int cmd_capture(struct vw_cli *cli)
+{
+	struct cap *c = calloc(1, sizeof(*c));
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct ring_buffer *rb = NULL;
+	struct vw_capture_cpu st = {};
+	struct vw_maps m;
+	int rc, err, lock_fd = -1;
+
+	vw_maps_init(&m);
+	if (!c)
+		return -EIO;
+	c->cli = cli;
+	c->cm.ctl = c->cm.ring = c->cm.cpu = -1;
+	c->out_fd = c->hep_fd = -1;
+	if (!cli->capture.write && !cli->capture.hep) {
+		pr_warn("capture: say where the packets go: -w FILE.pcapng, -w - (standard output) "
+			"or --hep udp:HOST:PORT\n");
+		rc = -EINVAL;
+		goto out;
+	}
+	if (cli->json && cli->capture.write && !strcmp(cli->capture.write, "-")) {
+		pr_warn("capture: -j and -w - both want standard output\n");
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = setup(c, &m);
+	if (rc)
+		goto out;
+	rc = open_capture(c, &lock_fd);
+	if (rc)
+		goto out;
 	rc = open_output(c);
 	if (rc)
 		goto out;
 	rb = ring_buffer__new(c->cm.ring, on_sample, c, NULL);
 	if (!rb) {
 		pr_warn("cannot read the capture ring: %s\n", strerror(errno));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
@@ -485,48 +542,13 @@ int cmd_capture(struct vw_cli *cli)
 		err = arm(c);
 	if (err) {
 		pr_warn("cannot start the capture: %s\n", vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
-	refreshed = vw_mono_ns();
 	describe(c);
-
-	while (!stop_signal && !c->done && !c->err) {
-		__u64 now;
-
-		err = ring_buffer__poll(rb, POLL_MS);
-		if (err < 0 && err != -EINTR) {
-			pr_warn("reading the capture ring: %s\n", strerror(-err));
-			rc = VW_EXIT_FAIL;
-			break;
-		}
-		now = vw_mono_ns();
-		if (now - refreshed >= VW_CAPTURE_REFRESH_NS) {
-			c->ctl.until_ns = now + VW_CAPTURE_TTL_NS;
-			err = vw_capture_ctl_write(&c->cm, &c->ctl);
-			if (err) {
-				pr_warn("cannot refresh the capture: %s\n", vw_bpf_strerror(err));
-				rc = VW_EXIT_FAIL;
-				break;
-			}
-			refreshed = now;
-		}
-	}
-	/* off first, then take what is already in the ring (up to -c) */
-	c->ctl.until_ns = 0;
-	err = vw_capture_ctl_write(&c->cm, &c->ctl);
-	if (err) {
-		pr_warn("cannot turn the capture off (it expires by itself within %llu s): %s\n",
-			VW_CAPTURE_TTL_NS / 1000000000ULL, vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
-	}
-	ring_buffer__consume(rb);
-	if (c->err == -EPIPE) {
-		fprintf(stderr, "voipwall: capture: the reader closed the output\n");
-	} else if (c->err) {
-		pr_warn("cannot write %s: %s\n", cli->capture.write, strerror(-c->err));
-		rc = VW_EXIT_FAIL;
-	}
+	rc = poll_ring(c, rb);
+	err = stop_capture(c, rb);
+	rc = rc ? rc : err;
 	vw_capture_cpu_sum(&c->cm, &st);
 	report(c, &st);
 out:

@@ -32,14 +32,14 @@ int vw_cli_load_config(struct vw_cli *cli, struct vw_config *cfg)
 		err = vw_config_builtin(cfg);
 		if (err) {
 			pr_warn("cannot build the built-in config: %s\n", strerror(-err));
-			return VW_EXIT_FAIL;
+			return vw_sys_err(err);
 		}
-		return VW_EXIT_OK;
+		return 0;
 	}
 	err_f = open_memstream(&msgs, &msgs_len);
 	if (!err_f) {
 		pr_warn("out of memory\n");
-		return VW_EXIT_FAIL;
+		return -ENOMEM;
 	}
 	err = vw_config_load(cfg, path, err_f);
 	fclose(err_f);
@@ -61,9 +61,9 @@ int vw_cli_load_config(struct vw_cli *cli, struct vw_config *cfg)
 	free(msgs);
 	if (err) {
 		vw_config_free(cfg);
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
-	return VW_EXIT_OK;
+	return 0;
 }
 
 void vw_cli_absolute_config(struct vw_cli *cli)
@@ -85,24 +85,28 @@ int vw_cli_need_privs(const struct vw_cli *cli)
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
 
 	if (geteuid() == 0)
-		return VW_EXIT_OK;
+		return 0;
 	if (syscall(SYS_capget, &hdr, data) == 0 &&
 	    (has_cap(data, CAP_BPF) || has_cap(data, CAP_SYS_ADMIN)) &&
 	    has_cap(data, CAP_NET_ADMIN))
-		return VW_EXIT_OK;
+		return 0;
 	pr_warn("permission denied: '%s' needs root (or CAP_BPF and CAP_NET_ADMIN)\n", cli->cmd);
-	return VW_EXIT_FAIL;
+	return -EPERM;
 }
 
 int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m)
 {
 	int err;
 
-	if (vw_cli_need_privs(cli))
-		return VW_EXIT_FAIL;
+	err = vw_cli_need_privs(cli);
+	if (err)
+		return err;
 	err = vw_maps_open_pinned(cli->pin_dir, m);
-	if (!err)
-		return VW_EXIT_OK;
+	return err ? vw_cli_maps_error(cli, err) : 0;
+}
+
+int vw_cli_maps_error(const struct vw_cli *cli, int err)
+{
 	if (err == -ENOENT)
 		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
 	else if (err == -EBADF)
@@ -112,14 +116,14 @@ int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m)
 	else
 		pr_warn("cannot open the maps pinned in %s: %s\n", cli->pin_dir,
 			vw_bpf_strerror(err));
-	return VW_EXIT_FAIL;
+	return vw_sys_err(err);
 }
 
 int vw_cli_lock(const struct vw_cli *cli)
 {
 	int fd = vw_pin_lock(cli->pin_dir, cli->wait_secs);
 
-	return fd < 0 ? -1 : fd;
+	return fd < 0 ? vw_sys_err(fd) : fd;
 }
 
 int vw_cli_live_gen(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *gc)
@@ -131,9 +135,9 @@ int vw_cli_live_gen(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *gc)
 		err = vw_gen_cfg_read(m, *gen, gc);
 	if (err) {
 		pr_warn("cannot read the live generation: %s\n", strerror(-err));
-		return VW_EXIT_FAIL;
+		return vw_sys_err(err);
 	}
-	return VW_EXIT_OK;
+	return 0;
 }
 
 int vw_cli_read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
@@ -143,7 +147,7 @@ int vw_cli_read_ifaces(const struct vw_maps *m, struct vw_iface *ifs)
 			int err = -errno;
 
 			pr_warn("cannot read vw_ifaces: %s\n", strerror(-err));
-			return err;
+			return vw_sys_err(err);
 		}
 		ifs[i].name[VW_IFNAME_MAX - 1] = '\0';
 	}
@@ -338,13 +342,13 @@ int vw_cli_lockout_check(const struct vw_cli *cli, const struct vw_config *cfg)
 	char why[256];
 
 	if (!vw_lockout_find(cfg, why, sizeof(why)))
-		return VW_EXIT_OK;
+		return 0;
 	if (cli->force) {
 		fprintf(stderr, "voipwall: warning: %s; applying anyway (--force)\n", why);
-		return VW_EXIT_OK;
+		return 0;
 	}
 	pr_warn("refusing to lock you out: %s; allowlist it first or use --force\n", why);
-	return VW_EXIT_USAGE;
+	return -ECANCELED;
 }
 
 void vw_cli_progress(const char *stage, size_t done, size_t total, void *ctx)
@@ -364,9 +368,9 @@ int vw_cli_apply(const struct vw_cli *cli, const struct vw_maps *m, const struct
 
 	if (err) {
 		pr_warn("cannot apply the config: %s\n", vw_bpf_strerror(err));
-		return VW_EXIT_FAIL;
+		return vw_sys_err(err);
 	}
-	return gc ? vw_cli_live_gen(m, gen, gc) : VW_EXIT_OK;
+	return gc ? vw_cli_live_gen(m, gen, gc) : 0;
 }
 
 const char *vw_class_name(const struct vw_gen_cfg *gc, const struct vw_gen_cfg *alt, unsigned int c,
@@ -427,4 +431,11 @@ const char *vw_bpf_strerror(int err)
 	default:
 		return strerror(err < 0 ? -err : err);
 	}
+}
+
+int vw_exit_code(int err)
+{
+	if (!err)
+		return VW_EXIT_OK;
+	return err == -EINVAL || err == -ECANCELED ? VW_EXIT_USAGE : VW_EXIT_FAIL;
 }

@@ -137,7 +137,7 @@ int cmd_check(struct vw_cli *cli)
 
 	if (cli->argc) {
 		pr_warn("check takes no arguments (the config is given with -c)\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = vw_cli_load_config(cli, &cfg);
 	if (rc)
@@ -145,13 +145,13 @@ int cmd_check(struct vw_cli *cli)
 	err = vw_config_assign_ids(&cfg, NULL);
 	if (err) {
 		pr_warn("cannot assign class ids: %s\n", strerror(-err));
-		rc = VW_EXIT_USAGE;
+		rc = -EINVAL;
 		goto out;
 	}
 	err = vw_policy_digest(&cfg, digest);
 	if (err) {
 		pr_warn("cannot compute the policy digest: %s\n", strerror(-err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	rule_totals(&cfg, &v4, &v6);
@@ -198,7 +198,7 @@ static int begin_change(struct vw_cli *cli, struct vw_maps *m, int *lock_fd, __u
 		return rc;
 	*lock_fd = vw_cli_lock(cli);
 	if (*lock_fd < 0)
-		return VW_EXIT_FAIL;
+		return -EIO;
 	rc = vw_cli_open_maps(cli, m);
 	if (rc)
 		return rc;
@@ -218,7 +218,7 @@ int cmd_reload(struct vw_cli *cli)
 	vw_maps_init(&m);
 	if (cli->argc) {
 		pr_warn("reload takes no arguments (the config is given with -c)\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (cli->config) {
 		/* a broken config is reported before anything else is looked at */
@@ -244,7 +244,7 @@ int cmd_reload(struct vw_cli *cli)
 	err = vw_config_assign_ids(&cfg, &gc);
 	if (err) {
 		pr_warn("cannot assign class ids: %s\n", strerror(-err));
-		rc = VW_EXIT_USAGE;
+		rc = -EINVAL;
 		goto out;
 	}
 	rc = vw_cli_lockout_check(cli, &cfg);
@@ -291,7 +291,7 @@ static int allow_list(struct vw_cli *cli)
 	vw_maps_init(&m);
 	if (cli->argc > 2) {
 		pr_warn("allow list takes at most one class\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = vw_cli_open_maps(cli, &m);
 	if (rc)
@@ -302,14 +302,14 @@ static int allow_list(struct vw_cli *cli)
 	err = vw_gen_read_config(&m, gen, &cfg);
 	if (err) {
 		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	if (cli->argc == 2) {
 		only = vw_config_class(&cfg, cli->argv[1]);
 		if (!only) {
 			pr_warn("unknown class '%s'\n", cli->argv[1]);
-			rc = VW_EXIT_USAGE;
+			rc = -EINVAL;
 			goto out;
 		}
 	}
@@ -376,7 +376,7 @@ static int read_prefixes(const struct vw_cli *cli, struct vw_rule **rules, size_
 	char *line = NULL;
 	struct vw_rule r;
 	const char *why;
-	int i, rc = VW_EXIT_OK;
+	int i, rc = 0;
 
 	*rules = NULL;
 	*n = 0;
@@ -386,9 +386,9 @@ static int read_prefixes(const struct vw_cli *cli, struct vw_rule **rules, size_
 		if (strcmp(arg, "-")) {
 			if (vw_parse_prefix(arg, &r, &why)) {
 				pr_warn("invalid prefix '%s': %s\n", arg, why);
-				rc = VW_EXIT_USAGE;
+				rc = -EINVAL;
 			} else if (push_rule(rules, n, &cap, &r)) {
-				rc = VW_EXIT_FAIL;
+				rc = -EIO;
 			}
 			continue;
 		}
@@ -408,16 +408,16 @@ static int read_prefixes(const struct vw_cli *cli, struct vw_rule **rules, size_
 				continue;
 			if (vw_parse_prefix(p, &r, &why)) {
 				pr_warn("stdin:%zu: invalid prefix '%s': %s\n", lineno, p, why);
-				rc = VW_EXIT_USAGE;
+				rc = -EINVAL;
 			} else if (push_rule(rules, n, &cap, &r)) {
-				rc = VW_EXIT_FAIL;
+				rc = -EIO;
 			}
 		}
 	}
 	free(line);
 	if (!rc && !*n) {
 		pr_warn("no prefix given\n");
-		rc = VW_EXIT_USAGE;
+		rc = -EINVAL;
 	}
 	if (rc) {
 		free(*rules);
@@ -440,7 +440,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 	vw_maps_init(&m);
 	if (cli->argc < 3) {
 		pr_warn("usage: allow %s CLASS[,CLASS...] PREFIX...|-\n", add ? "add" : "del");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = read_prefixes(cli, &rules, &nprefix);
 	if (rc)
@@ -451,7 +451,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 	err = vw_gen_read_config(&m, gen, &cfg);
 	if (err) {
 		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	{
@@ -460,7 +460,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 		FILE *f = open_memstream(&msgs, &len);
 
 		if (!f) {
-			rc = VW_EXIT_FAIL;
+			rc = -EIO;
 			goto out;
 		}
 		err = vw_config_class_mask(&cfg, cli->argv[1], &mask, f);
@@ -472,7 +472,7 @@ static int allow_change(struct vw_cli *cli, bool add)
 				*nl = '\0';
 			pr_warn("%s\n", msgs && *msgs ? msgs : "unknown class");
 			free(msgs);
-			rc = VW_EXIT_USAGE;
+			rc = -EINVAL;
 			goto out;
 		}
 		free(msgs);
@@ -484,13 +484,13 @@ static int allow_change(struct vw_cli *cli, bool add)
 			if (err) {
 				pr_warn("cannot add %s: %s\n",
 					vw_format_prefix(&rules[i], text, sizeof(text)), strerror(-err));
-				rc = VW_EXIT_FAIL;
+				rc = -EIO;
 				goto out;
 			}
 		} else if (!vw_config_del_rule(&cfg, &rules[i])) {
 			pr_warn("%s is not allowlisted for %s; nothing changed\n",
 				vw_format_prefix(&rules[i], text, sizeof(text)), cli->argv[1]);
-			rc = VW_EXIT_FAIL;
+			rc = -EIO;
 			goto out;
 		}
 	}
@@ -532,7 +532,7 @@ int cmd_allow(struct vw_cli *cli)
 	if (sub && !strcmp(sub, "list")) {
 		if (cli->opts & (VW_OPT_FORCE | VW_OPT_WAIT)) {
 			pr_warn("allow list takes no --force or --wait\n");
-			return VW_EXIT_USAGE;
+			return -EINVAL;
 		}
 		return allow_list(cli);
 	}
@@ -541,5 +541,5 @@ int cmd_allow(struct vw_cli *cli)
 	if (sub && (!strcmp(sub, "del") || !strcmp(sub, "delete")))
 		return allow_change(cli, false);
 	pr_warn("allow: expected add, del or list%s%s\n", sub ? ", not " : "", sub ? sub : "");
-	return VW_EXIT_USAGE;
+	return -EINVAL;
 }

@@ -61,14 +61,14 @@ int cmd_exporter(struct vw_cli *cli)
 
 	if (cli->argc) {
 		pr_warn("exporter takes no arguments (--listen ADDR:PORT sets the address)\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = vw_cli_need_privs(cli);
 	if (rc)
 		return rc;
 	lfd = vw_http_listen(listen_on);
 	if (lfd < 0)
-		return lfd == -EINVAL ? VW_EXIT_USAGE : VW_EXIT_FAIL;
+		return lfd == -EINVAL ? -EINVAL : -EIO;
 	/* no SA_RESTART: a signal interrupts poll() so the loop sees it */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -79,8 +79,8 @@ int cmd_exporter(struct vw_cli *cli)
 	close(lfd);
 	if (err) {
 		pr_warn("exporter: %s\n", strerror(-err));
-		return VW_EXIT_FAIL;
+		return -EIO;
 	}
 	fprintf(stderr, "voipwall exporter: stopped\n");
-	return VW_EXIT_OK;
+	return 0;
 }

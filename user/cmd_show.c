@@ -59,147 +59,182 @@ static void print_unprotected(const char *name, const char *type, const char *ad
 	printf("\n  %-16s link %-8s %s", name, type, *addrs ? addrs : "(no address)");
 }
 
-int cmd_status(struct vw_cli *cli)
-{
-	unsigned int protected[VW_MAX_IFACES];
+/* What status shows, read from the pinned state. */
+struct status {
+	struct bpf_prog_info pinfo;
 	struct vw_iface ifs[VW_MAX_IFACES];
-	int unprotected;
-	struct bpf_prog_info pinfo = {};
-	__u32 plen = sizeof(pinfo), gen;
+	unsigned int protected[VW_MAX_IFACES]; /* ifindexes of ifs */
+	int n;				       /* entries of protected */
+	__u32 gen;
 	struct vw_gen_cfg gc, other;
-	struct vw_config cfg = {};
+	struct vw_config cfg;
 	char when[64], digest[VW_DIGEST_STRLEN];
-	struct vw_maps m;
-	int rc, err, prog_fd, n = 0;
+};
 
-	vw_maps_init(&m);
-	if (cli->argc) {
-		pr_warn("status takes no arguments\n");
-		return VW_EXIT_USAGE;
-	}
-	rc = vw_cli_open_maps(cli, &m);
-	if (rc)
-		return rc;
-	prog_fd = vw_pin_open_prog(cli->pin_dir);
-	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &pinfo, &plen)) {
+static int status_read(const struct vw_cli *cli, const struct vw_maps *m, struct status *st)
+{
+	__u32 plen = sizeof(st->pinfo);
+	int err, prog_fd = vw_pin_open_prog(cli->pin_dir);
+
+	if (prog_fd < 0 || bpf_obj_get_info_by_fd(prog_fd, &st->pinfo, &plen)) {
 		pr_warn("cannot open the pinned program in %s: %s\n", cli->pin_dir,
 			vw_bpf_strerror(prog_fd < 0 ? prog_fd : -errno));
-		rc = VW_EXIT_FAIL;
-		goto out;
+		if (prog_fd >= 0)
+			close(prog_fd);
+		return -EIO;
 	}
-	rc = vw_read_gens(&m, &gen, &gc, &other);
-	if (rc)
-		goto out;
-	if (vw_cli_read_ifaces(&m, ifs)) {
-		rc = VW_EXIT_FAIL;
-		goto out;
-	}
-	err = vw_gen_read_config(&m, gen, &cfg);
+	close(prog_fd);
+	err = vw_read_gens(m, &st->gen, &st->gc, &st->other);
+	if (err)
+		return err;
+	if (vw_cli_read_ifaces(m, st->ifs))
+		return -EIO;
+	err = vw_gen_read_config(m, st->gen, &st->cfg);
 	if (err) {
 		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
-		goto out;
+		return -EIO;
 	}
-	err = vw_policy_digest(&cfg, digest);
+	err = vw_policy_digest(&st->cfg, st->digest);
 	if (err) {
 		pr_warn("cannot compute the policy digest: %s\n", strerror(-err));
-		rc = VW_EXIT_FAIL;
-		goto out;
+		return -EIO;
 	}
-	vw_format_time(gc.applied_realtime_ns, when, sizeof(when));
+	vw_format_time(st->gc.applied_realtime_ns, st->when, sizeof(st->when));
 	for (int i = 0; i < VW_MAX_IFACES; i++)
-		if (ifs[i].ifindex)
-			protected[n++] = ifs[i].ifindex;
+		if (st->ifs[i].ifindex)
+			st->protected[st->n++] = st->ifs[i].ifindex;
+	return 0;
+}
 
-	if (cli->json) {
-		struct vw_json *w = &cli->jw;
-
-		vw_json_obj_begin(w);
-		vw_json_kv_str(w, "pin_dir", cli->pin_dir);
-		vw_json_kv_uint(w, "prog_id", pinfo.id);
-		vw_json_kv_str(w, "prog_name", pinfo.name);
-		vw_json_key(w, "interfaces");
-		vw_json_arr_begin(w);
-		for (int i = 0; i < VW_MAX_IFACES; i++) {
-			char since[64], tbuf[32];
-
-			if (!ifs[i].ifindex)
-				continue;
-			vw_format_time(ifs[i].attached_realtime_ns, since, sizeof(since));
-			vw_json_obj_begin(w);
-			vw_json_kv_str(w, "name", ifs[i].name);
-			vw_json_kv_uint(w, "ifindex", ifs[i].ifindex);
-			vw_json_kv_str(w, "mode", vw_mode_name(ifs[i].mode));
-			vw_json_kv_uint(w, "link_id", ifs[i].link_id);
-			vw_json_kv_uint(w, "prog_id", ifs[i].prog_id);
-			vw_json_kv_str(w, "attached", since);
-			vw_json_kv_bool(w, "multiprog", ifs[i].mode & VW_MODE_MULTIPROG);
-			vw_json_kv_str(w, "link_type", iface_link_type(&ifs[i], tbuf, sizeof(tbuf)));
-			vw_json_kv_bool(w, "raw_ip", ifs[i].mode & VW_MODE_RAW_IP);
-			vw_json_kv_bool(w, "gone", vw_iface_attached(cli->pin_dir, &ifs[i]) == 0);
-			vw_json_obj_end(w);
-		}
-		vw_json_arr_end(w);
-		vw_json_key(w, "unprotected");
-		vw_json_arr_begin(w);
-		vw_link_each_unprotected(protected, n, json_unprotected, w);
-		vw_json_arr_end(w);
-		vw_json_kv_str(w, "config", gc.source);
-		vw_json_kv_bool(w, "builtin", gc.flags & VW_GEN_BUILTIN);
-		vw_json_kv_uint(w, "generation", gen);
-		vw_json_kv_uint(w, "serial", gc.serial);
-		vw_json_kv_str(w, "applied", when);
-		vw_json_kv_uint(w, "applied_unix_ns", gc.applied_realtime_ns);
-		vw_json_kv_str(w, "digest", digest);
-		vw_json_kv_uint(w, "rules", gc.nrules);
-		vw_json_kv_uint(w, "rules_v4", gc.nrules_v4);
-		vw_json_kv_uint(w, "rules_v6", gc.nrules_v6);
-		vw_json_key(w, "classes");
-		vw_cli_json_classes(w, &cfg);
-		vw_cli_capture_status(cli);
-		vw_json_obj_end(w);
-		goto out;
-	}
-	printf("program:    id %u (%s), pinned in %s\n", pinfo.id, pinfo.name, cli->pin_dir);
-	printf("interfaces: %d\n", n);
+static void status_json_ifaces(const struct vw_cli *cli, struct vw_json *w, const struct status *st)
+{
+	vw_json_key(w, "interfaces");
+	vw_json_arr_begin(w);
 	for (int i = 0; i < VW_MAX_IFACES; i++) {
+		const struct vw_iface *ifc = &st->ifs[i];
+		char since[64], tbuf[32];
+
+		if (!ifc->ifindex)
+			continue;
+		vw_format_time(ifc->attached_realtime_ns, since, sizeof(since));
+		vw_json_obj_begin(w);
+		vw_json_kv_str(w, "name", ifc->name);
+		vw_json_kv_uint(w, "ifindex", ifc->ifindex);
+		vw_json_kv_str(w, "mode", vw_mode_name(ifc->mode));
+		vw_json_kv_uint(w, "link_id", ifc->link_id);
+		vw_json_kv_uint(w, "prog_id", ifc->prog_id);
+		vw_json_kv_str(w, "attached", since);
+		vw_json_kv_bool(w, "multiprog", ifc->mode & VW_MODE_MULTIPROG);
+		vw_json_kv_str(w, "link_type", iface_link_type(ifc, tbuf, sizeof(tbuf)));
+		vw_json_kv_bool(w, "raw_ip", ifc->mode & VW_MODE_RAW_IP);
+		vw_json_kv_bool(w, "gone", vw_iface_attached(cli->pin_dir, ifc) == 0);
+		vw_json_obj_end(w);
+	}
+	vw_json_arr_end(w);
+	vw_json_key(w, "unprotected");
+	vw_json_arr_begin(w);
+	vw_link_each_unprotected(st->protected, st->n, json_unprotected, w);
+	vw_json_arr_end(w);
+}
+
+static void status_json(struct vw_cli *cli, const struct status *st)
+{
+	struct vw_json *w = &cli->jw;
+
+	vw_json_obj_begin(w);
+	vw_json_kv_str(w, "pin_dir", cli->pin_dir);
+	vw_json_kv_uint(w, "prog_id", st->pinfo.id);
+	vw_json_kv_str(w, "prog_name", st->pinfo.name);
+	status_json_ifaces(cli, w, st);
+	vw_json_kv_str(w, "config", st->gc.source);
+	vw_json_kv_bool(w, "builtin", st->gc.flags & VW_GEN_BUILTIN);
+	vw_json_kv_uint(w, "generation", st->gen);
+	vw_json_kv_uint(w, "serial", st->gc.serial);
+	vw_json_kv_str(w, "applied", st->when);
+	vw_json_kv_uint(w, "applied_unix_ns", st->gc.applied_realtime_ns);
+	vw_json_kv_str(w, "digest", st->digest);
+	vw_json_kv_uint(w, "rules", st->gc.nrules);
+	vw_json_kv_uint(w, "rules_v4", st->gc.nrules_v4);
+	vw_json_kv_uint(w, "rules_v6", st->gc.nrules_v6);
+	vw_json_key(w, "classes");
+	vw_cli_json_classes(w, &st->cfg);
+	vw_cli_capture_status(cli);
+	vw_json_obj_end(w);
+}
+
+static void status_print_ifaces(const struct vw_cli *cli, const struct status *st)
+{
+	int unprotected = 0;
+
+	printf("interfaces: %d\n", st->n);
+	for (int i = 0; i < VW_MAX_IFACES; i++) {
+		const struct vw_iface *ifc = &st->ifs[i];
 		char since[64], how[64], tbuf[32];
 
-		if (!ifs[i].ifindex)
+		if (!ifc->ifindex)
 			continue;
-		vw_format_time(ifs[i].attached_realtime_ns, since, sizeof(since));
-		if (ifs[i].mode & VW_MODE_MULTIPROG)
+		vw_format_time(ifc->attached_realtime_ns, since, sizeof(since));
+		if (ifc->mode & VW_MODE_MULTIPROG)
 			snprintf(how, sizeof(how), "libxdp dispatcher, program id %u",
-				 ifs[i].prog_id);
+				 ifc->prog_id);
 		else
-			snprintf(how, sizeof(how), "link id %u", ifs[i].link_id);
-		printf("  %-16s ifindex %-5u link %-8s %-6s %-14s since %s%s\n", ifs[i].name,
-		       ifs[i].ifindex, iface_link_type(&ifs[i], tbuf, sizeof(tbuf)),
-		       vw_mode_name(ifs[i].mode), how, since,
-		       vw_iface_attached(cli->pin_dir, &ifs[i]) == 0
+			snprintf(how, sizeof(how), "link id %u", ifc->link_id);
+		printf("  %-16s ifindex %-5u link %-8s %-6s %-14s since %s%s\n", ifc->name,
+		       ifc->ifindex, iface_link_type(ifc, tbuf, sizeof(tbuf)),
+		       vw_mode_name(ifc->mode), how, since,
+		       vw_iface_attached(cli->pin_dir, ifc) == 0
 			   ? " (GONE: interface removed or detached; unload it)"
 			   : "");
 	}
 	printf("unprotected interfaces (up, not loaded):");
-	unprotected = 0;
-	vw_link_each_unprotected(protected, n, print_unprotected, &unprotected);
+	vw_link_each_unprotected(st->protected, st->n, print_unprotected, &unprotected);
 	printf("%s\n", unprotected ? "" : " none");
-	if (gc.flags & VW_GEN_BUILTIN)
+}
+
+static void status_print(struct vw_cli *cli, const struct status *st)
+{
+	const struct vw_gen_cfg *gc = &st->gc;
+
+	printf("program:    id %u (%s), pinned in %s\n", st->pinfo.id, st->pinfo.name,
+	       cli->pin_dir);
+	status_print_ifaces(cli, st);
+	if (gc->flags & VW_GEN_BUILTIN)
 		printf("config:     built-in default (%s was not found)\n", VW_DEFAULT_CONFIG);
 	else
-		printf("config:     %s\n", gc.source);
-	printf("applied:    %s (serial %u, generation %u)\n", when, gc.serial, gen);
-	printf("digest:     %s (normalized policy)\n", digest);
-	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc.nrules, gc.nrules_v4, gc.nrules_v6);
+		printf("config:     %s\n", gc->source);
+	printf("applied:    %s (serial %u, generation %u)\n", st->when, gc->serial, st->gen);
+	printf("digest:     %s (normalized policy)\n", st->digest);
+	printf("allowlist:  %u rules (%u IPv4, %u IPv6)\n", gc->nrules, gc->nrules_v4,
+	       gc->nrules_v6);
 	vw_cli_capture_status(cli);
-	printf("classes:    %u\n", cfg.nclasses);
-	vw_cli_print_classes(&cfg);
-out:
-	if (prog_fd >= 0)
-		close(prog_fd);
+	printf("classes:    %u\n", st->cfg.nclasses);
+	vw_cli_print_classes(&st->cfg);
+}
+
+int cmd_status(struct vw_cli *cli)
+{
+	struct status *st;
+	struct vw_maps m;
+	int err;
+
+	if (cli->argc) {
+		pr_warn("status takes no arguments\n");
+		return -EINVAL;
+	}
+	err = vw_cli_open_maps(cli, &m);
+	if (err)
+		return err;
+	st = calloc(1, sizeof(*st));
+	err = st ? status_read(cli, &m, st) : -ENOMEM;
+	if (!err && cli->json)
+		status_json(cli, st);
+	else if (!err)
+		status_print(cli, st);
 	vw_maps_close(&m);
-	vw_config_free(&cfg);
-	return rc;
+	if (st)
+		vw_config_free(&st->cfg);
+	free(st);
+	return err;
 }
 
 /* ---- stats ---------------------------------------------------------------------------------- */
@@ -312,7 +347,7 @@ static int stats_prometheus(const struct vw_maps *m, int open_rc)
 
 	if (!f) {
 		pr_warn("out of memory\n");
-		return VW_EXIT_FAIL;
+		return -EIO;
 	}
 	err = vw_prom_write(f, m);
 	if (fclose(f))
@@ -321,7 +356,7 @@ static int stats_prometheus(const struct vw_maps *m, int open_rc)
 		fwrite(buf, 1, len, stdout);
 	free(buf);
 	if (err || fflush(stdout))
-		return VW_EXIT_FAIL;
+		return -EIO;
 	return open_rc;
 }
 
@@ -343,11 +378,11 @@ int cmd_stats(struct vw_cli *cli)
 	vw_maps_init(&m);
 	if (cli->argc) {
 		pr_warn("stats takes no arguments\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	if (cli->prometheus && (cli->json || cli->watch > 0)) {
 		pr_warn("--prometheus goes with neither -j nor --watch\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = vw_cli_open_maps(cli, &m);
 	if (cli->prometheus) {
@@ -360,7 +395,7 @@ int cmd_stats(struct vw_cli *cli)
 	s = malloc(sizeof(*s));
 	prev = malloc(sizeof(*prev));
 	if (!s || !prev) {
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	rc = vw_stats_context(&m, &x);
@@ -369,7 +404,7 @@ int cmd_stats(struct vw_cli *cli)
 	err = vw_counters_read(m.counters, s);
 	if (err) {
 		pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
-		rc = VW_EXIT_FAIL;
+		rc = -EIO;
 		goto out;
 	}
 	if (cli->watch <= 0) {
@@ -399,7 +434,7 @@ int cmd_stats(struct vw_cli *cli)
 		err = vw_counters_read(m.counters, s);
 		if (err) {
 			pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
-			rc = VW_EXIT_FAIL;
+			rc = -EIO;
 			goto out;
 		}
 		if (!cli->json) {
@@ -417,7 +452,7 @@ int cmd_stats(struct vw_cli *cli)
 		if (!cli->json)
 			putchar('\n');
 	}
-	rc = VW_EXIT_OK;
+	rc = 0;
 out:
 	free(s);
 	free(prev);
@@ -508,7 +543,7 @@ int cmd_top(struct vw_cli *cli)
 	vw_maps_init(&m);
 	if (cli->argc) {
 		pr_warn("top takes no arguments (-n N sets how many sources)\n");
-		return VW_EXIT_USAGE;
+		return -EINVAL;
 	}
 	rc = vw_cli_open_maps(cli, &m);
 	if (rc)
@@ -522,7 +557,7 @@ int cmd_top(struct vw_cli *cli)
 			struct source *t = realloc(src, ncap * sizeof(*src));
 
 			if (!t) {
-				rc = VW_EXIT_FAIL;
+				rc = -EIO;
 				goto out;
 			}
 			src = t;

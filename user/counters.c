@@ -21,7 +21,7 @@ int vw_read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
 		return rc;
 	if (vw_gen_cfg_read(m, !*gen, other))
 		memset(other, 0, sizeof(*other));
-	return VW_EXIT_OK;
+	return 0;
 }
 
 /* Sum the per-CPU counters: one batch lookup of the whole array (a loop of lookups on kernels
@@ -110,5 +110,5 @@ int vw_stats_context(const struct vw_maps *m, struct vw_stats_ctx *x)
 
 	if (rc)
 		return rc;
-	return vw_cli_read_ifaces(m, x->ifs) ? VW_EXIT_FAIL : VW_EXIT_OK;
+	return vw_cli_read_ifaces(m, x->ifs) ? -EIO : 0;
 }

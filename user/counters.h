@@ -27,14 +27,14 @@ struct vw_stats_ctx {
 };
 
 /* Both generations' descriptions: the live one, and the other for names of retired classes.
- * VW_EXIT_* (says why on failure). */
+ * 0 or -errno (says why on failure). */
 int vw_read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
 		 struct vw_gen_cfg *other);
 /* Sum vw_counters (fd) into s. 0 or -errno. */
 int vw_counters_read(int fd, struct vw_snapshot *s);
 /* Labels of counter index k. */
 void vw_labels_of(const struct vw_stats_ctx *x, __u32 k, struct vw_labels *l);
-/* Fill x from the maps. VW_EXIT_* */
+/* Fill x from the maps; 0 or -errno. */
 int vw_stats_context(const struct vw_maps *m, struct vw_stats_ctx *x);
 
 #endif

@@ -16,7 +16,7 @@
 
 struct cmd {
 	const char *name;
-	int (*fn)(struct vw_cli *cli);
+	int (*fn)(struct vw_cli *cli); /* 0 or -errno (cli.h) */
 	unsigned int opts; /* enum vw_opt bits allowed */
 	const char *synopsis;
 	const char *help;
@@ -318,6 +318,47 @@ static int parse_capture_opt(struct vw_cli *cli, int opt, const char *arg)
 	}
 }
 
+static int parse_mode(const char *arg, enum vw_attach_mode *mode)
+{
+	if (!strcmp(arg, "auto")) {
+		*mode = VW_ATTACH_AUTO;
+	} else if (!strcmp(arg, "native")) {
+		*mode = VW_ATTACH_NATIVE;
+	} else if (!strcmp(arg, "skb")) {
+		*mode = VW_ATTACH_SKB;
+	} else {
+		pr_warn("invalid --mode '%s' (auto, native or skb)\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_top_n(const char *arg, unsigned int *n)
+{
+	double v;
+
+	if (parse_num("-n", arg, 0, 1 << 20, &v))
+		return -EINVAL;
+	if (v != (unsigned int)v) {
+		pr_warn("invalid value '%s' for -n (a whole number)\n", arg);
+		return -EINVAL;
+	}
+	*n = (unsigned int)v;
+	return 0;
+}
+
+static int parse_block_for(const char *arg, unsigned long long *secs)
+{
+	__u64 v;
+
+	if (vw_parse_duration(arg, VW_BAN_MAX_SECS, &v)) {
+		pr_warn("invalid --for '%s' (e.g. 30s, 10m, 1h, 7d; at most 365d)\n", arg);
+		return -EINVAL;
+	}
+	*secs = v;
+	return 0;
+}
+
 static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 {
 	double v;
@@ -347,16 +388,8 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			break;
 		case OPT_MODE:
 			cli->opts |= VW_OPT_MODE;
-			if (!strcmp(optarg, "auto")) {
-				cli->mode = VW_ATTACH_AUTO;
-			} else if (!strcmp(optarg, "native")) {
-				cli->mode = VW_ATTACH_NATIVE;
-			} else if (!strcmp(optarg, "skb")) {
-				cli->mode = VW_ATTACH_SKB;
-			} else {
-				pr_warn("invalid --mode '%s' (auto, native or skb)\n", optarg);
+			if (parse_mode(optarg, &cli->mode))
 				return -EINVAL;
-			}
 			break;
 		case OPT_FORCE:
 			cli->opts |= VW_OPT_FORCE;
@@ -391,30 +424,18 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 			break;
 		case 'n':
 			cli->opts |= VW_OPT_TOP_N;
-			if (parse_num("-n", optarg, 0, 1 << 20, &v))
+			if (parse_top_n(optarg, &cli->top_n))
 				return -EINVAL;
-			if (v != (unsigned int)v) {
-				pr_warn("invalid value '%s' for -n (a whole number)\n", optarg);
-				return -EINVAL;
-			}
-			cli->top_n = (unsigned int)v;
 			break;
 		case OPT_SET:
 			cli->opts |= VW_OPT_BLOCK;
 			cli->block_set = optarg;
 			break;
-		case OPT_FOR: {
-			__u64 secs;
-
+		case OPT_FOR:
 			cli->opts |= VW_OPT_BLOCK;
-			if (vw_parse_duration(optarg, VW_BAN_MAX_SECS, &secs)) {
-				pr_warn("invalid --for '%s' (e.g. 30s, 10m, 1h, 7d; at most 365d)\n",
-					optarg);
+			if (parse_block_for(optarg, &cli->block_for))
 				return -EINVAL;
-			}
-			cli->block_for = secs;
 			break;
-		}
 		case OPT_OVERRIDE:
 			cli->opts |= VW_OPT_BLOCK;
 			cli->block_override = true;
@@ -553,7 +574,7 @@ int main(int argc, char **argv)
 	rc = c->fn(&cli);
 	if (rc && cli.json && !cli.json_done)
 		json_error(&cli);
-	return rc;
+	return vw_exit_code(rc);
 
 usage_error:
 	if (cli.json) {
