@@ -26,6 +26,14 @@
 #   topo_bg inet sipp ...  # background process inside a namespace, killed by topo_destroy
 #   topo_destroy
 #
+# The suites that need less build the smallest topology, two namespaces joined by one veth pair,
+# with the same library: topo_pair GWIF EXTIF makes namespaces gw and ext (no addresses; the
+# caller adds what it needs), the temporary folder and the bpffs, and topo_destroy removes them.
+#
+# voipwall commands run here keep their lock files in $TOPO_TMP/lock ($VOIPWALL_LOCK_DIR,
+# exported), so a teardown that skips unload leaves nothing behind in /run/lock; topo_lock_file
+# names the lock file of the pin dir once a state-changing command has run.
+#
 # Functions return 0 or non-zero with a message on stderr; they never exit the caller.
 
 TOPO_PBX4=198.18.1.10
@@ -51,6 +59,7 @@ TOPO_INET_RPL=rpl1
 TOPO_NS_INET=
 TOPO_NS_GW=
 TOPO_NS_HS=
+TOPO_NS_EXT=
 TOPO_PIN_MNT=
 TOPO_PIN=
 TOPO_TMP=
@@ -68,8 +77,9 @@ topo_nsname()
 	inet) echo "$TOPO_NS_INET" ;;
 	gw) echo "$TOPO_NS_GW" ;;
 	hs) echo "$TOPO_NS_HS" ;;
+	ext) echo "$TOPO_NS_EXT" ;;
 	*)
-		topo_log "unknown namespace '$1' (inet, gw or hs)"
+		topo_log "unknown namespace '$1' (inet, gw, hs or ext)"
 		return 2
 		;;
 	esac
@@ -87,6 +97,7 @@ topo_ns()
 topo_inet() { topo_ns inet "$@"; }
 topo_gw() { topo_ns gw "$@"; }
 topo_hs() { topo_ns hs "$@"; }
+topo_ext() { topo_ns ext "$@"; }
 
 # Start CMD in a namespace in the background, output to a log file; its pid is left in
 # TOPO_LAST_PID and remembered for topo_destroy. topo_bg NS LOGFILE CMD...
@@ -132,17 +143,63 @@ topo_veth()
 	ip link add "$2" netns "$1" type veth peer "$4" netns "$3"
 }
 
+# The temporary folder (TOPO_TMP), with the lock folder of the voipwall commands run here, and
+# the suffix of the namespaces' names (unique to each run).
+topo_begin()
+{
+	TOPO_SFX=$(printf '%s-%04x' "$$" "$RANDOM")
+	TOPO_TMP=$(mktemp -d /tmp/voipwall-topo.XXXXXX) || return 1
+	mkdir "$TOPO_TMP/lock" || return 1
+	export VOIPWALL_LOCK_DIR=$TOPO_TMP/lock
+}
+
+# Create namespaces with their loopback up: topo_netns NAME...
+topo_netns()
+{
+	local ns
+	for ns in "$@"; do
+		ip netns add "$ns" || { topo_log "cannot create namespace $ns"; return 1; }
+		ip -n "$ns" link set lo up || return 1
+	done
+}
+
+# A temporary bpffs for the pinned state: mounted in the caller's mount namespace, so it outlives
+# each `ip netns exec` (which gets a fresh /sys). TOPO_PIN is a folder in it.
+topo_bpffs()
+{
+	TOPO_PIN_MNT=$TOPO_TMP/bpffs
+	mkdir -p "$TOPO_PIN_MNT" && mount -t bpf bpf "$TOPO_PIN_MNT" ||
+		{ topo_log "cannot mount a bpffs on $TOPO_PIN_MNT"; TOPO_PIN_MNT=; return 1; }
+	TOPO_PIN=$TOPO_PIN_MNT/voipwall
+}
+
+# The lock file voipwall keeps for the pin dir (there once a state-changing command ran).
+topo_lock_file()
+{
+	find "$VOIPWALL_LOCK_DIR" -maxdepth 1 -name 'voipwall-*.lock' 2>/dev/null | head -n 1
+}
+
+# Two namespaces, gw and ext, joined by a veth pair (GWIF in gw, EXTIF in ext), both ends up and
+# without addresses; the temporary folder and the bpffs. topo_pair GWIF EXTIF
+topo_pair()
+{
+	topo_begin || return 1
+	TOPO_NS_GW=vw-gw-$TOPO_SFX
+	TOPO_NS_EXT=vw-ext-$TOPO_SFX
+	topo_netns "$TOPO_NS_GW" "$TOPO_NS_EXT" || return 1
+	topo_veth "$TOPO_NS_GW" "$1" "$TOPO_NS_EXT" "$2" ||
+		{ topo_log "cannot create the veth pair"; return 1; }
+	topo_gw ip link set "$1" up && topo_ext ip link set "$2" up || return 1
+	topo_bpffs
+}
+
 topo_create()
 {
-	local sfx
-	sfx=$(printf '%s-%04x' "$$" "$RANDOM")
-	TOPO_NS_INET=vw-inet-$sfx
-	TOPO_NS_GW=vw-gw-$sfx
-	TOPO_NS_HS=vw-hs-$sfx
-	TOPO_TMP=$(mktemp -d /tmp/voipwall-topo.XXXXXX) || return 1
-
-	ip netns add "$TOPO_NS_INET" && ip netns add "$TOPO_NS_GW" && ip netns add "$TOPO_NS_HS" ||
-		{ topo_log "cannot create namespaces"; return 1; }
+	topo_begin || return 1
+	TOPO_NS_INET=vw-inet-$TOPO_SFX
+	TOPO_NS_GW=vw-gw-$TOPO_SFX
+	TOPO_NS_HS=vw-hs-$TOPO_SFX
+	topo_netns "$TOPO_NS_INET" "$TOPO_NS_GW" "$TOPO_NS_HS" || return 1
 
 	# Each veth is created with both ends already in their namespaces: nothing appears in the
 	# root namespace, and the same short names can be used by concurrent runs.
@@ -151,14 +208,7 @@ topo_create()
 		topo_veth "$TOPO_NS_INET" "$TOPO_INET_RPL" "$TOPO_NS_GW" "$TOPO_RPL" ||
 		{ topo_log "cannot create veth pairs"; return 1; }
 
-	topo_setup_inet && topo_setup_gw && topo_setup_hs || return 1
-
-	# Temporary bpffs for the pinned state: mounted in the root mount namespace, so it outlives
-	# each `ip netns exec` (which gets a fresh /sys).
-	TOPO_PIN_MNT=$TOPO_TMP/bpffs
-	mkdir -p "$TOPO_PIN_MNT" && mount -t bpf bpf "$TOPO_PIN_MNT" ||
-		{ topo_log "cannot mount a bpffs on $TOPO_PIN_MNT"; TOPO_PIN_MNT=; return 1; }
-	TOPO_PIN=$TOPO_PIN_MNT/voipwall
+	topo_setup_inet && topo_setup_gw && topo_setup_hs && topo_bpffs || return 1
 	topo_wait_ready
 }
 
@@ -170,7 +220,6 @@ topo_sysctl()
 topo_setup_inet()
 {
 	local a
-	topo_inet ip link set lo up || return 1
 	# No IPv6 on the replay link: its peer's counters must see only the replayed frames.
 	topo_sysctl inet "net.ipv6.conf.$TOPO_INET_RPL.disable_ipv6=1" || return 1
 	topo_sysctl inet net.ipv6.conf.all.accept_dad=0 || return 1
@@ -192,7 +241,6 @@ topo_setup_inet()
 topo_setup_gw()
 {
 	local a
-	topo_gw ip link set lo up || return 1
 	topo_sysctl gw net.ipv4.ip_forward=1 || return 1
 	topo_sysctl gw net.ipv6.conf.all.forwarding=1 || return 1
 	topo_sysctl gw "net.ipv6.conf.$TOPO_RPL.disable_ipv6=1" || return 1
@@ -216,8 +264,7 @@ topo_setup_gw()
 
 topo_setup_hs()
 {
-	topo_hs ip link set lo up &&
-		topo_hs ip addr add "$TOPO_HS4/24" dev hs0 &&
+	topo_hs ip addr add "$TOPO_HS4/24" dev hs0 &&
 		topo_hs ip -6 addr add "$TOPO_HS6/64" dev hs0 nodad &&
 		topo_hs ip link set hs0 up &&
 		topo_hs ip route add default via "$TOPO_GWLAN4" &&
@@ -253,7 +300,7 @@ topo_destroy()
 	for pid in "${TOPO_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null
 	done
-	for ns in "$TOPO_NS_INET" "$TOPO_NS_GW" "$TOPO_NS_HS"; do
+	for ns in "$TOPO_NS_INET" "$TOPO_NS_GW" "$TOPO_NS_HS" "$TOPO_NS_EXT"; do
 		[ -n "$ns" ] || continue
 		# Whatever still runs in our own namespaces was started by us.
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
@@ -265,20 +312,16 @@ topo_destroy()
 	done
 	TOPO_PIDS=()
 	# Deleting the namespaces deletes the veths, which detaches XDP programs.
-	for ns in "$TOPO_NS_INET" "$TOPO_NS_GW" "$TOPO_NS_HS"; do
+	for ns in "$TOPO_NS_INET" "$TOPO_NS_GW" "$TOPO_NS_HS" "$TOPO_NS_EXT"; do
 		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
 	done
-	TOPO_NS_INET='' TOPO_NS_GW='' TOPO_NS_HS=''
+	TOPO_NS_INET='' TOPO_NS_GW='' TOPO_NS_HS='' TOPO_NS_EXT=''
 	if [ -n "$TOPO_PIN_MNT" ]; then
 		umount "$TOPO_PIN_MNT" 2>/dev/null || umount -l "$TOPO_PIN_MNT" 2>/dev/null
 		TOPO_PIN_MNT=
 	fi
-	# voipwall's lock file for the pin dir (user/pin.h: /run/lock/voipwall-<dir, / as ->.lock);
-	# unload --all removes it, a teardown that skips unload must too.
-	if [ -n "$TOPO_PIN" ]; then
-		rm -f "/run/lock/voipwall-$(echo "${TOPO_PIN#/}" | tr / -).lock"
-		TOPO_PIN=
-	fi
+	TOPO_PIN=
+	# with the lock folder: the lock file that a teardown skipping unload leaves
 	if [ -n "$TOPO_TMP" ]; then
 		rm -rf "$TOPO_TMP"
 		TOPO_TMP=

@@ -348,8 +348,16 @@ static bool lock_name_char(unsigned char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
-/* Lock file path: VW_LOCK_DIR/voipwall-<dir with '/' as '-'>.lock, with a hash
- * when long. */
+/* The folder of the lock files: every voipwall process changing one pin dir must see the same. */
+static const char *lock_dir(void)
+{
+	const char *d = getenv(VW_LOCK_DIR_ENV);
+
+	return d && *d ? d : VW_LOCK_DIR;
+}
+
+/* Lock file path: <lock dir>/voipwall-<dir with '/' as '-'>.lock, with a hash when long. The one
+ * place the name is made. */
 static int lock_path(const char *dir, char *buf, size_t len)
 {
 	char esc[128];
@@ -371,9 +379,9 @@ static int lock_path(const char *dir, char *buf, size_t len)
 		n--;
 	esc[n] = '\0';
 	if (strlen(dir) >= sizeof(esc) - 1)
-		r = snprintf(buf, len, "%s/voipwall-%.80s-%016llx.lock", VW_LOCK_DIR, esc, h);
+		r = snprintf(buf, len, "%s/voipwall-%.80s-%016llx.lock", lock_dir(), esc, h);
 	else
-		r = snprintf(buf, len, "%s/voipwall-%s.lock", VW_LOCK_DIR, esc);
+		r = snprintf(buf, len, "%s/voipwall-%s.lock", lock_dir(), esc);
 	return r < 0 || (size_t)r >= len ? -ENAMETOOLONG : 0;
 }
 

@@ -8,7 +8,8 @@
  *   DIR/link_<ifindex>  the XDP bpf_link of each attached interface; removing it detaches
  *
  * Pinned objects are mode 0600. State-changing commands hold a lock (flock) on
- * VW_LOCK_DIR/voipwall-<escaped DIR>.lock, which holds the owner's pid. */
+ * <lock dir>/voipwall-<escaped DIR>.lock, which holds the owner's pid; the lock dir is
+ * $VOIPWALL_LOCK_DIR, or VW_LOCK_DIR. */
 #ifndef VW_PIN_H
 #define VW_PIN_H
 
@@ -20,6 +21,7 @@
 #define VW_PIN_DIR_ENV	   "VOIPWALL_PIN_DIR"
 #define VW_BPFFS_ROOT	   "/sys/fs/bpf"
 #define VW_LOCK_DIR	   "/run/lock"
+#define VW_LOCK_DIR_ENV	   "VOIPWALL_LOCK_DIR"
 /* "DIR/name" into buf; -ENAMETOOLONG when it does not fit. */
 int vw_pin_path(char *buf, size_t len, const char *dir, const char *name);
 /* Open every pinned map of dir. -ENOENT when nothing is pinned there (not loaded), -EBADF

@@ -20,44 +20,30 @@ skip_all() {
 command -v ip >/dev/null || skip_all "iproute2 missing"
 "$PY" -c 'import scapy.all' 2>/dev/null || skip_all "$PY has no scapy (apt-get install python3-scapy)"
 
-suffix="$$-$RANDOM"
-GW="vwcli-gw-$suffix"
-PEER="vwcli-peer-$suffix"
-tmp=$(mktemp -d /tmp/vwcli.XXXXXX)
-bpffs="$tmp/bpf"
-PIN="$bpffs/vw"
-mounted=0
+# shellcheck source=../../scripts/topology.sh
+. scripts/topology.sh
 
 cleanup() {
 	# a pinned link keeps the program attached until the namespace goes; remove ours first
-	[ -d "$PIN" ] && ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" unload --all >/dev/null 2>&1
-	ip netns del "$GW" 2>/dev/null
-	ip netns del "$PEER" 2>/dev/null
-	[ "$mounted" -eq 1 ] && umount "$bpffs" 2>/dev/null
-	rm -f "/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
-	rm -rf "$tmp"
+	[ -n "${PIN:-}" ] && [ -d "$PIN" ] &&
+		ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" unload --all >/dev/null 2>&1
+	topo_destroy
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ip netns add "$GW" || skip_all "cannot create a network namespace"
-ip netns add "$PEER" || skip_all "cannot create a network namespace"
-ip link add vw0 netns "$GW" type veth peer name vw1 netns "$PEER" || skip_all "no veth support"
+topo_pair vw0 vw1 || skip_all "cannot create the namespaces, veth pair or bpffs"
+GW=$TOPO_NS_GW PEER=$TOPO_NS_EXT tmp=$TOPO_TMP bpffs=$TOPO_PIN_MNT
+PIN="$bpffs/vw"
 for ns in "$GW" "$PEER"; do
 	# no IPv6 autoconfiguration chatter: the counters must hold only what the tests send
 	ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
-	ip -n "$ns" link set lo up
 done
 ip -n "$GW" addr add 198.18.0.1/24 dev vw0
 ip -n "$PEER" addr add 198.18.0.2/24 dev vw1
-ip -n "$GW" link set vw0 up
-ip -n "$PEER" link set vw1 up
 # a bridge has no native XDP: attaching to it natively fails (the rollback test)
 ip -n "$GW" link add vwbr0 type bridge || skip_all "no bridge support"
 ip -n "$GW" link set vwbr0 up
-mkdir -p "$bpffs"
-mount -t bpf bpf "$bpffs" || skip_all "cannot mount bpffs"
-mounted=1
 GW_MAC=$(ip -n "$GW" -br link show vw0 | awk '{print $3}')
 
 vw() { ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" "$@"; }
@@ -651,7 +637,8 @@ expect_rc $t 2 && pass $t
 
 # ---- lock ----------------------------------------------------------------------------------
 t=lock_wait
-lockfile="/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
+lockfile=$(topo_lock_file)
+[ -n "$lockfile" ] || fail $t "no lock file in $VOIPWALL_LOCK_DIR"
 (
 	exec 9>"$lockfile"
 	flock -x 9

@@ -10,12 +10,12 @@
 # namespaces, the listeners and voipwall, and cleans up on every exit path.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../faults/lib.sh"
+. "$HERE/../lib/suite.sh"
 unset SSH_CONNECTION
 
 vw_private_mounts "$@"
 vw_require evasion || exit 0
-if ! vw_topo_init vwe 8; then
+if ! vw_topo_init 8; then
 	vw_fail evasion-setup "could not build the namespaces, veth pair or bpffs"
 	exit 1
 fi
@@ -35,7 +35,7 @@ allow sip,mgmt $GOOD4 $GOOD6
 EOF2
 
 RX="$VW_TMP/rx.log"
-vw_bg ip netns exec "$VW_NS_GW" "$VW_PY" "$HERE/../faults/udpseq.py" recv --port 5060 \
+vw_bg ip netns exec "$VW_NS_GW" "$VW_PY" "$HERE/../lib/udpseq.py" recv --port 5060 \
 	--port 9999 --tcp 22 --tcp 5060 --log "$RX" --ready "$VW_TMP/rx.ready"
 for _ in $(seq 50); do
 	[ -e "$VW_TMP/rx.ready" ] && break

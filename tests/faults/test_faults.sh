@@ -11,7 +11,7 @@
 # (kills of load, 6).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/lib.sh"
+. "$HERE/../lib/suite.sh"
 # The anti-lockout check must judge the configs here, not the SSH session running the tests.
 unset SSH_CONNECTION
 
@@ -23,7 +23,7 @@ LOAD_KILLS=${VW_FAULT_LOAD_KILLS:-6}
 
 vw_private_mounts "$@"
 vw_require faults || exit 0
-if ! vw_topo_init vwf 7; then
+if ! vw_topo_init 7; then
 	vw_fail faults-setup "could not build the namespaces, veth pair or bpffs"
 	exit 1
 fi
@@ -38,7 +38,7 @@ for a in $A $X $B $C $E; do
 	ip -n "$VW_NS_EXT" addr add "$a/24" dev ext
 done
 RX="$VW_TMP/rx.log"
-UDPSEQ="$HERE/udpseq.py"
+UDPSEQ="$HERE/../lib/udpseq.py"
 VWSTATS="$HERE/../lib/vwstats.py"
 
 # Two small configs that agree on A (sip allowed) and X (sip not allowed), differ elsewhere.
@@ -267,7 +267,7 @@ after_kill_checks() {
 	if [ "$l" != "$BASE_LISTING" ]; then
 		_why+=("$ctx: pin dir differs from baseline: $(listing_diff "$BASE_LISTING" "$l")")
 	fi
-	l=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
+	l=$(ls -A "$VW_BPFFS" | tr '\n' ' ')
 	[ "$l" = "$BASE_PARENT" ] ||
 		_why+=("$ctx: beside the pin dir: '$l', want '$BASE_PARENT' (a temporary dir left)")
 	[ "$(xdp_prog_id)" = "$BASE_PROG" ] ||
@@ -453,9 +453,9 @@ t_kill_add() {
 }
 
 # ---- two state-changing commands at once ------------------------------------------------------
-# The lock file of our pin dir (pin.h: VW_LOCK_DIR/voipwall-<escaped DIR>.lock).
+# The lock file of our pin dir (in the topology's lock folder).
 lock_file() {
-	ls /run/lock/voipwall-*"$(basename "$VW_TMP")"*.lock 2>/dev/null | head -n 1
+	topo_lock_file
 }
 # Wait (up to 20 s) until some process holds the lock, or PID has exited; 0 when held.
 wait_lock_held() {
@@ -531,7 +531,7 @@ t_concurrent_give_up() {
 	fi
 	f=$(lock_file)
 	if [ -z "$f" ]; then
-		vw_fail $name "no lock file for $VW_PIN under /run/lock"
+		vw_fail $name "no lock file for $VW_PIN in $VOIPWALL_LOCK_DIR"
 		return
 	fi
 	vw_bg flock -x "$f" sleep 5
@@ -607,7 +607,7 @@ t_kill_load() {
 		fi
 		# A temporary pin dir left by the killed load (pin.c: "<dir>-tmp-<pid>") is allowed
 		# until the next load cleans it.
-		if [ -n "$(find "$VW_TMP/bpf" -maxdepth 1 -name 'voipwall-tmp-*')" ]; then
+		if [ -n "$(find "$VW_BPFFS" -maxdepth 1 -name 'voipwall-tmp-*')" ]; then
 			states+=" $state+tmp"
 		else
 			states+=" $state"
@@ -629,7 +629,7 @@ t_kill_load() {
 		l=$(vw_pin_listing)
 		[ "$l" = "$BASE_LISTING" ] ||
 			why+=("run $i: after the next load: pin dir: $(listing_diff "$BASE_LISTING" "$l")")
-		beside=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
+		beside=$(ls -A "$VW_BPFFS" | tr '\n' ' ')
 		[ "$beside" = "$BASE_PARENT" ] ||
 			why+=("run $i: after the next load, beside the pin dir: '$beside', want '$BASE_PARENT'")
 		probe "kl$i"
@@ -665,7 +665,7 @@ else
 	vw_fail faults-bulk-reload "after reload to c1: delivered '$sig', want '$SIG_C1'; $PROBE_ERR"
 fi
 BASE_LISTING=$(vw_pin_listing)
-BASE_PARENT=$(ls -A "$VW_TMP/bpf" | tr '\n' ' ')
+BASE_PARENT=$(ls -A "$VW_BPFFS" | tr '\n' ' ')
 BASE_PROG=$(xdp_prog_id)
 
 "$VW_PY" "$HERE/genbulk.py" prefixes "$ADD_N" >"$VW_TMP/add.txt"

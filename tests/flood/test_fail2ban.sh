@@ -7,13 +7,13 @@
 # database in the test's temporary directory.
 set -u
 cd "$(dirname "$0")/../.."
-# shellcheck source=../faults/lib.sh
-. tests/faults/lib.sh
+# shellcheck source=../lib/suite.sh
+. tests/lib/suite.sh
 vw_private_mounts "$@"
 export SSH_CONNECTION=""
 vw_require fail2ban || exit 0
 command -v fail2ban-server >/dev/null || { vw_fail fail2ban "fail2ban-server missing (apt-get install fail2ban)"; exit 1; }
-vw_topo_init vwf2b 62 || { vw_fail fail2ban_setup "cannot build the topology"; exit 1; }
+vw_topo_init 62 || { vw_fail fail2ban_setup "cannot build the topology"; exit 1; }
 
 T=$VW_TMP
 PEER=198.18.62.2

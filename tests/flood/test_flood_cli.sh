@@ -6,12 +6,12 @@
 # view, top's marks, and kill -9 during a 1,000,000-prefix `block replace`.
 set -u
 cd "$(dirname "$0")/../.."
-# shellcheck source=../faults/lib.sh
-. tests/faults/lib.sh
+# shellcheck source=../lib/suite.sh
+. tests/lib/suite.sh
 vw_private_mounts "$@"
 export SSH_CONNECTION=""
 vw_require flood_cli || exit 0
-vw_topo_init vwfl 61 || { vw_fail flood_cli_setup "cannot build the topology"; exit 1; }
+vw_topo_init 61 || { vw_fail flood_cli_setup "cannot build the topology"; exit 1; }
 
 T=$VW_TMP
 PEER=198.18.61.2

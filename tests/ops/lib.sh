@@ -1,42 +1,28 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Shared by the ops suites (sourced): two namespaces joined by a veth pair, a temporary bpffs.
-# ops_setup NAME IF_GW IF_PEER sets GW, PEER (namespaces), tmp, bpffs, PIN (a folder of the
-# bpffs, never the default pin directory); ops_cleanup undoes it. Suites call skip_all (their
-# own) when something is missing.
+# Shared by the ops suites (sourced): the two namespaces of scripts/topology.sh's topo_pair
+# (IPv4 only), its temporary bpffs. ops_setup NAME IF_GW IF_PEER sets GW, PEER (namespaces), tmp,
+# bpffs, PIN (a folder of the bpffs, never the default pin directory); ops_cleanup undoes it.
+# Suites call skip_all (their own) when something is missing.
+
+# shellcheck source=../../scripts/topology.sh
+. scripts/topology.sh
 
 ops_setup() {
-	local name=$1 ifgw=$2 ifpeer=$3 suffix="$$-$RANDOM" ns
-	GW="$name-gw-$suffix"
-	PEER="$name-peer-$suffix"
-	tmp=$(mktemp -d "/tmp/$name.XXXXXX")
-	bpffs="$tmp/bpf"
+	local ifgw=$2 ifpeer=$3 ns
+	topo_pair "$ifgw" "$ifpeer" || skip_all "cannot create the namespaces, veth pair or bpffs"
+	GW=$TOPO_NS_GW PEER=$TOPO_NS_EXT tmp=$TOPO_TMP bpffs=$TOPO_PIN_MNT
 	PIN="$bpffs/vw"
-	ops_mounted=0
-	ip netns add "$GW" || skip_all "cannot create a network namespace"
-	ip netns add "$PEER" || skip_all "cannot create a network namespace"
-	ip link add "$ifgw" netns "$GW" type veth peer name "$ifpeer" netns "$PEER" ||
-		skip_all "no veth support"
 	for ns in "$GW" "$PEER"; do
 		# no IPv6 autoconfiguration chatter: the counters hold only what the tests send
 		ip netns exec "$ns" sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6'
-		ip -n "$ns" link set lo up
 	done
 	ip -n "$GW" addr add 198.18.0.1/24 dev "$ifgw"
 	ip -n "$PEER" addr add 198.18.0.2/24 dev "$ifpeer"
-	ip -n "$GW" link set "$ifgw" up
-	ip -n "$PEER" link set "$ifpeer" up
-	mkdir -p "$bpffs"
-	mount -t bpf bpf "$bpffs" || skip_all "cannot mount bpffs"
-	ops_mounted=1
 }
 
 ops_cleanup() {
 	[ -d "${PIN:-}" ] && ip netns exec "$GW" "$VOIPWALL" --pin-dir "$PIN" unload --all >/dev/null 2>&1
-	[ -n "${GW:-}" ] && ip netns del "$GW" 2>/dev/null
-	[ -n "${PEER:-}" ] && ip netns del "$PEER" 2>/dev/null
-	[ "${ops_mounted:-0}" -eq 1 ] && umount "$bpffs" 2>/dev/null
-	[ -n "${PIN:-}" ] && rm -f "/run/lock/voipwall-$(echo "${PIN#/}" | tr / -).lock"
-	[ -n "${tmp:-}" ] && rm -rf "$tmp"
+	topo_destroy
 }
 
 pass() { echo "PASS $1"; }

@@ -1,13 +1,16 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # the VW_* variables set here are for the scripts that source it
-# Shared shell helpers for tests/faults and tests/evasion: result lines, a throw-away topology
-# (two namespaces joined by a veth pair), a private bpffs for the pin directory, and cleanup on
-# every exit path. Source it; it defines functions only and sets no traps of its own until
-# vw_topo_init is called.
+# Shell helpers of the test suites that run voipwall in two namespaces (tests/faults,
+# tests/evasion, tests/flood): result lines, the two-namespace topology of scripts/topology.sh
+# (topo_pair) with addresses and a private bpffs for the pin directory, and cleanup on every exit
+# path. Source it; it defines functions only and sets no traps of its own until vw_topo_init is
+# called.
 
 VW_PY=${PYTHON:-/usr/bin/python3}
 VW_HELPERS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../../scripts/topology.sh
+. "$VW_HELPERS/../../scripts/topology.sh"
 
 vw_pass() { echo "PASS $1"; }
 vw_fail() { echo "FAIL $1: $2"; }
@@ -16,6 +19,7 @@ vw_log() { echo "# $*"; }
 
 # State filled by vw_topo_init.
 VW_TMP=
+VW_BPFFS=
 VW_PIN=
 VW_NS_GW=
 VW_NS_EXT=
@@ -34,14 +38,7 @@ vw_cleanup() {
 	if [ "$VW_LOADED" = 1 ] && [ -n "$VW_NS_GW" ]; then
 		ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" unload --all >/dev/null 2>&1
 	fi
-	[ -n "$VW_NS_GW" ] && ip netns del "$VW_NS_GW" 2>/dev/null
-	[ -n "$VW_NS_EXT" ] && ip netns del "$VW_NS_EXT" 2>/dev/null
-	if [ -n "$VW_TMP" ]; then
-		# voipwall's lock file for this pin dir (pin.h: /run/lock/voipwall-<escaped dir>.lock)
-		rm -f /run/lock/voipwall-*"$(basename "$VW_TMP")"*.lock
-		mountpoint -q "$VW_TMP/bpf" && umount "$VW_TMP/bpf"
-		rm -rf "$VW_TMP"
-	fi
+	topo_destroy
 }
 
 # Run in the background and remember the pid for cleanup: vw_bg cmd args...; pid in $VW_LAST_PID.
@@ -82,11 +79,11 @@ vw_require() {
 	return 0
 }
 
-# vw_topo_init TAG: namespaces <TAG>-gw-<pid> and <TAG>-ext-<pid>; in gw the veth end "wan"
-# (198.18.<net>.1/24, 2001:db8:<net>::1/64), in ext the end "ext". A bpffs is mounted on
-# $VW_TMP/bpf and $VW_PIN is a folder in it. Installs the cleanup trap.
+# vw_topo_init NET: topo_pair with the veth end "wan" in gw (198.18.<NET>.1/24,
+# 2001:db8:<NET>::1/64) and "ext" in ext; the bpffs $VW_BPFFS with the pin directory $VW_PIN in
+# it, the temporary folder $VW_TMP. Installs the cleanup trap.
 vw_topo_init() {
-	local tag=$1 net=$2
+	local net=$1
 	trap vw_cleanup EXIT
 	trap 'exit 130' INT TERM
 	if [ "${VW_UNSHARED:-}" = 1 ]; then
@@ -95,25 +92,15 @@ vw_topo_init() {
 		mkdir -p /run/netns
 		mount -t tmpfs -o mode=0755 vw-netns /run/netns || return 1
 	fi
-	VW_TMP=$(mktemp -d "/tmp/vw-$tag.XXXXXX") || return 1
+	topo_pair wan ext || return 1
+	VW_TMP=$TOPO_TMP VW_BPFFS=$TOPO_PIN_MNT VW_PIN=$TOPO_PIN
+	VW_NS_GW=$TOPO_NS_GW VW_NS_EXT=$TOPO_NS_EXT
 	# Traversable by others, so the permission test judges the pin directory's own mode.
 	chmod 0755 "$VW_TMP"
-	mkdir "$VW_TMP/bpf"
-	mount -t bpf bpf "$VW_TMP/bpf" || return 1
-	VW_PIN="$VW_TMP/bpf/voipwall"
-	VW_NS_GW="$tag-gw-$$"
-	VW_NS_EXT="$tag-ext-$$"
-	ip netns add "$VW_NS_GW" || return 1
-	ip netns add "$VW_NS_EXT" || return 1
-	ip -n "$VW_NS_GW" link add wan type veth peer name ext netns "$VW_NS_EXT" || return 1
-	ip -n "$VW_NS_GW" link set lo up
-	ip -n "$VW_NS_EXT" link set lo up
 	ip netns exec "$VW_NS_GW" sysctl -qw net.ipv6.conf.wan.accept_dad=0
 	ip netns exec "$VW_NS_EXT" sysctl -qw net.ipv6.conf.ext.accept_dad=0
 	ip -n "$VW_NS_GW" addr add "198.18.$net.1/24" dev wan
 	ip -n "$VW_NS_GW" addr add "2001:db8:$net::1/64" dev wan nodad
-	ip -n "$VW_NS_GW" link set wan up
-	ip -n "$VW_NS_EXT" link set ext up
 	VW_GW4="198.18.$net.1"
 	VW_GW6="2001:db8:$net::1"
 	VW_WAN_MAC=$(ip -n "$VW_NS_GW" -br link show wan | awk '{print $3}')
@@ -136,7 +123,7 @@ vw_load() {
 
 # Counter snapshot as a flat JSON object {"iface|class|verdict|reason": [packets, bytes]}.
 vw_snap() {
-	vw stats -j 2>"$VW_TMP/stats.err" | "$VW_PY" "$VW_HELPERS/../lib/vwstats.py" flatten
+	vw stats -j 2>"$VW_TMP/stats.err" | "$VW_PY" "$VW_HELPERS/vwstats.py" flatten
 }
 
 # Sorted listing (relative path, type, mode) of the pin directory, for comparisons.
