@@ -74,7 +74,7 @@ static size_t page_round(size_t n)
 static void wait_for_readers(void)
 {
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
-		pr_debug("membarrier: %s; not waiting for in-flight packets", strerror(errno));
+		pr_debug("membarrier: %s; not waiting for in-flight packets\n", strerror(errno));
 }
 
 /* ---- Config validation ---- */
@@ -86,7 +86,7 @@ static int validate_config(const struct vw_config *cfg, __u32 *class_mask)
 	size_t r;
 
 	if (cfg->nclasses > VW_MAX_CLASSES) {
-		pr_warn("config has %u classes, at most %d are supported", cfg->nclasses,
+		pr_warn("config has %u classes, at most %d are supported\n", cfg->nclasses,
 			VW_MAX_CLASSES);
 		return -E2BIG;
 	}
@@ -94,29 +94,29 @@ static int validate_config(const struct vw_config *cfg, __u32 *class_mask)
 		const struct vw_class *c = &cfg->classes[i];
 
 		if (c->id >= VW_MAX_CLASSES || (seen & (1U << c->id))) {
-			pr_warn("class '%.*s' has an invalid or duplicate id %u", VW_CLASS_NAME_MAX,
-				c->name, c->id);
+			pr_warn("class '%.*s' has an invalid or duplicate id %u\n",
+				VW_CLASS_NAME_MAX, c->name, c->id);
 			return -EINVAL;
 		}
 		if (!memchr(c->name, '\0', sizeof(c->name)) || !c->name[0]) {
-			pr_warn("class %u has an empty or unterminated name", c->id);
+			pr_warn("class %u has an empty or unterminated name\n", c->id);
 			return -EINVAL;
 		}
 		if (c->nranges > VW_MAX_RANGES) {
-			pr_warn("class '%s' lists %u port ranges, at most %d are supported",
+			pr_warn("class '%s' lists %u port ranges, at most %d are supported\n",
 				c->name, c->nranges, VW_MAX_RANGES);
 			return -E2BIG;
 		}
 		for (j = 0; j < c->nranges; j++) {
 			if (c->ranges[j].lo > c->ranges[j].hi || c->ranges[j].l4 >= VW_L4_MAX) {
-				pr_warn("class '%s' has an invalid port range", c->name);
+				pr_warn("class '%s' has an invalid port range\n", c->name);
 				return -EINVAL;
 			}
 		}
 		seen |= 1U << c->id;
 	}
 	if (cfg->nrules > VW_MAX_RULES) {
-		pr_warn("config has %zu allow rules, at most %u are supported", cfg->nrules,
+		pr_warn("config has %zu allow rules, at most %u are supported\n", cfg->nrules,
 			VW_MAX_RULES);
 		return -E2BIG;
 	}
@@ -126,17 +126,17 @@ static int validate_config(const struct vw_config *cfg, __u32 *class_mask)
 		if ((rule->family == VW_FAMILY_V4 && rule->plen > 32) ||
 		    (rule->family == VW_FAMILY_V6 && rule->plen > 128) ||
 		    (rule->family != VW_FAMILY_V4 && rule->family != VW_FAMILY_V6)) {
-			pr_warn("allow rule %zu has an invalid family or prefix length", r + 1);
+			pr_warn("allow rule %zu has an invalid family or prefix length\n", r + 1);
 			return -EINVAL;
 		}
 		if (rule->mask & ~seen) {
-			pr_warn("allow rule %zu names a class id that is not defined", r + 1);
+			pr_warn("allow rule %zu names a class id that is not defined\n", r + 1);
 			return -EINVAL;
 		}
 	}
 	for (r = 0; r < cfg->nexempt; r++) {
 		if (cfg->exempt[r].mask & ~seen) {
-			pr_warn("exempt rule %zu names a class id that is not defined", r + 1);
+			pr_warn("exempt rule %zu names a class id that is not defined\n", r + 1);
 			return -EINVAL;
 		}
 	}
@@ -167,7 +167,7 @@ static int build_ports(const struct vw_maps *m, __u32 gen, const struct vw_confi
 				__u8 *slot = &ports[p].cls[rg->l4];
 
 				if (*slot && (*slot & VW_PORT_CLS) != (unsigned int)c->id + 1) {
-					pr_warn("port %u/%s is in two classes", p,
+					pr_warn("port %u/%s is in two classes\n", p,
 						rg->l4 == VW_L4_UDP   ? "udp"
 						: rg->l4 == VW_L4_TCP ? "tcp"
 								      : "sctp");
@@ -184,7 +184,7 @@ static int build_ports(const struct vw_maps *m, __u32 gen, const struct vw_confi
 			      PROT_READ | PROT_WRITE);
 	if (!base) {
 		err = -errno;
-		pr_warn("cannot map vw_ports: %s", strerror(-err));
+		pr_warn("cannot map vw_ports: %s\n", strerror(-err));
 		goto out;
 	}
 	for (p = 0; p < VW_PORTS; p++)
@@ -211,7 +211,7 @@ static int install_hash(int outer, __u32 gen, const char *name, const char *stag
 	fd = bpf_map_create(BPF_MAP_TYPE_HASH, name, key_size, val_size, n ? n : 1, NULL);
 	if (fd < 0) {
 		err = fd;
-		pr_warn("cannot create map %s for %zu entries: %s", name, n, strerror(-err));
+		pr_warn("cannot create map %s for %zu entries: %s\n", name, n, strerror(-err));
 		return err;
 	}
 	while (done < n) {
@@ -220,7 +220,7 @@ static int install_hash(int outer, __u32 gen, const char *name, const char *stag
 		err = bpf_map_update_batch(fd, (const __u8 *)keys + done * key_size,
 					   (const __u8 *)vals + done * val_size, &count, NULL);
 		if (err) {
-			pr_warn("cannot fill map %s (%zu of %zu entries written): %s", name,
+			pr_warn("cannot fill map %s (%zu of %zu entries written): %s\n", name,
 				done + count, n, strerror(-err));
 			goto out;
 		}
@@ -229,7 +229,7 @@ static int install_hash(int outer, __u32 gen, const char *name, const char *stag
 	}
 	err = bpf_map_update_elem(outer, &gen, &fd, BPF_ANY);
 	if (err)
-		pr_warn("cannot install map %s in generation %u: %s", name, gen, strerror(-err));
+		pr_warn("cannot install map %s in generation %u: %s\n", name, gen, strerror(-err));
 out:
 	close(fd);
 	return err;
@@ -247,14 +247,14 @@ static int install_rules(const struct vw_maps *m, __u32 gen, const struct vw_con
 			    sizeof(struct vw_rule), n, &opts);
 	if (fd < 0) {
 		err = fd;
-		pr_warn("cannot create the rule record map for %zu rules: %s", n, strerror(-err));
+		pr_warn("cannot create the rule record map for %zu rules: %s\n", n, strerror(-err));
 		return err;
 	}
 	if (cfg->nrules) {
 		base = map_mmap_range(fd, len, 0, PROT_READ | PROT_WRITE);
 		if (!base) {
 			err = -errno;
-			pr_warn("cannot map the rule record map: %s", strerror(-err));
+			pr_warn("cannot map the rule record map: %s\n", strerror(-err));
 			goto out;
 		}
 		/* struct vw_rule is 24 bytes: a multiple of 8, so the mmapped array is
@@ -264,7 +264,8 @@ static int install_rules(const struct vw_maps *m, __u32 gen, const struct vw_con
 	}
 	err = bpf_map_update_elem(m->rules, &gen, &fd, BPF_ANY);
 	if (err)
-		pr_warn("cannot install the rule record in generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot install the rule record in generation %u: %s\n", gen,
+			strerror(-err));
 out:
 	close(fd);
 	return err;
@@ -946,7 +947,7 @@ int vw_gen_active(const struct vw_maps *m, __u32 *gen)
 
 	err = bpf_map_lookup_elem(m->active, &key, &val);
 	if (err) {
-		pr_warn("cannot read vw_active: %s", strerror(-err));
+		pr_warn("cannot read vw_active: %s\n", strerror(-err));
 		return err;
 	}
 	/* The program uses the low bit the same way, so a stray value cannot split
@@ -964,7 +965,7 @@ int vw_gen_activate(const struct vw_maps *m, __u32 gen)
 		return -EINVAL;
 	err = bpf_map_update_elem(m->active, &key, &gen, BPF_ANY);
 	if (err)
-		pr_warn("cannot switch to generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot switch to generation %u: %s\n", gen, strerror(-err));
 	return err;
 }
 
@@ -976,7 +977,7 @@ int vw_gen_cfg_read(const struct vw_maps *m, __u32 gen, struct vw_gen_cfg *out)
 		return -EINVAL;
 	err = bpf_map_lookup_elem(m->gen_cfg, &gen, out);
 	if (err)
-		pr_warn("cannot read generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot read generation %u: %s\n", gen, strerror(-err));
 	return err;
 }
 
@@ -1001,7 +1002,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	if (err)
 		return err;
 	if (gen == active) {
-		pr_warn("generation %u is live; a build must go to the other one", gen);
+		pr_warn("generation %u is live; a build must go to the other one\n", gen);
 		return -EBUSY;
 	}
 	gc = calloc(1, sizeof(*gc));
@@ -1022,7 +1023,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	gc->serial = serial;
 	err = bpf_map_update_elem(m->gen_cfg, &gen, gc, BPF_ANY);
 	if (err) {
-		pr_warn("cannot write generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot write generation %u: %s\n", gen, strerror(-err));
 		goto out;
 	}
 
@@ -1070,7 +1071,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	snprintf(gc->source, sizeof(gc->source), "%s", cfg->source);
 	err = bpf_map_update_elem(m->gen_cfg, &gen, gc, BPF_ANY);
 	if (err)
-		pr_warn("cannot write generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot write generation %u: %s\n", gen, strerror(-err));
 out:
 	free(gc);
 	return err;
@@ -1107,28 +1108,28 @@ static int read_rules(const struct vw_maps *m, __u32 gen, size_t nrules, struct 
 		return 0;
 	err = bpf_map_lookup_elem(m->rules, &gen, &id);
 	if (err) {
-		pr_warn("generation %u lists %zu rules but has no rule record: %s", gen, nrules,
+		pr_warn("generation %u lists %zu rules but has no rule record: %s\n", gen, nrules,
 			strerror(-err));
 		return err;
 	}
 	fd = bpf_map_get_fd_by_id(id);
 	if (fd < 0) {
 		err = fd;
-		pr_warn("cannot open the rule record of generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot open the rule record of generation %u: %s\n", gen, strerror(-err));
 		return err;
 	}
 	err = bpf_obj_get_info_by_fd(fd, &info, &info_len);
 	if (err)
 		goto out;
 	if (info.max_entries < nrules || info.value_size != sizeof(struct vw_rule)) {
-		pr_warn("the rule record of generation %u is smaller than its rule count", gen);
+		pr_warn("the rule record of generation %u is smaller than its rule count\n", gen);
 		err = -EINVAL;
 		goto out;
 	}
 	base = map_mmap_range(fd, len, 0, PROT_READ);
 	if (!base) {
 		err = -errno;
-		pr_warn("cannot map the rule record of generation %u: %s", gen, strerror(-err));
+		pr_warn("cannot map the rule record of generation %u: %s\n", gen, strerror(-err));
 		goto out;
 	}
 	cfg->rules = malloc(nrules * sizeof(struct vw_rule));
@@ -1179,7 +1180,7 @@ int vw_gen_read_config(const struct vw_maps *m, __u32 gen, struct vw_config *cfg
 	    map_mmap_range(m->ports, PORTS_HALF_BYTES, (off_t)gen * PORTS_HALF_BYTES, PROT_READ);
 	if (!ports) {
 		err = -errno;
-		pr_warn("cannot map vw_ports: %s", strerror(-err));
+		pr_warn("cannot map vw_ports: %s\n", strerror(-err));
 		goto out;
 	}
 	for (l4 = 0; l4 < VW_L4_MAX; l4++) {
@@ -1200,14 +1201,14 @@ int vw_gen_read_config(const struct vw_maps *m, __u32 gen, struct vw_config *cfg
 			if (!v)
 				continue;
 			if (v > VW_MAX_CLASSES || class_of_id[v - 1] < 0) {
-				pr_warn("generation %u maps port %u to undefined class id %u", gen,
-					lo, v - 1);
+				pr_warn("generation %u maps port %u to undefined class id %u\n",
+					gen, lo, v - 1);
 				err = -EINVAL;
 				goto out;
 			}
 			cl = &cfg->classes[class_of_id[v - 1]];
 			if (cl->nranges >= VW_MAX_RANGES) {
-				pr_warn("class '%s' has more than %d port ranges", cl->name,
+				pr_warn("class '%s' has more than %d port ranges\n", cl->name,
 					VW_MAX_RANGES);
 				err = -E2BIG;
 				goto out;
