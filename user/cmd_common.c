@@ -433,6 +433,23 @@ const char *vw_bpf_strerror(int err)
 	}
 }
 
+void vw_format_mask(const struct vw_config *cfg, __u32 mask, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < cfg->nclasses && used < len; i++) {
+		int n;
+
+		if (!(mask & (1U << cfg->classes[i].id)))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", cfg->classes[i].name);
+		if (n < 0)
+			break;
+		used += n;
+	}
+}
+
 int vw_exit_code(int err)
 {
 	if (!err)

@@ -100,23 +100,6 @@ void vw_cli_json_classes(struct vw_json *w, const struct vw_config *cfg)
 	vw_json_arr_end(w);
 }
 
-void vw_format_mask(const struct vw_config *cfg, __u32 mask, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (unsigned int i = 0; i < cfg->nclasses && used < len; i++) {
-		int n;
-
-		if (!(mask & (1U << cfg->classes[i].id)))
-			continue;
-		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", cfg->classes[i].name);
-		if (n < 0)
-			break;
-		used += n;
-	}
-}
-
 static void rule_totals(const struct vw_config *cfg, size_t *v4, size_t *v6)
 {
 	*v4 = *v6 = 0;
