@@ -499,6 +499,9 @@ struct vw_block_set {
 	char name[VW_BLOCK_SET_NAME_MAX];
 	__u64 created_realtime_ns;
 	__u64 entries; /* kept by the commands that change the set */
+	/* vw_flood_now() clock: no entry of the set expires before this; 0: none expires. A
+	 * command sweeps a set only once this has passed, not on every change. */
+	__u64 next_expiry_ns;
 };
 
 #ifndef __bpf__
@@ -506,7 +509,7 @@ _Static_assert(sizeof(struct vw_class_flood) == 40, "vw_class_flood layout");
 _Static_assert(sizeof(struct vw_flood_key) == 20, "vw_flood_key layout");
 _Static_assert(sizeof(struct vw_lpm_key) == 24, "vw_lpm_key layout");
 _Static_assert(sizeof(struct vw_block_val) == 24, "vw_block_val layout");
-_Static_assert(sizeof(struct vw_block_set) == 32, "vw_block_set layout");
+_Static_assert(sizeof(struct vw_block_set) == 40, "vw_block_set layout");
 #endif
 
 /* vw_ifaces: ARRAY[VW_MAX_IFACES] of struct vw_iface, the attached interfaces (userspace

@@ -353,19 +353,32 @@ static void block_val(struct vw_block_val *v, const struct vw_block_entry *e)
 	v->added_realtime_ns = e->added_realtime_ns;
 }
 
-/* Record the set's entry count: set to n, or moved by delta when absolute is false. */
-static void set_count(const struct vw_maps *m, __u32 slot, long long n, bool absolute)
+/* The earliest expiry among entries (0: none expires), folded into *next. */
+static void earliest_expiry(__u64 *next, const struct vw_block_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (e[i].expires_ns && (!*next || e[i].expires_ns < *next))
+			*next = e[i].expires_ns;
+}
+
+/* Record the set's entry count: set to n, or moved by delta when absolute is false; and its
+ * earliest expiry: the one of e[0..ne) alone when absolute, else folded into the recorded one. */
+static void set_count(const struct vw_maps *m, __u32 slot, long long n, bool absolute,
+		      const struct vw_block_entry *e, size_t ne)
 {
 	struct vw_block_set set;
 
 	if (bpf_map_lookup_elem(m->block_sets, &slot, &set))
 		return;
-	if (absolute)
+	if (absolute) {
 		set.entries = (__u64)n;
-	else if (n < 0 && (__u64)-n > set.entries)
+		set.next_expiry_ns = 0;
+	} else if (n < 0 && (__u64)-n > set.entries) {
 		set.entries = 0;
-	else
+	} else {
 		set.entries += (__u64)n;
+	}
+	earliest_expiry(&set.next_expiry_ns, e, ne);
 	bpf_map_update_elem(m->block_sets, &slot, &set, BPF_ANY);
 }
 
@@ -410,22 +423,39 @@ out:
 	return err;
 }
 
-static int count_entries(int fd, size_t *n)
+static int lpm_key_cmp(const void *pa, const void *pb)
 {
-	struct vw_lpm_key k, next, *prev = NULL;
+	return memcmp(pa, pb, sizeof(struct vw_lpm_key));
+}
 
-	*n = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		(*n)++;
-	}
+/* The distinct prefixes of a list (the trie holds a prefix named twice once), counted here
+ * rather than by walking the trie: one syscall per entry saved. */
+static int count_unique(const struct vw_block_entry *e, size_t n, size_t *unique)
+{
+	struct vw_lpm_key *keys;
+	size_t i;
+
+	*unique = 0;
+	if (!n)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		lpm_key(&keys[i], &e[i].r);
+	qsort(keys, n, sizeof(*keys), lpm_key_cmp);
+	*unique = 1;
+	for (i = 1; i < n; i++)
+		if (memcmp(&keys[i], &keys[i - 1], sizeof(*keys)))
+			(*unique)++;
+	free(keys);
 	return 0;
 }
 
 int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_entry *e,
 		     size_t n)
 {
+	size_t nuniq = 0;
 	int fd, err;
 
 	if (slot >= VW_BLOCK_SETS)
@@ -440,13 +470,11 @@ int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_
 	err = fill_entries(fd, e, n);
 	if (err)
 		goto out;
-	if (n) {
-		/* a list may name a prefix twice: the trie holds it once */
-		err = count_entries(fd, &n);
-		if (err)
-			goto out;
-	}
-	if (n) {
+	/* a list may name a prefix twice: the trie holds it once */
+	err = count_unique(e, n, &nuniq);
+	if (err)
+		goto out;
+	if (nuniq) {
 		/* the new trie whole, then the program told to look */
 		err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
 		if (!err)
@@ -457,7 +485,7 @@ int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_
 			err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
 	}
 	if (!err)
-		set_count(m, slot, (long long)n, true);
+		set_count(m, slot, (long long)nuniq, true, e, n);
 	if (err)
 		pr_warn("cannot swap the block set in: %s\n", strerror(-err));
 out:
@@ -488,7 +516,7 @@ int vw_block_add(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 	}
 	err = fill_entries(fd, e, n);
 	if (!err) {
-		set_count(m, slot, (long long)added, false);
+		set_count(m, slot, (long long)added, false, e, n);
 		err = set_active(m, slot, true);
 	}
 	close(fd);
@@ -516,7 +544,7 @@ int vw_block_del(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 		else if (errno != ENOENT)
 			err = -errno;
 	}
-	set_count(m, slot, -(long long)*removed, false);
+	set_count(m, slot, -(long long)*removed, false, NULL, 0);
 	if (*removed && !bpf_map_lookup_elem(m->block_sets, &slot, &set) && !set.entries)
 		set_active(m, slot, false);
 	close(fd);
@@ -597,19 +625,32 @@ int vw_block_sweep(const struct vw_maps *m, __u64 now, size_t *swept)
 
 	*swept = 0;
 	for (slot = 0; slot < VW_BLOCK_SETS && !err; slot++) {
+		struct vw_block_set set;
 		struct vw_block_entry *old;
 		size_t nold = 0;
+		__u64 next = 0;
 
+		/* Only a set with an entry already expired is read (a whole walk of the trie). */
+		if (bpf_map_lookup_elem(m->block_sets, &slot, &set) || !set.name[0] ||
+		    !set.next_expiry_ns || set.next_expiry_ns > now)
+			continue;
 		err = vw_block_read(m, slot, &list, &n);
-		if (err || !n)
+		if (err)
 			continue;
 		old = list;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			if (list[i].expires_ns && list[i].expires_ns <= now)
 				old[nold++] = list[i];
+			else if (list[i].expires_ns && (!next || list[i].expires_ns < next))
+				next = list[i].expires_ns;
+		}
 		if (nold) {
 			err = vw_block_del(m, slot, old, nold, &removed);
 			*swept += removed;
+		}
+		if (!err && !bpf_map_lookup_elem(m->block_sets, &slot, &set)) {
+			set.next_expiry_ns = next;
+			bpf_map_update_elem(m->block_sets, &slot, &set, BPF_ANY);
 		}
 		free(list);
 		list = NULL;

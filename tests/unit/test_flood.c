@@ -428,6 +428,27 @@ static void test_sweep(void)
 		fail("block_sweep_removes_expired_only", "%zu entries left after expiry", n);
 	else
 		pass("block_sweep_removes_expired_only");
+	free(list);
+	list = NULL;
+
+	/* Three entries expiring at 1, 3 and 5 s: each sweep removes what has expired and records
+	 * the next expiry, so the next sweep finds the rest. */
+	entry(&e[0], "203.0.113.202/32", ALL, clock_now() + 3 * NS, 0);
+	entry(&e[1], "203.0.113.203/32", ALL, clock_now() + 5 * NS, 0);
+	if (vw_block_flush(&T.maps, slot) || vw_block_set_slot(&T.maps, "sweep", true, &slot) ||
+	    vw_block_replace(&T.maps, slot, e, 2)) {
+		fail("block_sweep_follows_next_expiry", "cannot fill the set");
+		goto out;
+	}
+	entry(&e[0], "203.0.113.204/32", ALL, clock_now() + NS, 0);
+	if (vw_block_add(&T.maps, slot, e, 1) ||
+	    vw_block_sweep(&T.maps, clock_now() + 2 * NS, &swept) || swept != 1 ||
+	    vw_block_sweep(&T.maps, clock_now() + 4 * NS, &swept) || swept != 1 ||
+	    vw_block_sweep(&T.maps, clock_now() + 6 * NS, &swept) || swept != 1 ||
+	    vw_block_read(&T.maps, slot, &list, &n) || n != 0)
+		fail("block_sweep_follows_next_expiry", "swept %zu, %zu entries left", swept, n);
+	else
+		pass("block_sweep_follows_next_expiry");
 out:
 	free(list);
 	vw_block_flush(&T.maps, slot);
