@@ -9,13 +9,13 @@
 
 const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
 #define VW_MAP_DESC(name) {"vw_" #name, offsetof(struct vw_maps, name)},
-	VW_MAPS(VW_MAP_DESC, VW_MAP_NONE)
+    VW_MAPS(VW_MAP_DESC, VW_MAP_NONE)
 #undef VW_MAP_DESC
 };
 
 const char *const vw_program_map_names[VW_NUM_PROGRAM_MAPS - VW_NUM_MAPS] = {
 #define VW_MAP_NAME(name) "vw_" #name,
-	VW_MAPS(VW_MAP_NONE, VW_MAP_NAME)
+    VW_MAPS(VW_MAP_NONE, VW_MAP_NAME)
 #undef VW_MAP_NAME
 };
 
@@ -30,7 +30,7 @@ const char *const vw_program_map_names[VW_NUM_PROGRAM_MAPS - VW_NUM_MAPS] = {
 VW_MAPS(SKEL_HAS_VW_MAP, SKEL_HAS_VW_MAP)
 VW_SKEL_DATA_MAPS(SKEL_HAS_MAP)
 _Static_assert(sizeof(((struct voipwall_bpf *)0)->maps) ==
-		       (VW_NUM_PROGRAM_MAPS VW_SKEL_DATA_MAPS(VW_MAP_ONE)) * sizeof(struct bpf_map *),
+		   (VW_NUM_PROGRAM_MAPS VW_SKEL_DATA_MAPS(VW_MAP_ONE)) * sizeof(struct bpf_map *),
 	       "the program has a map missing from VW_MAPS (include/voipwall.h), or a global data "
 	       "section missing from VW_SKEL_DATA_MAPS");
 

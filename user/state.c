@@ -351,8 +351,7 @@ int vw_state_attach(struct vw_state *st, unsigned int slot, struct vw_iface *rec
 	return 0;
 }
 
-int vw_state_detach(struct vw_state *st, unsigned int slot, const struct vw_iface *rec,
-		    bool forget)
+int vw_state_detach(struct vw_state *st, unsigned int slot, const struct vw_iface *rec, bool forget)
 {
 	int err = vw_iface_detach(st->cli->pin_dir, rec);
 

@@ -12,8 +12,8 @@
 struct vw_state {
 	const struct vw_cli *cli; /* pin directory, attach mode, --wait */
 	/* what is held; vw_state_close() lets it all go */
-	int lock_fd;	/* -1: the lock is not held */
-	int prog_fd;	/* the pinned programs, -1 until opened */
+	int lock_fd; /* -1: the lock is not held */
+	int prog_fd; /* the pinned programs, -1 until opened */
 	int prog_ip_fd;
 	__u32 prog_id, prog_ip_id;
 	bool created; /* this command pinned the state (vw_state_create) */

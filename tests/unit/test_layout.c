@@ -105,8 +105,8 @@ static void counter_index_inverts(void)
 					unsigned int k = VW_COUNTER_INDEX(s, c, v, r);
 
 					if (k == next++ && VW_COUNTER_SLOT(k) == s &&
-					    VW_COUNTER_CLASS(k) == c && VW_COUNTER_VERDICT(k) == v &&
-					    VW_COUNTER_REASON(k) == r)
+					    VW_COUNTER_CLASS(k) == c &&
+					    VW_COUNTER_VERDICT(k) == v && VW_COUNTER_REASON(k) == r)
 						continue;
 					snprintf(why, sizeof(why),
 						 "cell (%u, %u, %u, %u) -> %u -> (%u, %u, %u, %u)",
@@ -127,10 +127,10 @@ static void names_parse_back(void)
 		const char *(*name)(unsigned int);
 		unsigned int n;
 	} tabs[] = {
-		{"verdict", vw_verdict_name, VW_VERDICT_MAX},
-		{"reason", vw_reason_name, VW_REASON_MAX},
-		{"l4", vw_l4_name, VW_L4_MAX},
-		{"policy", vw_policy_name, VW_POLICY_MAX},
+	    {"verdict", vw_verdict_name, VW_VERDICT_MAX},
+	    {"reason", vw_reason_name, VW_REASON_MAX},
+	    {"l4", vw_l4_name, VW_L4_MAX},
+	    {"policy", vw_policy_name, VW_POLICY_MAX},
 	};
 	char why[256] = "", list[128];
 
