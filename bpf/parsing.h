@@ -103,6 +103,7 @@ struct pkt_meta {
 	struct vw_frag_key fk;
 	struct vw_src_key src; /* 4-byte aligned: map_v4 and copy_v6 write words */
 	void *l4;	       /* L4 header: a packet pointer, the verifier bounds pointers */
+	__u32 l3_off;	       /* offset of the IP header from the frame's first byte */
 	__u32 l4_off;	       /* offset of the L4 header */
 	__u32 l4_end;	       /* end of the L4 data: the IP datagram's length, not the frame's */
 	__u64 dport;	       /* host order */
@@ -272,14 +273,16 @@ static __always_inline int ipv6_is_ext(__u8 nh)
 	return ipv6_is_generic_ext(nh) || nh == IPPROTO_AH || nh == IPPROTO_FRAGMENT;
 }
 
-/* IPv6 (RFC 8200) and its extension-header chain. avail as for parse_ipv4. */
-static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data_end, __u32 avail,
-				      struct pkt_meta *m)
+/* IPv6 (RFC 8200) and its extension-header chain. avail as for parse_ipv4. The fixed header
+ * must lie in the first buffer; extension headers are copied out with bpf_xdp_load_bytes, so a
+ * chain that runs past the first buffer of a multi-buffer frame is read like any other. */
+static __always_inline int parse_ipv6(struct xdp_md *ctx, struct hdr_cursor *c, void *data_end,
+				      __u32 avail, struct pkt_meta *m)
 {
 	struct ipv6hdr *ip6h = c->pos;
-	__u32 i, payload_end;
+	__u32 i, off, payload_end;
 	int frag_hdrs = 0;
-	__u8 *h;
+	__u8 h[8];
 	__u8 nh;
 
 	if ((void *)(ip6h + 1) > data_end)
@@ -293,25 +296,22 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data_end, __u3
 	m->have_src = 1;
 	copy_v6(m->src.addr, &ip6h->saddr);
 	nh = ip6h->nexthdr;
-	h = (void *)(ip6h + 1);
+	off = sizeof(*ip6h);
 
-	/* Section 4: walk the chain. Every header must lie whole inside the payload and the first
-	 * buffer; a chain too long to walk is dropped, never passed. */
+	/* Section 4: walk the chain. Every header must lie whole inside the payload; a chain too
+	 * long to walk is dropped, never passed. */
 	for (i = 0; i < VW_MAX_IPV6_EXT; i++) {
-		__u32 off = (void *)h - (void *)ip6h;
 		__u32 hl;
 
 		if (!ipv6_is_ext(nh))
 			break;
-		if ((void *)(h + 8) > data_end)
+		if (off + 8 > payload_end || bpf_xdp_load_bytes(ctx, m->l3_off + off, h, 8))
 			return PARSE_MALFORMED;
 		if (nh == IPPROTO_FRAGMENT) {
 			struct frag6_hdr *fh = (void *)h;
 			__u16 fo = bpf_ntohs(fh->frag_off);
 
 			hl = sizeof(*fh);
-			if (off + hl > payload_end)
-				return PARSE_MALFORMED;
 			if (frag_hdrs++) /* two fragment headers in one chain */
 				return PARSE_MALFORMED;
 			__builtin_memset(&m->fk, 0, sizeof(m->fk));
@@ -333,59 +333,83 @@ static __always_inline int parse_ipv6(struct hdr_cursor *c, void *data_end, __u3
 		} else {
 			hl = ((__u32)h[1] + 1) * 8;
 		}
-		if (off + hl > payload_end || (void *)(h + hl) > data_end)
+		if (off + hl > payload_end)
 			return PARSE_MALFORMED;
 		nh = h[0];
-		h += hl;
+		off += hl;
 	}
 	if (ipv6_is_ext(nh))
 		return PARSE_MALFORMED;
+	/* At most 40 + 12 * 2048 bytes: a bound the verifier can see for the pointer below. */
+	if (off > 0x7fff)
+		return PARSE_MALFORMED;
 	m->proto = nh;
-	m->l4 = h;
-	m->l4_off = (void *)h - (void *)ip6h;
+	m->l4 = (void *)ip6h + off;
+	m->l4_off = off;
 	m->l4_end = payload_end;
 	return PARSE_OK;
 }
 
-/* UDP, TCP, SCTP: the destination port. The header must lie inside the L4 data (bounded by the
- * IP length, not the frame) and the first buffer. */
-static __always_inline int parse_l4(void *data_end, struct pkt_meta *m)
+/* The L4 header's fields, from its first bytes at h: in the packet, or a copy (one inlined
+ * copy of each per caller). The caller made sure the bytes read here lie inside the L4 data. */
+static __always_inline int l4_udp(const struct udphdr *uh, struct pkt_meta *m)
 {
-	if (m->proto == IPPROTO_UDP) {
-		struct udphdr *uh = m->l4;
-		__u32 ulen;
+	__u32 ulen = bpf_ntohs(uh->len);
 
-		if (m->l4_off + sizeof(*uh) > m->l4_end || (void *)(uh + 1) > data_end)
-			return PARSE_MALFORMED;
-		ulen = bpf_ntohs(uh->len);
-		/* IPv6 UDP with length 0: Linux takes the length from the payload (RFC 2675). */
-		if (!ulen && m->family == VW_FAMILY_V6)
-			ulen = m->l4_end - m->l4_off;
-		if (ulen < sizeof(*uh) || (m->frag != FRAG_FIRST && ulen > m->l4_end - m->l4_off))
-			return PARSE_MALFORMED;
-		m->dport = bpf_ntohs(uh->dest);
-		m->l4_kind = VW_L4_UDP;
-	} else if (m->proto == IPPROTO_TCP) {
-		struct tcphdr *th = m->l4;
-
-		if (m->l4_off + sizeof(*th) > m->l4_end || (void *)(th + 1) > data_end)
-			return PARSE_MALFORMED;
-		/* RFC 1858 / RFC 3128: the first fragment must carry the whole TCP header. */
-		if (th->doff < 5 || m->l4_off + th->doff * 4 > m->l4_end)
-			return PARSE_MALFORMED;
-		m->dport = bpf_ntohs(th->dest);
-		m->l4_kind = VW_L4_TCP;
-	} else if (m->proto == IPPROTO_SCTP) {
-		__be16 *sh = m->l4; /* common header: sport, dport, vtag, checksum */
-
-		if (m->l4_off + 12 > m->l4_end || (void *)(sh + 6) > data_end)
-			return PARSE_MALFORMED;
-		m->dport = bpf_ntohs(sh[1]);
-		m->l4_kind = VW_L4_SCTP;
-	} else {
-		return PARSE_NO_PORTS;
-	}
+	/* IPv6 UDP with length 0: Linux takes the length from the payload (RFC 2675). */
+	if (!ulen && m->family == VW_FAMILY_V6)
+		ulen = m->l4_end - m->l4_off;
+	if (ulen < sizeof(*uh) || (m->frag != FRAG_FIRST && ulen > m->l4_end - m->l4_off))
+		return PARSE_MALFORMED;
+	m->dport = bpf_ntohs(uh->dest);
+	m->l4_kind = VW_L4_UDP;
 	return PARSE_OK;
+}
+
+static __always_inline int l4_tcp(const struct tcphdr *th, struct pkt_meta *m)
+{
+	/* RFC 1858 / RFC 3128: the first fragment must carry the whole TCP header. */
+	if (th->doff < 5 || m->l4_off + th->doff * 4 > m->l4_end)
+		return PARSE_MALFORMED;
+	m->dport = bpf_ntohs(th->dest);
+	m->l4_kind = VW_L4_TCP;
+	return PARSE_OK;
+}
+
+static __always_inline int l4_sctp(const __be16 *sh, struct pkt_meta *m)
+{
+	m->dport = bpf_ntohs(sh[1]); /* common header: sport, dport, vtag, checksum */
+	m->l4_kind = VW_L4_SCTP;
+	return PARSE_OK;
+}
+
+/* Read the L4 header of type T (n bytes) and judge it with fn: in place when it lies in the first
+ * buffer, else copied out of the later buffers. It must lie inside the L4 data (bounded by the
+ * IP length, not the frame). */
+#define L4_READ(T, n, fn)                                                                          \
+	do {                                                                                       \
+		T *hp_ = m->l4;                                                                    \
+		__u8 buf_[n];                                                                      \
+                                                                                                   \
+		if (m->l4_off + (n) > m->l4_end)                                                   \
+			return PARSE_MALFORMED;                                                    \
+		if ((void *)hp_ + (n) <= data_end)                                                 \
+			return fn(hp_, m);                                                         \
+		if (bpf_xdp_load_bytes(ctx, m->l3_off + m->l4_off, buf_, (n)))                     \
+			return PARSE_MALFORMED;                                                    \
+		return fn((T *)buf_, m);                                                           \
+	} while (0)
+
+/* UDP, TCP, SCTP: the destination port. */
+static __always_inline int parse_l4(struct xdp_md *ctx, void *data_end, struct pkt_meta *m)
+{
+	if (m->proto == IPPROTO_UDP)
+		L4_READ(struct udphdr, sizeof(struct udphdr), l4_udp);
+	if (m->proto == IPPROTO_TCP)
+		L4_READ(struct tcphdr, sizeof(struct tcphdr), l4_tcp);
+	if (m->proto == IPPROTO_SCTP)
+		L4_READ(__be16, 12, l4_sctp);
+	return PARSE_NO_PORTS;
 }
 
 #endif /* VW_PARSING_H */

@@ -507,15 +507,16 @@ static __always_inline int parse_l3(struct xdp_md *ctx, int proto, __u32 l3_off,
 	if (proto < 0 || l3_off > VW_MAX_LINK_BYTES)
 		return PARSE_MALFORMED;
 	c.pos = data + l3_off;
+	m->l3_off = l3_off;
 	if (proto == bpf_htons(ETH_P_IP))
 		r = parse_ipv4(&c, data_end, avail, m);
 	else if (proto == bpf_htons(ETH_P_IPV6))
-		r = parse_ipv6(&c, data_end, avail, m);
+		r = parse_ipv6(ctx, &c, data_end, avail, m);
 	else
 		return PARSE_NON_IP;
 	if (r != PARSE_OK)
 		return r;
-	return parse_l4(data_end, m);
+	return parse_l4(ctx, data_end, m);
 }
 
 /* The destination port's class in the live generation; 0 when the port is in no class. pcls

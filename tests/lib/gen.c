@@ -1322,8 +1322,8 @@ static void gen_noise(struct gen *g, struct fb *f)
 
 /*
  * An IPv6 frame whose extension chain ends near the end of the first buffer, so that the last
- * extension header or the L4 header lies just inside, across, or just past it ("available"
- * bytes, datapath.md), with enough payload behind it to need a second buffer.
+ * extension header or the L4 header lies just inside, across, or just past it (read from the
+ * later buffers, datapath.md section 3.2), with enough payload behind it to need a second buffer.
  */
 static void gen_boundary(struct gen *g, struct fb *f)
 {

@@ -192,7 +192,7 @@ struct l3_info {
 };
 
 /* Section 4: transport header checks and the class decision. */
-static void transport(const struct vw_config *cfg, const __u8 *f, size_t avail, __u8 proto,
+static void transport(const struct vw_config *cfg, const __u8 *f, __u8 proto,
 		      const struct l3_info *l3, struct rm_result *res)
 {
 	size_t l4len = l3->l4_end > l3->l4_off ? l3->l4_end - l3->l4_off : 0;
@@ -217,10 +217,6 @@ static void transport(const struct vw_config *cfg, const __u8 *f, size_t avail, 
 	}
 	if (l4len < need) {
 		MALFORMED(res, "4: L4 header beyond the L4 data");
-		return;
-	}
-	if (l3->l4_off + need > avail) {
-		MALFORMED(res, "4: L4 header beyond the first buffer");
 		return;
 	}
 	if (l4 == VW_L4_UDP) {
@@ -364,7 +360,7 @@ static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const _
 		       "2.4: protocol without ports");
 		return;
 	}
-	transport(cfg, f, avail, ip[9], &l3, res);
+	transport(cfg, f, ip[9], &l3, res);
 }
 
 static bool is_v6_ext(__u8 nh)
@@ -430,10 +426,6 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 			MALFORMED(res, "3.2: extension header beyond the payload");
 			return;
 		}
-		if (pos + 8 > avail) {
-			MALFORMED(res, "3.2: extension header beyond the first buffer");
-			return;
-		}
 		if (nh == 44)
 			hl = 8;
 		else if (nh == 51)
@@ -442,10 +434,6 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 			hl = ((size_t)f[pos + 1] + 1) * 8;
 		if (pos + hl > end) {
 			MALFORMED(res, "3.2: extension header beyond the payload");
-			return;
-		}
-		if (pos + hl > avail) {
-			MALFORMED(res, "3.2: extension header beyond the first buffer");
 			return;
 		}
 		if (nh == 44) {
@@ -480,7 +468,7 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 	}
 	l3.l4_off = pos;
 	l3.l4_end = end;
-	transport(cfg, f, avail, nh, &l3, res);
+	transport(cfg, f, nh, &l3, res);
 }
 
 /* Section 1.4: a PPPoE session header and the PPP protocol field at off. Returns the EtherType
