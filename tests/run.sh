@@ -4,7 +4,7 @@
 # A suite is an executable printing one line per test: "PASS <name>", "FAIL <name>: why" or
 # "SKIP <name>: why"; anything else it prints is its log, shown only when it fails. A suite fails
 # when it exits non-zero, prints a FAIL line, or passes nothing (every test skipped, or none run).
-# Suites: $BUILD/tests/unit/* (C programs), then tests/*/test_*.sh in order.
+# Suites: $BUILD/tests/unit/* (C programs), then tests/*/test_*.sh; TEST_JOBS at a time (2).
 # TESTS=pattern runs only suites whose path matches the (grep -E) pattern.
 set -u
 cd "$(dirname "$0")/.."
@@ -24,14 +24,20 @@ for s in tests/*/test_*.sh; do
 	[ -x "$s" ] && suites+=("$s")
 done
 
-for s in "${suites[@]}"; do
-	if [ -n "${TESTS:-}" ] && ! grep -qE -- "$TESTS" <<<"$s"; then
-		continue
-	fi
-	log="$logdir/$(basename "$s").log"
-	start=$(date +%s)
-	"$s" </dev/null >"$log" 2>&1
-	rc=$?
+# One suite, in the background: its output to its log, then its exit status and time.
+start_suite() {
+	local s=$1 log="$logdir/$(basename "$1").log"
+	(
+		start=$(date +%s)
+		"$s" </dev/null >"$log" 2>&1
+		echo "$? $(($(date +%s) - start))" >"$log.rc"
+	) &
+}
+
+# Its lines and verdict, once it has ended.
+report_suite() {
+	local s=$1 log="$logdir/$(basename "$1").log" rc secs p f k
+	read -r rc secs <"$log.rc"
 	p=$(grep -c '^PASS ' "$log")
 	f=$(grep -c '^FAIL ' "$log")
 	k=$(grep -c '^SKIP ' "$log")
@@ -54,8 +60,39 @@ for s in "${suites[@]}"; do
 		grep -vE '^(PASS|SKIP) ' "$log" | tail -n 200
 		echo "---- end of log ----"
 	fi
-	echo "# $s: $p passed, $f failed, $k skipped ($(($(date +%s) - start))s)"
+	echo "# $s: $p passed, $f failed, $k skipped (${secs}s)"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+}
+
+# Suites run TEST_JOBS at a time (default 2; each builds its own namespaces, pin directory and
+# lock folder). The ones that measure or share a tool's global state (the bench smoke test, and
+# the libxdp/xdp-filter suite: xdp-filter finds its bpffs through /proc/mounts) run alone,
+# after the others. Results are printed in suite order.
+jobs=${TEST_JOBS:-2}
+shared=() alone=()
+for s in "${suites[@]}"; do
+	if [ -n "${TESTS:-}" ] && ! grep -qE -- "$TESTS" <<<"$s"; then
+		continue
+	fi
+	case "$s" in
+	*/test_bench_smoke.sh | */test_multiprog.sh) alone+=("$s") ;;
+	*) shared+=("$s") ;;
+	esac
+done
+for s in "${shared[@]}"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+		wait -n
+	done
+	start_suite "$s"
+done
+wait
+for s in "${shared[@]}"; do
+	report_suite "$s"
+done
+for s in "${alone[@]}"; do
+	start_suite "$s"
+	wait
+	report_suite "$s"
 done
 
 if [ "$skipped" -gt 0 ]; then

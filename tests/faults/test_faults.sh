@@ -6,20 +6,20 @@
 # pin directory; everything is removed on every exit path.
 #
 # Knobs (defaults sized for `make test`; docs/robustness.md gives the long run): VW_FAULT_RELOADS
-# (200), VW_FAULT_KILLS (10 per command), VW_FAULT_BULK (200000 prefixes in the config),
-# VW_FAULT_ADD (prefixes one `allow add` reads from standard input, 200000), VW_FAULT_LOAD_KILLS
-# (kills of load, 6).
+# (100), VW_FAULT_KILLS (6 per command), VW_FAULT_BULK (100000 prefixes in the config),
+# VW_FAULT_ADD (prefixes one `allow add` reads from standard input, 100000), VW_FAULT_LOAD_KILLS
+# (kills of load, 4).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib/suite.sh"
 # The anti-lockout check must judge the configs here, not the SSH session running the tests.
 unset SSH_CONNECTION
 
-RELOADS=${VW_FAULT_RELOADS:-200}
-KILLS=${VW_FAULT_KILLS:-10}
-BULK=${VW_FAULT_BULK:-200000}
-ADD_N=${VW_FAULT_ADD:-200000}
-LOAD_KILLS=${VW_FAULT_LOAD_KILLS:-6}
+RELOADS=${VW_FAULT_RELOADS:-100}
+KILLS=${VW_FAULT_KILLS:-6}
+BULK=${VW_FAULT_BULK:-100000}
+ADD_N=${VW_FAULT_ADD:-100000}
+LOAD_KILLS=${VW_FAULT_LOAD_KILLS:-4}
 
 vw_private_mounts "$@"
 vw_require faults || exit 0

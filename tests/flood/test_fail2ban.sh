@@ -57,7 +57,7 @@ filter = kamailio-voipwall
 logpath = $T/kamailio.log
 maxretry = 2
 findtime = 10m
-bantime = 40
+bantime = 15
 action = voipwall[voipwall="$VOIPWALL", options="--pin-dir $VW_PIN"]
 CONF
 vw_bg ip netns exec "$VW_NS_GW" fail2ban-server -f -x -c "$F" -s "$F/sock" -p "$F/pid" \
