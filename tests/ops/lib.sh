@@ -7,6 +7,23 @@
 # shellcheck source=../../scripts/topology.sh
 . scripts/topology.sh
 
+# ops_prelude NAME: what every ops suite starts with (run from the top of the tree): VOIPWALL,
+# PY, no SSH session for the anti-lockout check, skip_all (says "SKIP NAME: why" and ends the
+# suite), root and a built voipwall.
+ops_prelude() {
+	OPS_SUITE=$1
+	VOIPWALL=${VOIPWALL:-$PWD/${BUILD:-build}/voipwall}
+	export SSH_CONNECTION=""
+	PY=${PYTHON:-/usr/bin/python3}
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, XDP)"
+	[ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
+}
+
+skip_all() {
+	echo "SKIP $OPS_SUITE: $1"
+	exit 0
+}
+
 ops_setup() {
 	local ifgw=$2 ifpeer=$3 ns
 	topo_pair "$ifgw" "$ifpeer" || skip_all "cannot create the namespaces, veth pair or bpffs"

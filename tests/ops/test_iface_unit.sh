@@ -10,20 +10,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-VOIPWALL=${VOIPWALL:-$PWD/${BUILD:-build}/voipwall}
-export SSH_CONNECTION=""
-PY=${PYTHON:-/usr/bin/python3}
-
-skip_all() {
-	echo "SKIP iface_unit: $1"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, XDP)"
-[ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
-[ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
-
 # shellcheck source=tests/ops/lib.sh
 . tests/ops/lib.sh
+ops_prelude iface_unit
+[ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
+
 trap ops_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 ops_setup vwiu iu0 iu1

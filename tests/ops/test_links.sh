@@ -7,20 +7,11 @@
 # refused; status shows link types, modes and the interfaces left unprotected.
 set -u
 cd "$(dirname "$0")/../.."
-VOIPWALL=${VOIPWALL:-$PWD/${BUILD:-build}/voipwall}
-export SSH_CONNECTION=""
-PY=${PYTHON:-/usr/bin/python3}
-
-skip_all() {
-	echo "SKIP links: $1"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, XDP)"
-[ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
-[ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
-
 # shellcheck source=tests/ops/lib.sh
 . tests/ops/lib.sh
+ops_prelude links
+[ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
+
 trap ops_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 ops_setup vwln ln0 ln1

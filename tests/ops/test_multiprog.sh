@@ -8,20 +8,11 @@
 # tested, and the sharing tests are skipped, saying why.
 set -u
 cd "$(dirname "$0")/../.."
-VOIPWALL=${VOIPWALL:-$PWD/${BUILD:-build}/voipwall}
-export SSH_CONNECTION=""
-PY=${PYTHON:-/usr/bin/python3}
-
-skip_all() {
-	echo "SKIP multiprog: $1"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, XDP)"
-[ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
-command -v xdp-filter >/dev/null || skip_all "xdp-filter missing (apt-get install xdp-tools)"
-
 # shellcheck source=tests/ops/lib.sh
 . tests/ops/lib.sh
+ops_prelude multiprog
+command -v xdp-filter >/dev/null || skip_all "xdp-filter missing (apt-get install xdp-tools)"
+
 cleanup() {
 	[ -n "${bpffs:-}" ] && xf unload mp0 >/dev/null 2>&1
 	ops_cleanup

@@ -8,20 +8,11 @@
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-VOIPWALL=${VOIPWALL:-$PWD/${BUILD:-build}/voipwall}
-export SSH_CONNECTION=""
-PY=${PYTHON:-/usr/bin/python3}
-
-skip_all() {
-	echo "SKIP ops: $1"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, XDP)"
-[ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
-command -v promtool >/dev/null || skip_all "promtool missing (apt-get install prometheus)"
-
 # shellcheck source=tests/ops/lib.sh
 . tests/ops/lib.sh
+ops_prelude ops
+command -v promtool >/dev/null || skip_all "promtool missing (apt-get install prometheus)"
+
 pids=()
 cleanup() {
 	local p
