@@ -9,6 +9,8 @@ non-allowlisted source and, as a control, from an allowlisted one, then checks:
   * delivery: nothing from the non-allowlisted source reaches the gateway's listeners (no UDP
     datagram logged, no SYN-ACK/RST answered), and the control is delivered where the kernel
     stack would deliver that shape (UDP datagram logged, TCP SYN answered by a SYN-ACK).
+The block cases (block_cases) send the same shapes from a source in a block set and from
+unblocked ones, to classes with policy open and to an allowlisted class (--override-allowlist).
 Prints one PASS/FAIL line per case.
 """
 import argparse
@@ -53,13 +55,16 @@ class Frame:
 
 
 class Case:
-    def __init__(self, name, frames, udp_tokens=(), synack_ports=(), empty_udp=0, bad=()):
+    def __init__(self, name, frames, udp_tokens=(), synack_ports=(), empty_udp=0, bad=(),
+                 bad_flows=()):
         self.name = name
         self.frames = frames
         self.udp_tokens = list(udp_tokens)  # must appear in the UDP log (controls)
         self.synack_ports = list(synack_ports)  # TCP source ports that must get a SYN-ACK
         self.empty_udp = empty_udp  # empty datagrams expected from the good source
         self.bad = list(bad)  # source addresses from which nothing may be delivered
+        # (source, "udp"|"tcp", gateway port): flows that may be neither delivered nor answered
+        self.bad_flows = set(bad_flows)
 
 
 # ---- frame builders ----------------------------------------------------------------------------
@@ -366,6 +371,7 @@ def build_cases():
                             / Raw(r6[8:]), row(SIP, "pass" if g else "drop", "fragment")))
     cases.append(Case("frag-overlap", frames, bad=[A.bad4, A.bad6]))
     cases += pppoe_cases()
+    cases += block_cases()
     return cases
 
 
@@ -438,6 +444,109 @@ def pppoe_cases():
     return cases
 
 
+# ---- block sets (docs/flood.md) ----------------------------------------------------------------
+
+PROV = "prov"  # policy open, the block set's entries list it (--class prov)
+GUEST = "guest"  # policy open, not listed by the entries: a blocked source passes here
+
+
+def block_flows_of(family):
+    """The flows of the block cases from each kind of source, as (source, protocol, port, row):
+    a source in a block set for prov (blk), one in no set and not allowlisted (free), one
+    allowlisted and blocked for sip with --override-allowlist (ovr), one allowlisted and blocked
+    nowhere (good)."""
+    v6 = family == 6
+    blk, free = (A.blk6, A.bad6) if v6 else (A.blk4, A.bad4)
+    ovr, good = (A.ovr6, A.good6) if v6 else (A.ovr4, A.good4)
+    return [
+        (blk, "udp", 5070, row(PROV, "drop", "blocklisted")),
+        (blk, "tcp", 2222, row(PROV, "drop", "blocklisted")),
+        (blk, "udp", 5080, row(GUEST, "pass", "open")),  # a class the entry does not list
+        (free, "udp", 5070, row(PROV, "pass", "open")),
+        (free, "tcp", 2222, row(PROV, "pass", "open")),
+        (ovr, "udp", 5060, row(SIP, "drop", "blocklisted")),
+        (ovr, "tcp", 22, row(MGMT, "pass", "allowlisted")),  # override for sip only
+        (good, "udp", 5060, row(SIP, "pass", "allowlisted")),
+    ]
+
+
+def block_bad_flows():
+    """(source, protocol, gateway port) of the blocked flows: never delivered nor answered."""
+    return [(src, proto, port) for family in (4, 6)
+            for src, proto, port, r in block_flows_of(family) if r.endswith("blocklisted")]
+
+
+def l3_of(src):
+    return ip6(src) if ":" in src else ip4(src)
+
+
+def block_shape_case(name, build, families=(4, 6), delivered=False):
+    """Every flow of block_flows_of in one shape: build(l3, l4) wraps the L3 header and the L4
+    segment. What a blocked source sends to a class its entry lists is dropped as blocklisted;
+    everything else keeps the verdict it has without block sets (the same frames from an
+    unblocked source pass as open) and, where the stack delivers the shape, arrives."""
+    frames, tokens, synacks = [], [], []
+    for family in families:
+        for src, proto, port, r in block_flows_of(family):
+            token = "%s-%s-%d" % (name, src, port)
+            l4 = udp(port, token) if proto == "udp" else tcp(port, "S")
+            frames.append(Frame(build(l3_of(src), l4), r))
+            if delivered and not r.endswith("blocklisted"):
+                if proto == "udp":
+                    tokens.append(token)
+                else:
+                    synacks.append(l4.sport)
+    return Case(name, frames, udp_tokens=tokens, synack_ports=synacks,
+                bad_flows=block_bad_flows())
+
+
+def block_frag_case(name, reorder):
+    """The UDP flows of block_flows_of as datagrams cut in three fragments, in order, or with the
+    last fragment sent first: it passes as fragment_unknown (no first fragment judged yet), and
+    the datagram is whole, so delivered, only when its first fragment passes. Later fragments
+    carry the first fragment's verdict and class, reason fragment."""
+    frames, tokens = [], []
+    for family in (4, 6):
+        for src, proto, port, r in block_flows_of(family):
+            if proto != "udp":
+                continue
+            token = "%s-%s-%d" % (name, src, port)
+            cls, verdict, _ = r.split("|")
+            l4 = l4_bytes(l3_of(src) / udp(port, token + " " + "f" * 64))
+            cut = frags6 if family == 6 else frags4
+            parts = cut(src, l4, 17, [16, 48], first_row=r, later_row=row(cls, verdict, "fragment"))
+            if reorder:
+                parts[2].counted = row(NONE, "pass", "fragment_unknown")
+                parts = [parts[2], parts[0], parts[1]]
+            frames += parts
+            if verdict == "pass":
+                tokens.append(token)
+    return Case(name, frames, udp_tokens=tokens, bad_flows=block_bad_flows())
+
+
+def block_cases():
+    """A source in a block set of an open class (prov), and an allowlisted source blocked for sip
+    with --override-allowlist, through every encapsulation the parser takes: untagged, 802.1Q,
+    QinQ, PPPoE bare and tagged, IPv6 extension chains, fragments in and out of order."""
+    def pp(tags):
+        return lambda l3, l4: pppoe(tags, 0x0057 if l3.haslayer(IPv6) else 0x0021) / l3 / l4
+
+    def ext(l3, l4):
+        return (eth() / l3 / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt()
+                / IPv6ExtHdrRouting(type=0, segleft=0, addresses=[]) / IPv6ExtHdrDestOpt() / l4)
+    return [
+        block_shape_case("block-untagged", lambda l3, l4: eth() / l3 / l4, delivered=True),
+        block_shape_case("block-vlan", lambda l3, l4: eth([(0x8100, 100)]) / l3 / l4),
+        block_shape_case("block-qinq",
+                         lambda l3, l4: eth([(0x88a8, 200), (0x8100, 100)]) / l3 / l4),
+        block_shape_case("block-pppoe", pp(())),
+        block_shape_case("block-pppoe-vlan", pp([(0x8100, 100)])),
+        block_shape_case("block-ipv6-ext", ext, families=(6,), delivered=True),
+        block_frag_case("block-frag", False),
+        block_frag_case("block-frag-reorder", True),
+    ]
+
+
 # ---- running and judging -----------------------------------------------------------------------
 
 def snapshot():
@@ -487,7 +596,8 @@ def run_case(case):
             problems.append("%s: expected +%d bytes, got +%d" % (k, n, got))
 
     for src, port, payload in new:
-        if src in case.bad:
+        flow = (src, "tcp", int(port[4:])) if port.startswith("tcp:") else (src, "udp", int(port))
+        if src in case.bad or flow in case.bad_flows:
             problems.append("delivered from %s to %s: %r" % (src, port, payload[:40]))
     got_tokens = {p.split(" ")[0] for _, _, p in new}
     for t in case.udp_tokens:
@@ -507,7 +617,7 @@ def run_case(case):
     for p in replies:
         if p.haslayer(TCP) and p[TCP].dport in ours:
             dst = p[IPv6].dst if p.haslayer(IPv6) else p[IP].dst if p.haslayer(IP) else None
-            if dst in case.bad:
+            if dst in case.bad or (dst, "tcp", p[TCP].sport) in case.bad_flows:
                 problems.append("TCP %s answered to %s:%d" % (p[TCP].flags, dst, p[TCP].dport))
             if str(p[TCP].flags) == "SA":
                 answered.add(p[TCP].dport)
@@ -530,6 +640,10 @@ def main():
     ap.add_argument("--bad4", required=True)
     ap.add_argument("--good6", required=True)
     ap.add_argument("--bad6", required=True)
+    ap.add_argument("--blk4", required=True, help="in a block set for class prov")
+    ap.add_argument("--blk6", required=True)
+    ap.add_argument("--ovr4", required=True, help="allowlisted, blocked for sip with override")
+    ap.add_argument("--ovr6", required=True)
     ap.add_argument("--rx-log", required=True)
     ap.add_argument("--stats-cmd", required=True, help="shell command printing stats -j")
     ap.add_argument("--only", help="run only cases whose name contains this")
