@@ -34,6 +34,7 @@
 #include <linux/bpf.h>
 #include "common.h"
 #include "config.h"
+#include "flood.h"
 #include "tables.h"
 #include "floor.skel.h"
 #include "voipwall.skel.h"
@@ -42,11 +43,11 @@
 #define PROG "cost"
 
 /* Classes of the benchmark configs: the README's example. */
-static const char bench_classes[] =
-    "class sip 5060/udp 5060/tcp 5061/tcp\n"
-    "class rtp 10000-20000/udp policy monitor\n"
-    "class mgmt 22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp "
-    "161/udp 7547/tcp\n";
+#define BENCH_CLASSES                                                                              \
+	"class sip 5060/udp 5060/tcp 5061/tcp\n"                                                   \
+	"class rtp 10000-20000/udp policy monitor\n"                                               \
+	"class mgmt 22/tcp 23/tcp 80/tcp 443/tcp 8080/tcp 8443/tcp 69/udp 161/udp 7547/tcp\n"
+static const char bench_classes[] = BENCH_CLASSES;
 
 #define FRAME_MAX 128
 #define SCALE_MAX 8
@@ -60,6 +61,7 @@ struct opts {
 	const char *build;
 	__u32 xf_prog; /* xdp-filter's program id, 0: none */
 	unsigned int rounds, packets, repeat, nscales, flood_packets;
+	unsigned long block_entries; /* the large block set of the block-set figures */
 	unsigned long scales[SCALE_MAX];
 	__u64 seed;
 };
@@ -565,14 +567,14 @@ static void json_array_dbl(const char *name, const double *v, unsigned int n)
 	printf("]");
 }
 
-/* Base config: the classes, no rules; class ids in order. */
-static int base_config(struct vw_config *cfg, __u32 *sip, __u32 *rtp, __u32 *mgmt)
+/* A config of the given classes, no rules; class ids in order. */
+static int classes_config(struct vw_config *cfg, const char *classes, __u32 *sip, __u32 *rtp,
+			  __u32 *mgmt)
 {
 	int err;
 
 	memset(cfg, 0, sizeof(*cfg));
-	err =
-	    vw_config_parse_buf(cfg, "bench-classes", bench_classes, strlen(bench_classes), stderr);
+	err = vw_config_parse_buf(cfg, "bench-classes", classes, strlen(classes), stderr);
 	if (err)
 		return err;
 	err = vw_config_assign_ids(cfg, NULL);
@@ -582,6 +584,12 @@ static int base_config(struct vw_config *cfg, __u32 *sip, __u32 *rtp, __u32 *mgm
 	*rtp = 1U << vw_config_class(cfg, "rtp")->id;
 	*mgmt = 1U << vw_config_class(cfg, "mgmt")->id;
 	return 0;
+}
+
+/* Base config: the README's classes, no rules. */
+static int base_config(struct vw_config *cfg, __u32 *sip, __u32 *rtp, __u32 *mgmt)
+{
+	return classes_config(cfg, bench_classes, sip, rtp, mgmt);
 }
 
 static int apply_timed(struct progs *p, const struct vw_config *cfg, double *seconds)
@@ -1107,6 +1115,52 @@ out:
 	return err;
 }
 
+/* Each of n frames run once through voipwall, the floor of the same verdict and (xf) xdp-filter,
+ * in turn; the mean ns per frame of each. Frames that do not get the action expect are counted
+ * in *unexpected (xdp-filter is held to it only for drops: it passes what it does not filter). */
+static int once_each(struct progs *p, const struct frame *frames, unsigned int n, __u32 expect,
+		     bool xf, double *vw, double *fl, double *xs, unsigned int *unexpected)
+{
+	int floor_fd = expect == XDP_DROP ? p->floor_drop_fd : p->floor_pass_fd;
+	__u64 sv = 0, sf = 0, sx = 0;
+	unsigned int i;
+	__u32 ns, ret;
+	int err = 0;
+
+	for (i = 0; !err && i < n; i++) {
+		err = test_run(p->vw_fd, &frames[i], 1, &ns, &ret);
+		sv += ns;
+		*unexpected += !err && ret != expect;
+		if (!err)
+			err = test_run(floor_fd, &frames[i], 1, &ns, &ret);
+		sf += ns;
+		if (!err && xf) {
+			err = test_run(p->xf_fd, &frames[i], 1, &ns, &ret);
+			sx += ns;
+			*unexpected += !err && expect == XDP_DROP && ret != XDP_DROP;
+		}
+	}
+	*vw = (double)sv / n;
+	*fl = (double)sf / n;
+	*xs = (double)sx / n;
+	return err;
+}
+
+/* The per-round figures of a once_each series: ",voipwall_ns:[..],floor_ns:[..]" and
+ * xdp-filter's when it ran, then the closing brace. */
+static void json_once_each(const double *vw, const double *fl, const double *xs, bool xf,
+			   unsigned int rounds)
+{
+	json_array_dbl("voipwall_ns", vw, rounds);
+	printf(",");
+	json_array_dbl("floor_ns", fl, rounds);
+	if (xf) {
+		printf(",");
+		json_array_dbl("xdp_filter_ns", xs, rounds);
+	}
+	printf("}");
+}
+
 /* n distinct hosts of a family, uniform over unicast IPv4 or 2000::/3, class sip. */
 static int random_hosts(struct vw_config *cfg, int family, size_t n, __u32 sip)
 {
@@ -1163,32 +1217,14 @@ static int run_floods(struct progs *p, const struct opts *o)
 				break;
 			}
 			for (r = 0; !err && r < o->rounds && r < 64; r++) {
-				__u64 sv = 0, sf = 0, sx = 0;
-				__u32 ns, ret;
-
 				for (i = 0; i < o->flood_packets; i++) {
 					__u8 a[16];
 
 					pick_source(&m, family, sip, false, a);
 					frame_udp(&frames[i], family, a, 5060);
 				}
-				for (i = 0; !err && i < o->flood_packets; i++) {
-					err = test_run(p->vw_fd, &frames[i], 1, &ns, &ret);
-					sv += ns;
-					unexpected += ret != XDP_DROP;
-					if (!err)
-						err = test_run(p->floor_drop_fd, &frames[i], 1, &ns,
-							       &ret);
-					sf += ns;
-					if (!err && xf) {
-						err = test_run(p->xf_fd, &frames[i], 1, &ns, &ret);
-						sx += ns;
-						unexpected += ret != XDP_DROP;
-					}
-				}
-				vw[r] = (double)sv / o->flood_packets;
-				fl[r] = (double)sf / o->flood_packets;
-				xs[r] = (double)sx / o->flood_packets;
+				err = once_each(p, frames, o->flood_packets, XDP_DROP, xf, &vw[r],
+						&fl[r], &xs[r], &unexpected);
 			}
 			free(frames);
 			if (err)
@@ -1196,14 +1232,7 @@ static int run_floods(struct progs *p, const struct opts *o)
 			printf("%s{\"prefixes\":%zu,\"family\":%d,\"packets\":%u,\"unexpected\":%u,",
 			       si || fam ? "," : "", cfg.nrules, family, o->flood_packets,
 			       unexpected);
-			json_array_dbl("voipwall_ns", vw, o->rounds);
-			printf(",");
-			json_array_dbl("floor_ns", fl, o->rounds);
-			if (xf) {
-				printf(",");
-				json_array_dbl("xdp_filter_ns", xs, o->rounds);
-			}
-			printf("}");
+			json_once_each(vw, fl, xs, xf, o->rounds);
 		}
 		vw_config_free(&cfg);
 		free(m.rules);
@@ -1215,6 +1244,174 @@ static int run_floods(struct progs *p, const struct opts *o)
 	if (p->xf_fd >= 0)
 		xf_clear(p);
 	return 0;
+}
+
+/* ---- Block sets ---------------------------------------------------------------------------- */
+
+/* The block-set figures' classes: the README's, and one open to every source. */
+static const char block_classes[] = BENCH_CLASSES "class prov 8088/udp policy open\n";
+#define PROV_PORT 8088
+
+enum { BLOCK_OPEN, BLOCK_BLOCKED, BLOCK_ATTACK, BLOCK_PATHS };
+static const char *const block_path_names[BLOCK_PATHS] = {"open", "blocked", "attack"};
+
+/* n entries (n >= 2), a feed's mix: 70% IPv4 hosts, 5% IPv4 /24, 20% IPv6 /128, 5% IPv6 /48,
+ * the first two an IPv4 and an IPv6 host; every class, no expiry. */
+static struct vw_block_entry *block_entries(size_t n)
+{
+	struct vw_block_entry *e = calloc(n ? n : 1, sizeof(*e));
+	size_t i;
+
+	for (i = 0; e && i < n; i++) {
+		struct vw_rule *r = &e[i].r;
+		unsigned int pick = i < 2 ? 18 * i : rng() % 20;
+
+		r->family = pick < 15 ? VW_FAMILY_V4 : VW_FAMILY_V6;
+		r->plen = pick < 14 ? 32 : pick < 15 ? 24 : pick < 19 ? 128 : 48;
+		r->family == VW_FAMILY_V4 ? rand_v4(r->addr) : rand_v6(r->addr);
+		mask_addr(r->addr, r->plen, r->family == VW_FAMILY_V4 ? 4 : 16);
+		r->mask = VW_BLOCK_ALL_CLASSES;
+	}
+	return e;
+}
+
+/* The frames of one path: open (a random source no entry covers, to the open class: passes),
+ * blocked (a random address of a random entry of the family, to the open class: dropped as
+ * blocklisted) and attack (a random source not allowlisted, to sip: dropped before any block
+ * lookup, as any stranger). */
+static void block_frames(struct progs *p, const struct model *m, __u32 sip, int path, int family,
+			const struct vw_block_entry *e, size_t n, struct frame *frames,
+			unsigned int count)
+{
+	struct vw_block_entry hit;
+	unsigned int i, k, bytes = family == VW_FAMILY_V6 ? 16 : 4;
+	__u32 slot;
+	__u8 a[16], host[16];
+
+	for (i = 0; i < count; i++) {
+		switch (path) {
+		case BLOCK_OPEN:
+			do
+				family == VW_FAMILY_V6 ? rand_v6(a) : rand_v4(a);
+			while (!vw_block_match(&p->maps, family, a, vw_flood_now(), &slot, &hit));
+			frame_udp(&frames[i], family, a, PROV_PORT);
+			break;
+		case BLOCK_BLOCKED: {
+			const struct vw_rule *r;
+
+			do
+				r = &e[rng() % n].r;
+			while (r->family != family);
+			family == VW_FAMILY_V6 ? rand_v6(host) : rand_v4(host);
+			memset(a, 0, sizeof(a));
+			for (k = 0; k < bytes; k++)
+				a[k] = (r->addr[k] & byte_mask(r->plen, k)) |
+				       (host[k] & ~byte_mask(r->plen, k));
+			frame_udp(&frames[i], family, a, PROV_PORT);
+			break;
+		}
+		default:
+			pick_source(m, family, sip, false, a);
+			frame_udp(&frames[i], family, a, 5060);
+		}
+	}
+}
+
+/*
+ * Block sets: 10,000 allowlisted hosts a family (in xdp-filter too), and a block set of 2 entries,
+ * then of o->block_entries (the replace timed in process). Per size, family and path, N distinct
+ * frames each run once through voipwall, the floor and, on the attack path, xdp-filter: the
+ * open class's cost per source as the set grows, and the attack path with the set loaded.
+ */
+static int run_blocks(struct progs *p, const struct opts *o)
+{
+	const unsigned long sizes[3] = {0, 2, o->block_entries};
+	struct vw_block_entry *e = NULL;
+	struct vw_config cfg;
+	struct model m = {};
+	__u32 sip, rtp, mgmt, slot;
+	unsigned int si, fam, path, r, first = 1;
+	double replace_s[3] = {0, 0, 0};
+	int err;
+
+	err = classes_config(&cfg, block_classes, &sip, &rtp, &mgmt);
+	if (!err)
+		err = random_hosts(&cfg, VW_FAMILY_V4, 10000, sip);
+	if (!err)
+		err = random_hosts(&cfg, VW_FAMILY_V6, 10000, sip);
+	if (!err)
+		err = model_build(&m, &cfg);
+	if (!err)
+		err = vw_apply(&p->maps, &cfg, NULL, NULL);
+	if (!err && p->xf_fd >= 0)
+		err = xf_allow_hosts(p, &cfg);
+	if (!err)
+		err = vw_block_set_slot(&p->maps, "bench", true, &slot);
+	if (err)
+		goto out;
+	printf("\"blocks\":[");
+	for (si = 0; !err && si < 3; si++) {
+		double t0;
+
+		free(e);
+		e = block_entries(sizes[si]);
+		if (!e) {
+			err = -ENOMEM;
+			break;
+		}
+		t0 = bench_now();
+		err = vw_block_replace(&p->maps, slot, e, sizes[si]);
+		replace_s[si] = bench_now() - t0;
+		for (fam = 0; !err && fam < 2; fam++) {
+			int family = fam ? VW_FAMILY_V6 : VW_FAMILY_V4;
+
+			for (path = 0; !err && path < BLOCK_PATHS; path++) {
+				if (path == BLOCK_BLOCKED && !sizes[si])
+					continue;
+				bool xf = path == BLOCK_ATTACK && p->xf_fd >= 0;
+				__u32 expect = path == BLOCK_OPEN ? XDP_PASS : XDP_DROP;
+				double vw[64], fl[64], xs[64];
+				unsigned int unexpected = 0;
+				struct frame *frames = calloc(o->flood_packets, sizeof(*frames));
+
+				if (!frames) {
+					err = -ENOMEM;
+					break;
+				}
+				for (r = 0; !err && r < o->rounds && r < 64; r++) {
+					block_frames(p, &m, sip, path, family, e, sizes[si], frames,
+						     o->flood_packets);
+					err = once_each(p, frames, o->flood_packets, expect, xf,
+							&vw[r], &fl[r], &xs[r], &unexpected);
+				}
+				free(frames);
+				if (err)
+					break;
+				printf("%s{\"entries\":%lu,\"family\":%d,\"path\":\"%s\",\"packets\":%u,"
+				       "\"unexpected\":%u,",
+				       first ? "" : ",", sizes[si], family, block_path_names[path],
+				       o->flood_packets, unexpected);
+				first = 0;
+				json_once_each(vw, fl, xs, xf, o->rounds);
+			}
+		}
+	}
+	printf("],\n\"block_replace\":[");
+	for (si = 0; si < 3; si++)
+		printf("%s{\"entries\":%lu,\"seconds\":%.4f}", si ? "," : "", sizes[si],
+		       replace_s[si]);
+	printf("],\n");
+	if (!err)
+		err = vw_block_flush(&p->maps, slot);
+	if (p->xf_fd >= 0)
+		xf_clear(p);
+out:
+	if (err)
+		fprintf(stderr, PROG ": block sets: %s\n", strerror(-err));
+	free(e);
+	vw_config_free(&cfg);
+	free(m.rules);
+	return err;
 }
 
 static int run_all(const struct opts *o)
@@ -1239,6 +1436,8 @@ static int run_all(const struct opts *o)
 		err = run_worst(&p, o);
 	if (!err)
 		err = run_floods(&p, o);
+	if (!err)
+		err = run_blocks(&p, o);
 	if (err)
 		goto out_progs;
 	rng_state = o->seed;
@@ -1326,7 +1525,7 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: " PROG " --build DIR [--rounds N] [--packets N] [--repeat N] [--scales N,N..]\n"
-	    "            [--xdp-filter-prog ID] [--flood-packets N]\n"
+	    "            [--xdp-filter-prog ID] [--flood-packets N] [--block-entries N]\n"
 	    "       " PROG " --write-config FILE --prefixes N\n"
 	    "Measures voipwall's XDP program (the one built with this program, loaded with the\n"
 	    "flood sampling of sources in effect) against the floor program and, given the id of\n"
@@ -1334,7 +1533,8 @@ static void usage(FILE *f)
 	    "the hot attack path and the worst-case sources of a hostile config (repeat N, default\n"
 	    "1000000), random-source floods (N distinct frames each run once, default 20000),\n"
 	    "per packet shape, and per allowlist size (default 10,10000,100000,1000000; N distinct\n"
-	    "packets, default 20000, each run once), N rounds (default 5, at most 64). Prints\n"
+	    "packets, default 20000, each run once), with block sets of 1 and N entries (default\n"
+	    "1000000, at least 2) against a class open to all, N rounds (default 5, at most 64). Prints\n"
 	    "JSON. --write-config writes a config with N generated prefixes (the same mix).\n"
 	    "Options: --seed N. Needs root.\n");
 }
@@ -1370,6 +1570,7 @@ int main(int argc, char **argv)
 					      {"seed", required_argument, NULL, 'S'},
 					      {"xdp-filter-prog", required_argument, NULL, 'x'},
 					      {"flood-packets", required_argument, NULL, 'f'},
+					      {"block-entries", required_argument, NULL, 'B'},
 					      {"write-config", required_argument, NULL, 'w'},
 					      {"prefixes", required_argument, NULL, 'n'},
 					      {"help", no_argument, NULL, 'h'},
@@ -1378,6 +1579,7 @@ int main(int argc, char **argv)
 			 .packets = 20000,
 			 .repeat = 1000000,
 			 .flood_packets = 20000,
+			 .block_entries = 1000000,
 			 .seed = 0x766f6970};
 	const char *write = NULL;
 	unsigned long prefixes = 0;
@@ -1396,6 +1598,7 @@ int main(int argc, char **argv)
 		case 'n':
 		case 'x':
 		case 'f':
+		case 'B':
 		case 'S': {
 			unsigned long long v = strtoull(optarg, &end, 0);
 
@@ -1415,6 +1618,8 @@ int main(int argc, char **argv)
 				o.xf_prog = v;
 			else if (c == 'f')
 				o.flood_packets = v;
+			else if (c == 'B')
+				o.block_entries = v;
 			else
 				o.seed = v;
 			break;
@@ -1436,7 +1641,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || (!write && !o.build) || (write && !prefixes) || o.rounds > 64) {
+	if (optind != argc || (!write && !o.build) || (write && !prefixes) || o.rounds > 64 ||
+	    o.block_entries < 2 || o.block_entries > VW_BLOCK_MAX_ENTRIES) {
 		usage(stderr);
 		return 2;
 	}

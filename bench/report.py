@@ -143,6 +143,21 @@ def hot_floods_worst(cost, out):
                                                     zip(sc["voipwall_ns"], sc["floor_ns"])]),
                 "from": "allowlist_scale"})
     out["floods"] = floods
+    blocks = []
+    for b in cost.get("blocks", []):
+        e = {"entries": b["entries"], "family": b["family"], "path": b["path"],
+             "packets": b["packets"], "unexpected": b["unexpected"],
+             "voipwall_ns": summary(b["voipwall_ns"]), "floor_ns": summary(b["floor_ns"]),
+             "voipwall_above_floor_ns": summary([v - f for v, f in
+                                                 zip(b["voipwall_ns"], b["floor_ns"])])}
+        if "xdp_filter_ns" in b:
+            e["xdp_filter_ns"] = summary(b["xdp_filter_ns"])
+            e["ratio_to_xdp_filter"] = med([(v - f) / (x - f) for v, x, f in
+                                            zip(b["voipwall_ns"], b["xdp_filter_ns"],
+                                                b["floor_ns"]) if x > f])
+        blocks.append(e)
+    out["blocks"] = blocks
+    out["block_replace_in_process"] = cost.get("block_replace", [])
 
 
 def build(args):
@@ -202,6 +217,7 @@ def build(args):
     out["control_plane"] = {
         "reload_1m_s": summary(control["reload_1m"]),
         "reload_100k_s": summary(control["reload_100k"]),
+        "block_replace_100k_s": summary(control["block_replace_100k"]),
         "stats_ms": summary([s * 1000 for s in control["stats"]]),
     }
 
@@ -253,7 +269,26 @@ def build(args):
     if "cpu_ratio_to_floor" in vwl:
         target("per receiver CPU-second: >= 0.9x floor (sources of one /16)",
                vwl["cpu_ratio_to_floor"], 0.9, vwl["cpu_ratio_to_floor"] >= 0.9)
+    # Block sets: a source of an open class costs the same with the large set as with 2 entries;
+    # the attack path (strangers to a protected class) keeps its target with the large set loaded.
+    rows = {(b["entries"], b["family"], b["path"]): b for b in out["blocks"]}
+    big = max((b["entries"] for b in out["blocks"]), default=0)
+    for f in (4, 6):
+        lo, hi = rows.get((2, f, "open")), rows.get((big, f, "open"))
+        if lo and hi and big > 2:
+            r = ratio(hi["voipwall_above_floor_ns"]["median"],
+                      lo["voipwall_above_floor_ns"]["median"])
+            target("open-class source, %s, block set of %d entries <= 1.3x of 2 entries "
+                   "(above floor)" % (fam[f], big), r, 1.3, r is not None and r <= 1.3)
+        at = rows.get((big, f, "attack"))
+        if at and "ratio_to_xdp_filter" in at:
+            r = at["ratio_to_xdp_filter"]
+            target("random-source flood %s with %d block entries loaded: <= 0.8x xdp-filter "
+                   "(above floor)" % (fam[f], big), r, 0.8, r is not None and r <= 0.8)
     cp = out["control_plane"]
+    target("block replace of 100,000 prefixes < 1 s (voipwall block replace)",
+           cp["block_replace_100k_s"]["median"], 1.0,
+           cp["block_replace_100k_s"]["median"] < 1.0, "s")
     target("1,000,000 prefixes applied < 3 s (voipwall reload)", cp["reload_1m_s"]["median"],
            3.0, cp["reload_1m_s"]["median"] < 3.0, "s")
     target("stats < 50 ms", cp["stats_ms"]["median"], 50.0, cp["stats_ms"]["median"] < 50.0, "ms")
@@ -326,6 +361,20 @@ def print_table(d, f):
             fmt_summary(fl["xdp_filter_ns"]) if "xdp_filter_ns" in fl else "n/a (not loaded)",
             fmt_summary(fl["floor_ns"]), fmt_summary(fl["voipwall_above_floor_ns"]),
             "%.2f" % fl["ratio_to_xdp_filter"] if fl.get("ratio_to_xdp_filter") else "n/a"))
+    f.write("\nD. Block sets: a class open to every source (open: sources no entry covers; blocked: "
+            "sources in an entry) and the attack path (strangers to sip), distinct sources "
+            "run once\n")
+    f.write("  %-9s %-6s %-8s %-22s %-22s %-20s %s\n" % (
+        "entries", "family", "path", "voipwall ns", "floor ns", "voipwall - floor",
+        "x xdp-filter (- floor)"))
+    for b in d.get("blocks", []):
+        f.write("  %-9d %-6s %-8s %-22s %-22s %-20s %s\n" % (
+            b["entries"], fam[b["family"]], b["path"], fmt_summary(b["voipwall_ns"]),
+            fmt_summary(b["floor_ns"]), fmt_summary(b["voipwall_above_floor_ns"]),
+            "%.2f" % b["ratio_to_xdp_filter"] if b.get("ratio_to_xdp_filter") else ""))
+    f.write("  in-process block replace: %s\n" % ", ".join(
+        "%d entries %.2f s" % (a["entries"], a["seconds"])
+        for a in d.get("block_replace_in_process", [])))
     f.write("\n")
     f.write("1. Program cost, ns per packet (bpf_prog_test_run_opts, repeat %d)\n" %
             d["program_cost"][0]["repeat"])
@@ -355,6 +404,8 @@ def print_table(d, f):
     f.write("\n4. Control plane (voipwall command)\n")
     f.write("  reload with 1,000,000 prefixes  %s s\n" % fmt_summary(cp["reload_1m_s"], "%.2f"))
     f.write("  reload with 100,000 prefixes    %s s\n" % fmt_summary(cp["reload_100k_s"], "%.2f"))
+    f.write("  block replace, 100,000 prefixes %s s\n" %
+            fmt_summary(cp["block_replace_100k_s"], "%.2f"))
     f.write("  voipwall stats                  %s ms\n" % fmt_summary(cp["stats_ms"], "%.1f"))
 
     f.write("\nTargets\n")
@@ -362,8 +413,8 @@ def print_table(d, f):
         v = "n/a" if t["value"] is None else "%.2f%s" % (t["value"], t["unit"])
         f.write("  %-4s %-84s %s (limit %s)\n" % ("HOLD" if t["holds"] else "MISS", t["target"],
                                                    v, t["limit"]))
-    bad = [s for s in d["program_cost"] + d["allowlist_scale"] + d["hot_path"] + d["floods"]
-           if s["unexpected"]]
+    bad = [s for s in d["program_cost"] + d["allowlist_scale"] + d["hot_path"] + d["floods"] +
+           d.get("blocks", []) if s["unexpected"]]
     if bad:
         f.write("\nWARNING: voipwall returned an unexpected action in %d measurements "
                 "(see 'unexpected' in the JSON)\n" % len(bad))
@@ -414,7 +465,19 @@ def print_markdown(d, f):
             fmt_summary(cp["reload_1m_s"], "%.2f"))
     f.write("| `voipwall reload`, 100,000 prefixes | %s s |\n" %
             fmt_summary(cp["reload_100k_s"], "%.2f"))
+    f.write("| `voipwall block replace`, 100,000 prefixes | %s s |\n" %
+            fmt_summary(cp["block_replace_100k_s"], "%.2f"))
     f.write("| `voipwall stats` | %s ms |\n" % fmt_summary(cp["stats_ms"], "%.1f"))
+    if d.get("blocks"):
+        f.write("\nBlock sets (class open to all; attack path = strangers to sip), ns per packet "
+                "above the floor, distinct sources run once:\n\n")
+        f.write("| entries | family | path | voipwall - floor ns | x xdp-filter |\n"
+                "|---|---|---|---|---|\n")
+        for b in d["blocks"]:
+            f.write("| %d | %s | %s | %s | %s |\n" % (
+                b["entries"], {4: "IPv4", 6: "IPv6"}[b["family"]], b["path"],
+                fmt_summary(b["voipwall_above_floor_ns"]),
+                "%.2f" % b["ratio_to_xdp_filter"] if b.get("ratio_to_xdp_filter") else ""))
     f.write("\n| target | figure | holds |\n|---|---|---|\n")
     for t in d["targets"]:
         v = "n/a" if t["value"] is None else "%.2f%s" % (t["value"], t["unit"])

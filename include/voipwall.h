@@ -408,13 +408,17 @@ _Static_assert(sizeof(struct vw_src_val) == 32, "vw_src_val layout");
 #define VW_BUCKETS 131072
 /* Bans in force, kept apart from the buckets so a flood of fresh sources cannot evict them. */
 #define VW_BANS 65536
-/* Named block sets (fail2ban, apiban, crowdsec, config, manual, ...): one trie each. */
+/* Named block sets (fail2ban, apiban, crowdsec, config, manual, ...): one hash table each. */
 #define VW_BLOCK_SETS 16
 #define VW_BLOCK_SET_NAME_MAX 16
-/* Entries one block set can hold (the tries allocate per entry, not up front). */
+/* Entries one block set can hold. */
 #define VW_BLOCK_MAX_ENTRIES (4U << 20)
-/* Entries of one set looked at per packet: the longest match, then up to this many shorter
- * covering entries when the longer one does not apply (expired, other classes). */
+/* A set's table is allocated whole when the set is filled (about 100 bytes an entry, so that
+ * adding costs no allocation), sized for its entries and a quarter more, at least this many; a
+ * set that outgrows it is rebuilt larger. */
+#define VW_BLOCK_MIN_CAPACITY 4096U
+/* Entries of one set looked at per packet: the longest match, then shorter covering entries
+ * when the longer one does not apply (expired, other classes), this many in all. */
 #define VW_BLOCK_TRIES 4
 /* Fastest rate: one packet per 100 ns keeps the rounding of the interval under 0.5%. */
 #define VW_RATE_MAX_PER_SEC 10000000U
@@ -468,9 +472,9 @@ struct vw_ban {
 	__u64 since_ns;
 };
 
-/* Keys of the prefix tries (vw_exempt, vw_block): one trie for both families. data[0] is the
- * family (4 or 6), data[4..] the address (4 or 16 bytes); prefixlen = 32 + prefix length, so an
- * IPv6 prefix never covers an IPv4 address. */
+/* Keys of the exempt tries (vw_exempt) and the block tables (vw_block): one map for both
+ * families. data[0] is the family (4 or 6), data[4..] the address (4 or 16 bytes, bits past the
+ * prefix zero); prefixlen = 32 + prefix length, so an IPv6 prefix never covers an IPv4 address. */
 #define VW_LPM_FAMILY_BITS 32
 struct vw_lpm_key {
 	__u32 prefixlen;
@@ -480,8 +484,11 @@ struct vw_lpm_key {
 /* vw_exempt: ARRAY_OF_MAPS[VW_GENS] -> LPM_TRIE of struct vw_lpm_key -> __u32 class mask: the
  * allow rules marked exempt (never rate-limited or banned for those classes). */
 
-/* vw_block: ARRAY_OF_MAPS[VW_BLOCK_SETS] -> LPM_TRIE of struct vw_lpm_key -> struct
- * vw_block_val, one trie per set; `block replace` swaps a whole trie in one update. */
+/* vw_block: ARRAY_OF_MAPS[VW_BLOCK_SETS] -> HASH of struct vw_lpm_key -> struct vw_block_val,
+ * one table per set, keyed by exact prefix (the address masked to its length; data and
+ * prefixlen as in the tries). A lookup tries the lengths the set holds (vw_block_set.lens),
+ * longest first: its cost follows the number of lengths, not of entries. `block replace` swaps a
+ * whole table in one update. */
 #define VW_BLOCK_OVERRIDE 0x1U /* also blocks sources allowlisted for the class */
 #define VW_BLOCK_ALL_CLASSES 0xffffffffU
 struct vw_block_val {
@@ -493,8 +500,8 @@ struct vw_block_val {
 	__u64 added_realtime_ns;
 };
 
-/* vw_block_sets: ARRAY[VW_BLOCK_SETS] of struct vw_block_set, the names of the sets (userspace
- * only; an empty name is a free slot). */
+/* vw_block_sets: ARRAY[VW_BLOCK_SETS] of struct vw_block_set, the sets' names and the prefix
+ * lengths each holds (an empty name is a free slot). The program reads only lens4/lens6. */
 struct vw_block_set {
 	char name[VW_BLOCK_SET_NAME_MAX];
 	__u64 created_realtime_ns;
@@ -502,6 +509,11 @@ struct vw_block_set {
 	/* vw_flood_now() clock: no entry of the set expires before this; 0: none expires. A
 	 * command sweeps a set only once this has passed, not on every change. */
 	__u64 next_expiry_ns;
+	/* Prefix lengths the set may hold, bit L for /L: IPv4 /0../32 in lens4, IPv6 /0../128 in
+	 * lens6 (bit L of word L / 64). A bit may outlive its last entry (a lookup that misses);
+	 * a length with entries always has its bit. */
+	__u64 lens4;
+	__u64 lens6[3];
 };
 
 #ifndef __bpf__
@@ -509,7 +521,7 @@ _Static_assert(sizeof(struct vw_class_flood) == 40, "vw_class_flood layout");
 _Static_assert(sizeof(struct vw_flood_key) == 20, "vw_flood_key layout");
 _Static_assert(sizeof(struct vw_lpm_key) == 24, "vw_lpm_key layout");
 _Static_assert(sizeof(struct vw_block_val) == 24, "vw_block_val layout");
-_Static_assert(sizeof(struct vw_block_set) == 40, "vw_block_set layout");
+_Static_assert(sizeof(struct vw_block_set) == 72, "vw_block_set layout");
 #endif
 
 /* vw_ifaces: ARRAY[VW_MAX_IFACES] of struct vw_iface, the attached interfaces (userspace

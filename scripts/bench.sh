@@ -6,7 +6,9 @@
 #   1. test runs (bench/cost), with voipwall's flood sampling of sources in effect: the hot attack
 #      path against xdp-filter's loaded program (same frames, same run), the worst-case sources of
 #      a hostile config against typical ones, random-source floods (10,000 hosts in both tools;
-#      1,000,000 prefixes), program cost per packet shape, and per allowlist size
+#      1,000,000 prefixes), program cost per packet shape, per allowlist size, and block sets of 2
+#      and 1,000,000 entries (a class open to all: sources no entry covers and blocked ones; the
+#      attack path with the set loaded)
 #   2. live drop rate over a veth pair between two namespaces this script creates: a LIVE_FRAMES
 #      generator (bench/trafficgen) on CPU 0 sends 64-byte UDP frames to port 5060 from
 #      non-allowlisted sources, 65,536 of one /16 in turn, then scattered over all unicast IPv4;
@@ -16,7 +18,7 @@
 #      And what a running `voipwall capture` adds to the drop path (bench/capcost: test runs,
 #      written to $BUILD/bench-capture.json).
 #   3. control plane through the voipwall command: reload with 1,000,000 prefixes, with 100,000,
-#      and `voipwall stats`.
+#      `voipwall block replace` of 100,000 prefixes, and `voipwall stats`.
 #
 # QUICK=1: fewer rounds and packets, shorter windows (under a minute). Needs root, iproute2,
 # xdp-tools, nftables. Everything it creates (namespaces, bpffs mount, files) is removed on exit.
@@ -47,7 +49,7 @@ for t in ip nft xdp-filter taskset; do
 done
 
 if [ "$QUICK" = 1 ]; then
-	COST_ARGS=(--rounds 3 --packets 500 --repeat 100000 --flood-packets 1000)
+	COST_ARGS=(--rounds 3 --packets 500 --repeat 100000 --flood-packets 1000 --block-entries 100000)
 	CAPCOST_ARGS=(--rounds 3 --repeat 200000)
 	LIVE_ROUNDS=2 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
 	CP_ROUNDS=1 STATS_ROUNDS=5
@@ -283,9 +285,12 @@ for spread in one16 spread; do
 done
 
 # ---- 3. Control plane ---------------------------------------------------------------------------
-log "control plane: reload 1,000,000 and 100,000 prefixes, stats"
+log "control plane: reload 1,000,000 and 100,000 prefixes, block replace 100,000, stats"
 "$B/cost" --write-config "$work/p1m.conf" --prefixes 1000000
 "$B/cost" --write-config "$work/p100k.conf" --prefixes 100000 --seed 7
+# a feed's list: 100,000 distinct IPv4 hosts of 100.64.0.0/10, one a line
+"$PYTHON" -c 'import sys
+sys.stdout.write("".join("100.%d.%d.%d\n" % (64 + (i >> 16), i >> 8 & 255, i & 255) for i in range(100000)))' >"$work/b100k.txt"
 setup_voipwall
 : >"$work/control.txt"
 timed() { # NAME CMD...: appends "NAME seconds"
@@ -302,7 +307,9 @@ timed() { # NAME CMD...: appends "NAME seconds"
 for round in $(seq 1 "$CP_ROUNDS"); do
 	timed reload_1m rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/p1m.conf" reload
 	timed reload_100k rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/p100k.conf" reload
+	timed block_replace_100k rx "$VW" --pin-dir "$BPFFS/vw" block replace --set bench "$work/b100k.txt"
 done
+rx "$VW" --pin-dir "$BPFFS/vw" block flush --set bench >/dev/null
 # stats with the counters of live traffic in them
 rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/live.conf" reload >/dev/null
 ip netns exec "$NS_TX" "$B/trafficgen" -i "$IF_TX" --dst-mac "$MAC_RX" --src-mac "$MAC_TX" \

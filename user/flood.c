@@ -60,13 +60,19 @@ static void state_unmap(struct vw_flood_state *s)
 
 /* ---- Prefix tries ---------------------------------------------------------------------------- */
 
+/* The key of a prefix: family, address with the bits past the prefix cleared (the block tables
+ * match exactly; the tries ignore those bits). */
 static void lpm_key(struct vw_lpm_key *k, const struct vw_rule *r)
 {
 	__u32 family = r->family;
+	unsigned int i, bytes = r->family == VW_FAMILY_V4 ? 4 : 16;
 
 	memset(k, 0, sizeof(*k));
 	memcpy(k->data, &family, sizeof(family));
-	memcpy(k->data + 4, r->addr, r->family == VW_FAMILY_V4 ? 4 : 16);
+	for (i = 0; i < bytes && 8 * i < r->plen; i++)
+		k->data[4 + i] = r->plen >= 8 * (i + 1)
+				     ? r->addr[i]
+				     : (__u8)(r->addr[i] & (0xff << (8 - (r->plen - 8 * i))));
 	k->prefixlen = VW_LPM_FAMILY_BITS + r->plen;
 }
 
@@ -107,6 +113,30 @@ static int inner_fd(int outer, __u32 slot)
 		return -errno;
 	fd = bpf_map_get_fd_by_id(id);
 	return fd < 0 ? -errno : fd;
+}
+
+/* A set's table, sized for n entries with room to grow. */
+static __u32 block_capacity(size_t n)
+{
+	size_t cap = n + n / 4;
+
+	if (cap < VW_BLOCK_MIN_CAPACITY)
+		cap = VW_BLOCK_MIN_CAPACITY;
+	return cap > VW_BLOCK_MAX_ENTRIES ? VW_BLOCK_MAX_ENTRIES : (__u32)cap;
+}
+
+static int block_table_create(__u32 capacity)
+{
+	/* preallocated: an insert takes a free element instead of allocating one, several times
+	 * faster (a 100,000-entry replace is most of its time inserting) */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = 0);
+	int fd = bpf_map_create(BPF_MAP_TYPE_HASH, "vw_block_in", sizeof(struct vw_lpm_key),
+				sizeof(struct vw_block_val), capacity, &opts);
+
+	if (fd < 0)
+		pr_warn("cannot create a block set's table of %u entries: %s\n", capacity,
+			strerror(-fd));
+	return fd;
 }
 
 /* Batched update of n keys/values (one by one where the kernel has no batch for tries). */
@@ -361,6 +391,40 @@ static void earliest_expiry(__u64 *next, const struct vw_block_entry *e, size_t 
 			*next = e[i].expires_ns;
 }
 
+/* The prefix lengths of e[0..n) as vw_block_set.lens4/lens6 bits, folded into lens4/lens6. */
+static void lens_of(const struct vw_block_entry *e, size_t n, __u64 *lens4, __u64 lens6[3])
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned int L = e[i].r.plen;
+
+		if (e[i].r.family == VW_FAMILY_V4)
+			*lens4 |= 1ULL << (L & 63);
+		else
+			lens6[L / 64 % 3] |= 1ULL << (L % 64);
+	}
+}
+
+/* Tell the program which lengths to try in a set: lens4/lens6 added to the recorded ones, or
+ * (exact) in their place. A length is added before entries of that length go in and dropped
+ * only after the last one is gone, so a lookup never skips an entry. */
+static int set_lens(const struct vw_maps *m, __u32 slot, __u64 lens4, const __u64 lens6[3],
+		    bool exact)
+{
+	struct vw_block_set set;
+
+	if (bpf_map_lookup_elem(m->block_sets, &slot, &set))
+		return -errno;
+	if (exact) {
+		set.lens4 = lens4;
+		memcpy(set.lens6, lens6, sizeof(set.lens6));
+	} else {
+		set.lens4 |= lens4;
+		for (int i = 0; i < 3; i++)
+			set.lens6[i] |= lens6[i];
+	}
+	return bpf_map_update_elem(m->block_sets, &slot, &set, BPF_ANY) ? -errno : 0;
+}
+
 /* Record the set's entry count: set to n, or moved by delta when absolute is false; and its
  * earliest expiry: the one of e[0..ne) alone when absolute, else folded into the recorded one. */
 static void set_count(const struct vw_maps *m, __u32 slot, long long n, bool absolute,
@@ -455,6 +519,7 @@ static int count_unique(const struct vw_block_entry *e, size_t n, size_t *unique
 int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_entry *e,
 		     size_t n)
 {
+	__u64 lens4 = 0, lens6[3] = {0, 0, 0};
 	size_t nuniq = 0;
 	int fd, err;
 
@@ -464,26 +529,31 @@ int vw_block_replace(const struct vw_maps *m, __u32 slot, const struct vw_block_
 		pr_warn("%zu entries, a set holds at most %u\n", n, VW_BLOCK_MAX_ENTRIES);
 		return -E2BIG;
 	}
-	fd = trie_create("vw_block_in", sizeof(struct vw_block_val), VW_BLOCK_MAX_ENTRIES);
+	fd = block_table_create(block_capacity(n));
 	if (fd < 0)
 		return fd;
 	err = fill_entries(fd, e, n);
 	if (err)
 		goto out;
-	/* a list may name a prefix twice: the trie holds it once */
+	/* a list may name a prefix twice: the table holds it once */
 	err = count_unique(e, n, &nuniq);
 	if (err)
 		goto out;
-	if (nuniq) {
-		/* the new trie whole, then the program told to look */
+	lens_of(e, n, &lens4, lens6);
+	/* the new lengths with the old ones while either table may be read, then the new table
+	 * whole, then the program told to look, then only the new lengths */
+	err = set_lens(m, slot, lens4, lens6, false);
+	if (!err && nuniq) {
 		err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
 		if (!err)
 			err = set_active(m, slot, true);
-	} else {
+	} else if (!err) {
 		err = set_active(m, slot, false);
 		if (!err)
 			err = bpf_map_update_elem(m->block, &slot, &fd, BPF_ANY);
 	}
+	if (!err)
+		err = set_lens(m, slot, lens4, lens6, true);
 	if (!err)
 		set_count(m, slot, (long long)nuniq, true, e, n);
 	if (err)
@@ -493,8 +563,49 @@ out:
 	return err;
 }
 
+/* Room in a set's table for added more entries, or -ENOSPC. */
+static int table_room(int fd, const struct vw_maps *m, __u32 slot, size_t added)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct vw_block_set set;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    bpf_map_lookup_elem(m->block_sets, &slot, &set))
+		return -errno;
+	return set.entries + added <= info.max_entries ? 0 : -ENOSPC;
+}
+
+/* Add to a set whose table is full: the set rebuilt, old entries then new, in a larger table. */
+static int block_grow(const struct vw_maps *m, __u32 slot, const struct vw_block_entry *e,
+		      size_t n)
+{
+	struct vw_block_entry *old = NULL, *all;
+	size_t nold = 0;
+	int err;
+
+	err = vw_block_read(m, slot, &old, &nold);
+	if (err)
+		return err;
+	if (nold + n > VW_BLOCK_MAX_ENTRIES) {
+		pr_warn("%zu entries, a set holds at most %u\n", nold + n, VW_BLOCK_MAX_ENTRIES);
+		free(old);
+		return -E2BIG;
+	}
+	all = realloc(old, (nold + n + 1) * sizeof(*all));
+	if (!all) {
+		free(old);
+		return -ENOMEM;
+	}
+	memcpy(all + nold, e, n * sizeof(*e));
+	err = vw_block_replace(m, slot, all, nold + n);
+	free(all);
+	return err;
+}
+
 int vw_block_add(const struct vw_maps *m, __u32 slot, const struct vw_block_entry *e, size_t n)
 {
+	__u64 lens4 = 0, lens6[3] = {0, 0, 0};
 	size_t i, added = 0;
 	int fd, err;
 
@@ -510,11 +621,19 @@ int vw_block_add(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 		struct vw_lpm_key k;
 
 		lpm_key(&k, &e[i].r);
-		/* the trie answers with the longest match: this very prefix, or a cover */
-		if (bpf_map_lookup_elem(fd, &k, &v) || v.plen != e[i].r.plen)
+		if (bpf_map_lookup_elem(fd, &k, &v))
 			added++;
 	}
-	err = fill_entries(fd, e, n);
+	err = table_room(fd, m, slot, added);
+	if (err == -ENOSPC) {
+		close(fd);
+		return block_grow(m, slot, e, n);
+	}
+	lens_of(e, n, &lens4, lens6);
+	if (!err)
+		err = set_lens(m, slot, lens4, lens6, false);
+	if (!err)
+		err = fill_entries(fd, e, n);
 	if (!err) {
 		set_count(m, slot, (long long)added, false, e, n);
 		err = set_active(m, slot, true);
@@ -545,8 +664,12 @@ int vw_block_del(const struct vw_maps *m, __u32 slot, const struct vw_block_entr
 			err = -errno;
 	}
 	set_count(m, slot, -(long long)*removed, false, NULL, 0);
-	if (*removed && !bpf_map_lookup_elem(m->block_sets, &slot, &set) && !set.entries)
+	if (*removed && !bpf_map_lookup_elem(m->block_sets, &slot, &set) && !set.entries) {
+		static const __u64 none[3];
+
 		set_active(m, slot, false);
+		set_lens(m, slot, 0, none, true);
+	}
 	close(fd);
 	return err;
 }
@@ -566,12 +689,84 @@ int vw_block_flush(const struct vw_maps *m, __u32 slot)
 	return 0;
 }
 
+/* Append a table entry to *list (growing it). -ENOMEM, or 0. */
+static int entry_push(struct vw_block_entry **list, size_t *n, size_t *cap,
+		      const struct vw_lpm_key *k, const struct vw_block_val *v)
+{
+	struct vw_block_entry *e;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 1024;
+
+		e = realloc(*list, ncap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		*list = e;
+		*cap = ncap;
+	}
+	e = &(*list)[*n];
+	memset(e, 0, sizeof(*e));
+	if (lpm_rule(k, &e->r))
+		return 0;
+	e->r.mask = v->mask;
+	e->expires_ns = v->expires_ns;
+	e->added_realtime_ns = v->added_realtime_ns;
+	e->flags = v->flags;
+	(*n)++;
+	return 0;
+}
+
+/* Every entry of a table, READ_CHUNK at a time (one key at a time where the kernel has no batch
+ * lookup). */
+#define READ_CHUNK 8192
+static int table_read(int fd, struct vw_block_entry **list, size_t *n, size_t *cap)
+{
+	struct vw_lpm_key *keys = malloc(READ_CHUNK * sizeof(*keys)), k, next, *prev = NULL;
+	struct vw_block_val *vals = malloc(READ_CHUNK * sizeof(*vals));
+	__u64 batch = 0;
+	bool first = true;
+	int err = -ENOMEM;
+
+	while (keys && vals) {
+		__u32 count = READ_CHUNK, i;
+
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					   NULL);
+		if (err && err != -ENOENT)
+			break;
+		for (i = 0; i < count; i++)
+			if (entry_push(list, n, cap, &keys[i], &vals[i])) {
+				err = -ENOMEM;
+				break;
+			}
+		first = false;
+		if (err)
+			break; /* -ENOENT: that was the last of them */
+	}
+	free(keys);
+	free(vals);
+	if (err == -ENOENT)
+		return 0;
+	if (!first || (err != -EINVAL && err != -ENOTSUPP && err != -EOPNOTSUPP))
+		return err;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vw_block_val v;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		if (entry_push(list, n, cap, &k, &v))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int vw_block_read(const struct vw_maps *m, __u32 slot, struct vw_block_entry **out, size_t *n)
 {
-	struct vw_lpm_key k, next, *prev = NULL;
 	struct vw_block_entry *list = NULL;
 	size_t cap = 0;
-	int fd;
+	int fd, err;
 
 	*out = NULL;
 	*n = 0;
@@ -580,38 +775,13 @@ int vw_block_read(const struct vw_maps *m, __u32 slot, struct vw_block_entry **o
 		return 0;
 	if (fd < 0)
 		return fd;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct vw_block_val v;
-		struct vw_block_entry *e;
-
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		if (*n == cap) {
-			size_t ncap = cap ? 2 * cap : 1024;
-
-			e = realloc(list, ncap * sizeof(*e));
-			if (!e) {
-				free(list);
-				close(fd);
-				*n = 0;
-				return -ENOMEM;
-			}
-			list = e;
-			cap = ncap;
-		}
-		e = &list[*n];
-		memset(e, 0, sizeof(*e));
-		if (lpm_rule(&k, &e->r))
-			continue;
-		e->r.mask = v.mask;
-		e->expires_ns = v.expires_ns;
-		e->added_realtime_ns = v.added_realtime_ns;
-		e->flags = v.flags;
-		(*n)++;
-	}
+	err = table_read(fd, &list, n, &cap);
 	close(fd);
+	if (err) {
+		free(list);
+		*n = 0;
+		return err;
+	}
 	*out = list;
 	return 0;
 }
@@ -661,36 +831,41 @@ int vw_block_sweep(const struct vw_maps *m, __u64 now, size_t *swept)
 int vw_block_match(const struct vw_maps *m, int family, const __u8 *addr, __u64 now, __u32 *slot,
 		   struct vw_block_entry *out)
 {
-	struct vw_lpm_key k;
+	struct vw_rule r = {.family = (__u8)family};
+	struct vw_block_set set;
 	struct vw_block_val v;
-	struct vw_rule r = {.family = (__u8)family, .plen = family == VW_FAMILY_V4 ? 32 : 128};
-	int best_len = -1;
+	struct vw_lpm_key k;
+	int best_len = -1, L, top = family == VW_FAMILY_V4 ? 32 : 128;
 	__u32 s;
 
 	memcpy(r.addr, addr, family == VW_FAMILY_V4 ? 4 : 16);
 	for (s = 0; s < VW_BLOCK_SETS; s++) {
-		int fd = inner_fd(m->block, s);
+		int fd;
 
+		if (bpf_map_lookup_elem(m->block_sets, &s, &set) || !set.name[0])
+			continue;
+		fd = inner_fd(m->block, s);
 		if (fd < 0)
 			continue;
-		lpm_key(&k, &r);
-		/* the longest entry in force, stepping past expired ones as the program does */
-		while (!bpf_map_lookup_elem(fd, &k, &v)) {
-			if ((!v.expires_ns || v.expires_ns > now) && (int)v.plen > best_len) {
-				best_len = v.plen;
-				*slot = s;
-				memset(out, 0, sizeof(*out));
-				out->r = r;
-				out->r.plen = v.plen;
-				out->r.mask = v.mask;
-				out->expires_ns = v.expires_ns;
-				out->flags = v.flags;
-				out->added_realtime_ns = v.added_realtime_ns;
-				break;
-			}
-			if (!v.plen)
-				break;
-			k.prefixlen = VW_LPM_FAMILY_BITS + v.plen - 1;
+		/* the longest entry in force, past expired ones as the program goes */
+		for (L = top; L > best_len; L--) {
+			__u64 bits = family == VW_FAMILY_V4 ? set.lens4 : set.lens6[L / 64];
+
+			if (!(bits >> (L % 64) & 1))
+				continue;
+			r.plen = (__u8)L;
+			lpm_key(&k, &r);
+			if (bpf_map_lookup_elem(fd, &k, &v) || (v.expires_ns && v.expires_ns <= now))
+				continue;
+			best_len = L;
+			*slot = s;
+			memset(out, 0, sizeof(*out));
+			lpm_rule(&k, &out->r);
+			out->r.mask = v.mask;
+			out->expires_ns = v.expires_ns;
+			out->flags = v.flags;
+			out->added_realtime_ns = v.added_realtime_ns;
+			break;
 		}
 		close(fd);
 	}

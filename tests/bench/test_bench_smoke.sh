@@ -11,7 +11,7 @@ JSON=$BUILD/bench.json
 log=$(mktemp /tmp/vwbench-smoke.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
-names="bench_quick_run bench_json bench_program_cost bench_allowlist_scale bench_live"
+names="bench_quick_run bench_json bench_program_cost bench_allowlist_scale bench_live bench_blocks"
 names+=" bench_control_plane bench_targets bench_measured_paths"
 skip_all() {
 	for n in $names; do echo "SKIP $n: $1"; done
@@ -59,7 +59,7 @@ try:
     print("PASS bench_json")
 except (OSError, ValueError) as e:
     print("FAIL bench_json: %s" % e)
-    for n in ("program_cost", "allowlist_scale", "live", "control_plane", "targets",
+    for n in ("program_cost", "allowlist_scale", "live", "control_plane", "blocks", "targets",
               "measured_paths"):
         print("FAIL bench_%s: no JSON" % n)
     sys.exit(1)
@@ -111,13 +111,26 @@ def live():
 
 def control_plane():
     cp = d["control_plane"]
-    return first([figure(cp[k], k) for k in ("reload_1m_s", "reload_100k_s", "stats_ms")])
+    return first([figure(cp[k], k) for k in ("reload_1m_s", "reload_100k_s",
+                                             "block_replace_100k_s", "stats_ms")])
+
+def blocks():
+    got = sorted({(b["entries"], b["family"], b["path"]) for b in d["blocks"]})
+    big = max(b["entries"] for b in d["blocks"])
+    want = sorted([(0, f, p) for f in (4, 6) for p in ("open", "attack")] +
+                  [(n, f, p) for n in (2, big) for f in (4, 6)
+                   for p in ("open", "blocked", "attack")])
+    if got != want or big <= 2:
+        return "rows %r, expected %r" % (got, want)
+    return first([figure(b[k], "%d %d %s %s" % (b["entries"], b["family"], b["path"], k))
+                  for b in d["blocks"] for k in ("voipwall_ns", "floor_ns")])
 
 def targets():
     t = d["targets"]
     names = " ".join(x["target"] for x in t)
     for want in ("0.9x floor", "xdp-filter", "3x nftables", "attack_v4", "< 3 s", "stats",
-                 "worst-case source", "hot attack path", "random-source flood", "sources spread"):
+                 "worst-case source", "hot attack path", "random-source flood", "sources spread",
+                 "block replace", "block set of", "block entries loaded"):
         if want not in names:
             return "no target about %r" % want
     return first([None if isinstance(x["holds"], bool) and isinstance(x["value"], (int, float))
@@ -125,8 +138,8 @@ def targets():
 
 def measured_paths():
     bad = ["%s: %d" % (s.get("shape") or "%s %s" % (s.get("prefixes", ""), s.get("path", s.get("family"))), s["unexpected"])
-           for s in d["program_cost"] + d["allowlist_scale"] + d["hot_path"] + d["floods"]
-           if s["unexpected"]]
+           for s in d["program_cost"] + d["allowlist_scale"] + d["hot_path"] + d["floods"] +
+           d["blocks"] if s["unexpected"]]
     return ("voipwall returned another verdict than the path's: " + ", ".join(bad)) if bad \
         else None
 
@@ -134,6 +147,7 @@ check("bench_program_cost", program_cost)
 check("bench_allowlist_scale", allowlist_scale)
 check("bench_live", live)
 check("bench_control_plane", control_plane)
+check("bench_blocks", blocks)
 check("bench_targets", targets)
 check("bench_measured_paths", measured_paths)
 sys.exit(1 if failed else 0)
