@@ -26,6 +26,8 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 #include "voipwall.skel.h"
+#include "cli.h"
+#include "flood.h"
 #include "names.h"
 #include "tables.h"
 #include "lib/gen.h"
@@ -42,6 +44,14 @@
 /* The program is loaded with this budget of exactly recorded drops per window (not the default
  * VW_SRC_EXACT), so that configs can start in the middle of a flood (see set_window). */
 #define FUZZ_SRC_EXACT 1000
+/* Named block sets a run fills through the C API of `voipwall block` (user/flood.c), beside the
+ * set "config" of the config's block statements. */
+#define FUZZ_SETS 2
+static const char *const fuzz_set_names[FUZZ_SETS] = {"fuzz-a", "fuzz-b"};
+/* The reasons flood control gives (docs/flood.md), for the summary. */
+static const __u8 flood_reasons[] = {VW_REASON_OPEN, VW_REASON_RATE_LIMITED, VW_REASON_BANNED,
+				     VW_REASON_BLOCKLISTED};
+#define NFLOOD_REASONS (sizeof(flood_reasons) / sizeof(flood_reasons[0]))
 
 /* A frame of the current config, kept for reproducers. */
 struct hist {
@@ -89,9 +99,14 @@ struct runner {
 		  [VW_REASON_MAX]; /* model outcomes of every frame run (coverage) */
 	long frames_run;
 	long decisions; /* random frames whose verdict came from the allowlist */
+	/* flood control: the slots of the named sets in use (nsets of them), and coverage */
+	__u32 set_slot[FUZZ_SETS];
+	unsigned int nsets;
+	long flood_configs, block_changes, set_configs;
+	__u64 injected_flood[NFLOOD_REASONS];
 	__u64 seen_first, seen_later_hit, seen_multibuf, seen_kept;
-	char why[48][96]; /* which rule of the spec decided, and how often (coverage) */
-	__u64 why_n[48];
+	char why[64][96]; /* which rule of the spec decided, and how often (coverage) */
+	__u64 why_n[64];
 	unsigned int nwhy;
 	char ctx[64]; /* "seed S config C" or "regression NAME" */
 };
@@ -403,6 +418,25 @@ static const char *check_window(struct runner *rn, struct rm_result *truth, char
 	return buf;
 }
 
+/* Flood control starts afresh with each config: no bucket, no ban, every block set empty, then
+ * the config's block statements in the set "config" (as `load` and `reload` put them there). */
+static int flood_reset(struct runner *rn, const struct vw_config *cfg)
+{
+	int err;
+
+	err = clear_map(rn->maps.buckets, sizeof(struct vw_flood_key));
+	if (!err)
+		err = clear_map(rn->maps.bans, sizeof(struct vw_flood_key));
+	for (__u32 slot = 0; !err && slot < VW_BLOCK_SETS; slot++)
+		err = vw_block_flush(&rn->maps, slot);
+	if (!err)
+		err = vw_cli_config_blocks(&rn->maps, cfg);
+	rm_flood_reset(&rn->st);
+	rm_block_flush(&rn->st, VW_BLOCK_SETS);
+	rn->nsets = 0;
+	return err;
+}
+
 /* Start a config: apply it, give the loopback device counter slot slot_plus1 - 1 (0: none), empty
  * the LRU maps and the model's state unless carry (a reload: vw_frags and vw_sources live on
  * across generations, in the program and in the model), read the counter row. */
@@ -429,6 +463,8 @@ static int begin_config(struct runner *rn, const struct vw_config *cfg, __u32 sl
 		if (!err)
 			err = clear_map(rn->maps.sources, sizeof(struct vw_src_key));
 	}
+	if (!err)
+		err = flood_reset(rn, cfg);
 	if (!err)
 		err = sync_row(rn);
 	if (err) {
@@ -473,6 +509,39 @@ static const char *check_state(struct runner *rn, const struct rm_result *e, cha
 				 vw_verdict_name(me->val.verdict), vw_reason_name(me->val.reason),
 				 gen_class_name(rn->cfg, me->val.cls),
 				 (unsigned long long)me->val.expires_ns);
+			return buf;
+		}
+	}
+	if (e->flood) {
+		const struct rm_bucket *mb = rm_bucket_find(&rn->st, &e->fkey);
+		const struct rm_ban *mban = rm_ban_find(&rn->st, &e->fkey);
+		struct vw_flood_key k;
+		struct vw_bucket kb;
+		struct vw_ban kban;
+		bool have;
+
+		rm_flood_key_bpf(&e->fkey, &k);
+		if (bpf_map_lookup_elem(rn->maps.buckets, &k, &kb))
+			return "no vw_buckets entry for the source";
+		if (mb && (kb.tat != mb->tat || kb.banned_until != (mban ? mban->until_ns : 0))) {
+			snprintf(buf, len,
+				 "vw_buckets entry tat %llu banned until %llu, expected tat %llu "
+				 "banned until %llu",
+				 (unsigned long long)kb.tat, (unsigned long long)kb.banned_until,
+				 (unsigned long long)mb->tat,
+				 (unsigned long long)(mban ? mban->until_ns : 0));
+			return buf;
+		}
+		have = !bpf_map_lookup_elem(rn->maps.bans, &k, &kban);
+		if (have != !!mban || (mban && (kban.until_ns != mban->until_ns ||
+						kban.since_ns != mban->since_ns))) {
+			snprintf(buf, len, "vw_bans entry %s%llu since %llu, expected %s%llu since %llu",
+				 have ? "until " : "none ",
+				 (unsigned long long)(have ? kban.until_ns : 0),
+				 (unsigned long long)(have ? kban.since_ns : 0),
+				 mban ? "until " : "none ",
+				 (unsigned long long)(mban ? mban->until_ns : 0),
+				 (unsigned long long)(mban ? mban->since_ns : 0));
 			return buf;
 		}
 	}
@@ -539,6 +608,8 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 	truth = e;
 	rn->injecting = rn->inject_every && ++rn->frame_no % rn->inject_every == 0;
 	if (rn->injecting) { /* a wrong answer the comparison must catch */
+		for (size_t i = 0; i < NFLOOD_REASONS; i++)
+			rn->injected_flood[i] += e.reason == flood_reasons[i];
 		e.reason = (__u8)((e.reason + 1) % VW_REASON_MAX);
 		rn->injected++;
 	}
@@ -547,7 +618,7 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 	rn->seen_later_hit += e.frag_hit;
 	rn->seen_kept += e.frag_kept;
 	rn->seen_multibuf += len > rn->linear;
-	for (unsigned int i = 0; i <= rn->nwhy && i < 48; i++) {
+	for (unsigned int i = 0; i <= rn->nwhy && i < 64; i++) {
 		if (i == rn->nwhy) {
 			snprintf(rn->why[i], sizeof(rn->why[i]), "%s", e.why);
 			rn->nwhy++;
@@ -630,7 +701,93 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 	return 1;
 }
 
-/* End of a config: the whole counter row, and every vw_frags and vw_sources entry. */
+static size_t map_entries(int fd)
+{
+	struct vw_flood_key k, *prev = NULL;
+	size_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		n++;
+		prev = &k;
+	}
+	return n;
+}
+
+/* End of a config, flood control: every bucket and ban of the model in the program's maps with
+ * the same times, nothing more; the named sets hold the model's entries. */
+static int end_flood(struct runner *rn)
+{
+	size_t nb = map_entries(rn->maps.buckets), nban = map_entries(rn->maps.bans);
+	int bad = 0;
+
+	for (size_t i = 0; i < rn->st.nbuckets; i++) {
+		const struct rm_bucket *mb = &rn->st.buckets[i];
+		struct vw_flood_key k;
+		struct vw_bucket kb;
+
+		rm_flood_key_bpf(&mb->key, &k);
+		if (bpf_map_lookup_elem(rn->maps.buckets, &k, &kb) || kb.tat != mb->tat) {
+			printf("# MISMATCH %s: vw_buckets entry of class %s %s\n", rn->ctx,
+			       gen_class_name(rn->cfg, mb->key.cls), "missing or with another tat");
+			bad++;
+		}
+	}
+	for (size_t i = 0; i < rn->st.nbans; i++) {
+		const struct rm_ban *mb = &rn->st.bans[i];
+		struct vw_flood_key k;
+		struct vw_ban kb;
+
+		rm_flood_key_bpf(&mb->key, &k);
+		if (bpf_map_lookup_elem(rn->maps.bans, &k, &kb) || kb.until_ns != mb->until_ns ||
+		    kb.since_ns != mb->since_ns) {
+			printf("# MISMATCH %s: vw_bans entry of class %s missing or different\n",
+			       rn->ctx, gen_class_name(rn->cfg, mb->key.cls));
+			bad++;
+		}
+	}
+	if (nb != rn->st.nbuckets || nban != rn->st.nbans) {
+		printf("# MISMATCH %s: vw_buckets/vw_bans hold %zu/%zu entries, the model %zu/%zu\n",
+		       rn->ctx, nb, nban, rn->st.nbuckets, rn->st.nbans);
+		bad++;
+	}
+	for (unsigned int s = 0; s < rn->nsets; s++) {
+		struct vw_block_entry *e = NULL;
+		size_t n = 0, want = 0;
+		bool differ = false;
+
+		for (size_t i = 0; i < rn->st.nblocks; i++)
+			want += rn->st.blocks[i].set == s;
+		if (vw_block_read(&rn->maps, rn->set_slot[s], &e, &n)) {
+			printf("# MISMATCH %s: cannot read block set %s\n", rn->ctx,
+			       fuzz_set_names[s]);
+			bad++;
+			continue;
+		}
+		for (size_t i = 0; i < n && !differ; i++) {
+			const struct rm_block *m = NULL;
+
+			for (size_t j = 0; j < rn->st.nblocks && !m; j++) {
+				const struct rm_block *b = &rn->st.blocks[j];
+
+				if (b->set == s && b->family == e[i].r.family &&
+				    b->plen == e[i].r.plen && !memcmp(b->addr, e[i].r.addr, 16))
+					m = b;
+			}
+			differ = !m || m->mask != e[i].r.mask || m->flags != e[i].flags ||
+				 m->expires_ns != e[i].expires_ns;
+		}
+		if (differ || n != want) {
+			printf("# MISMATCH %s: block set %s differs from the model's (%zu entries)\n",
+			       rn->ctx, fuzz_set_names[s], want);
+			bad++;
+		}
+		free(e);
+	}
+	return bad;
+}
+
+/* End of a config: the whole counter row, every vw_frags and vw_sources entry, and the flood
+ * control state. */
 static int end_config(struct runner *rn)
 {
 	struct vw_frag_key fk, *fprev = NULL;
@@ -685,6 +842,7 @@ static int end_config(struct runner *rn)
 		       rn->st.nsrcs);
 		bad++;
 	}
+	bad += end_flood(rn);
 	rn->mismatches += bad;
 	return bad;
 }
@@ -861,6 +1019,175 @@ static int replay_strict(struct runner *rn, const struct vw_config *cfg, __u32 s
 
 /* ---- Random runs --------------------------------------------------------------------------- */
 
+/* A random entry for named set s: around an allow rule, a block statement or an entry of the
+ * sets (as long, longer or shorter), or anywhere; for every class or some; with the override flag
+ * or not; without expiry, expiring within 40 s, or expired already. */
+static void random_block(struct runner *rn, struct gen_rng *r, unsigned int s,
+			 struct vw_block_entry *e, struct rm_block *m)
+{
+	const struct vw_config *cfg = rn->cfg;
+	unsigned int x = (unsigned int)gen_below(r, 100), bits, plen;
+	__u64 now = rn->st.now_ns;
+	__u32 ids = 0;
+
+	memset(e, 0, sizeof(*e));
+	memset(m, 0, sizeof(*m));
+	for (unsigned int i = 0; i < 16; i++)
+		e->r.addr[i] = (__u8)gen_rand(r);
+	e->r.family = gen_chance(r, 50) ? VW_FAMILY_V6 : VW_FAMILY_V4;
+	e->r.plen = (__u8)gen_below(r, e->r.family == VW_FAMILY_V4 ? 33 : 129);
+	if (x < 55 && cfg->nrules) {
+		e->r = cfg->rules[gen_below(r, cfg->nrules)];
+	} else if (x < 65 && cfg->nblocks) {
+		e->r = cfg->blocks[gen_below(r, cfg->nblocks)];
+	} else if (x < 80 && rn->st.nblocks) {
+		const struct rm_block *b = &rn->st.blocks[gen_below(r, rn->st.nblocks)];
+
+		e->r.family = b->family;
+		e->r.plen = b->plen;
+		memcpy(e->r.addr, b->addr, 16);
+	}
+	bits = e->r.family == VW_FAMILY_V4 ? 32 : 128;
+	plen = e->r.plen;
+	x = (unsigned int)gen_below(r, 100);
+	if (x < 30 && plen < bits) { /* longer: random bits below the prefix */
+		unsigned int to = plen + (unsigned int)gen_range_u(r, 1, bits - plen < 8 ? bits - plen : 8);
+
+		for (; plen < to; plen++)
+			if (gen_chance(r, 50))
+				e->r.addr[plen / 8] ^= (__u8)(0x80 >> (plen % 8));
+	} else if (x < 55 && plen) {
+		plen -= (unsigned int)gen_range_u(r, 1, plen < 8 ? plen : 8);
+	}
+	e->r.plen = (__u8)plen;
+	gen_mask_prefix(e->r.addr, plen, bits / 8);
+	if (bits == 32)
+		memset(e->r.addr + 4, 0, 12);
+	for (unsigned int c = 0; c < cfg->nclasses; c++)
+		ids |= 1U << cfg->classes[c].id;
+	e->r.mask = (__u32)gen_rand(r) & ids;
+	if (!e->r.mask || gen_chance(r, 40))
+		e->r.mask = VW_BLOCK_ALL_CLASSES;
+	e->flags = gen_chance(r, 30) ? VW_BLOCK_OVERRIDE : 0;
+	x = (unsigned int)gen_below(r, 100);
+	if (x < 35)
+		e->expires_ns = 0;
+	else if (x < 90)
+		e->expires_ns = now + gen_range_u(r, 1, 40000000000ULL);
+	else /* expired already (at now exactly, or before) */
+		e->expires_ns = now - gen_below(r, now < 5000000000ULL ? now : 5000000000ULL);
+	if (!e->expires_ns && x >= 35)
+		e->expires_ns = 1;
+	m->set = s;
+	m->family = e->r.family;
+	m->plen = e->r.plen;
+	m->flags = e->flags;
+	m->mask = e->r.mask;
+	memcpy(m->addr, e->r.addr, 16);
+	m->expires_ns = e->expires_ns;
+}
+
+/* The generator aims some sources at the named sets' entries. */
+static void sets_to_gen(struct runner *rn, struct gen *g)
+{
+	struct vw_rule extra[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < rn->st.nblocks && n < 64; i++) {
+		const struct rm_block *b = &rn->st.blocks[i];
+
+		memset(&extra[n], 0, sizeof(extra[n]));
+		extra[n].family = b->family;
+		extra[n].plen = b->plen;
+		memcpy(extra[n].addr, b->addr, 16);
+		n++;
+	}
+	gen_set_extra(g, extra, n);
+}
+
+/* Add n random entries to named set s, in the program (vw_block_add, or vw_block_replace for a
+ * whole new list) and in the model. */
+static int set_fill(struct runner *rn, struct gen *g, unsigned int s, size_t n, bool replace)
+{
+	struct vw_block_entry e[8];
+	struct rm_block m[8];
+	int err;
+
+	for (size_t i = 0; i < n && i < 8; i++)
+		random_block(rn, gen_rng(g), s, &e[i], &m[i]);
+	err = replace ? vw_block_replace(&rn->maps, rn->set_slot[s], e, n)
+		      : vw_block_add(&rn->maps, rn->set_slot[s], e, n);
+	if (replace)
+		rm_block_flush(&rn->st, s);
+	for (size_t i = 0; !err && i < n && i < 8; i++)
+		err = rm_block_add(&rn->st, &m[i]);
+	return err;
+}
+
+/* Half the configs start with one or two named sets of a few entries each. */
+static int sets_start(struct runner *rn, struct gen *g)
+{
+	struct gen_rng *r = gen_rng(g);
+	unsigned int n;
+	int err = 0;
+
+	if (!gen_chance(r, 50))
+		return 0;
+	n = gen_chance(r, 40) ? 2 : 1;
+	for (unsigned int s = 0; s < n && !err; s++) {
+		err = vw_block_set_slot(&rn->maps, fuzz_set_names[s], true, &rn->set_slot[s]);
+		if (!err)
+			err = set_fill(rn, g, s, (size_t)gen_range_u(r, 1, 8), false);
+	}
+	rn->nsets = n;
+	rn->set_configs++;
+	sets_to_gen(rn, g);
+	return err;
+}
+
+/* Between two frames, now and then, a feeder changes a set: adds entries, deletes one, replaces
+ * the whole set, or the expired entries are swept. What del and the sweep report must match. */
+static int sets_change(struct runner *rn, struct gen *g)
+{
+	struct gen_rng *r = gen_rng(g);
+	unsigned int s = (unsigned int)gen_below(r, rn->nsets), op = (unsigned int)gen_below(r, 4);
+	size_t done = 0, want = 0;
+	int err = 0;
+
+	rn->block_changes++;
+	if (op == 0) {
+		err = set_fill(rn, g, s, (size_t)gen_range_u(r, 1, 3), false);
+	} else if (op == 1) {
+		struct vw_block_entry e;
+		struct rm_block m;
+
+		random_block(rn, r, s, &e, &m);
+		err = vw_block_del(&rn->maps, rn->set_slot[s], &e, 1, &done);
+		want = rm_block_del(&rn->st, &m);
+	} else if (op == 2) {
+		err = set_fill(rn, g, s, (size_t)gen_below(r, 7), true);
+	} else {
+		err = vw_block_sweep(&rn->maps, rn->st.now_ns, &done);
+		want = rm_block_sweep(&rn->st, rn->st.now_ns);
+	}
+	if (!err && done != want) {
+		printf("# MISMATCH %s: block %s removed %zu entries, the model %zu\n", rn->ctx,
+		       op == 1 ? "del" : "sweep", done, want);
+		rn->mismatches++;
+	}
+	sets_to_gen(rn, g);
+	return err;
+}
+
+/* The config uses flood control: an open class, a rate, an exempt rule or a block statement. */
+static bool has_flood(const struct vw_config *cfg)
+{
+	for (unsigned int c = 0; c < cfg->nclasses; c++)
+		if (cfg->classes[c].policy == VW_POLICY_OPEN || cfg->classes[c].rate)
+			return true;
+	return cfg->nexempt || cfg->nblocks;
+}
+
 static int run_random(struct runner *rn, struct gen *g, long frames, long configs)
 {
 	struct gen_frame *fr = malloc(sizeof(*fr));
@@ -904,6 +1231,12 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 		if (err)
 			break;
 		gen_set_config(g, &cfg, carry);
+		err = sets_start(rn, g);
+		if (err) {
+			fprintf(stderr, "block sets: %s\n", strerror(-err));
+			break;
+		}
+		rn->flood_configs += has_flood(&cfg) || rn->nsets;
 		if (rn->verbose)
 			printf("# config %ld: %u classes, %zu rules\n", c, cfg.nclasses,
 			       cfg.nrules);
@@ -914,10 +1247,22 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			gen_next(g, fr);
 			if (fr->wait_ns)
 				set_clock(rn, rn->st.now_ns + fr->wait_ns);
+			if (rn->nsets && gen_chance(gen_rng(g), 1)) {
+				err = sets_change(rn, g);
+				if (err) {
+					fprintf(stderr, "block sets: %s\n", strerror(-err));
+					break;
+				}
+			}
 			r = run_frame(rn, fr->link, fr->data, fr->len, &e);
 			rn->frames_run++;
+			/* flood control runs after the allowlist decision (or policy open) */
 			rn->decisions += r >= 0 && (e.reason == VW_REASON_ALLOWLISTED ||
-						    e.reason == VW_REASON_NOT_ALLOWLISTED);
+						    e.reason == VW_REASON_NOT_ALLOWLISTED ||
+						    e.reason == VW_REASON_OPEN ||
+						    e.reason == VW_REASON_RATE_LIMITED ||
+						    e.reason == VW_REASON_BANNED ||
+						    e.reason == VW_REASON_BLOCKLISTED);
 			if (r < 0) {
 				err = r;
 				break;
@@ -1142,6 +1487,11 @@ int main(int argc, char **argv)
 		else
 			printf("PASS fuzz_self_check\n# %ld wrong answers injected, all caught\n",
 			       rn->injected);
+		printf("# of them, on frames the model gave a flood control reason:");
+		for (size_t i = 0; i < NFLOOD_REASONS; i++)
+			printf(" %s %llu", vw_reason_name(flood_reasons[i]),
+			       (unsigned long long)rn->injected_flood[i]);
+		printf("\n");
 		ret = rn->mismatches == rn->injected && rn->injected ? 0 : 1;
 		goto out;
 	}
@@ -1165,6 +1515,18 @@ int main(int argc, char **argv)
 	       (unsigned long long)rn->seen_later_hit, (unsigned long long)rn->seen_multibuf);
 	for (unsigned int i = 0; i < rn->nwhy; i++)
 		printf("#   %8llu  %s\n", (unsigned long long)rn->why_n[i], rn->why[i]);
+	printf("# flood control: %ld of %ld configs (%ld with named block sets, %ld set changes); "
+	       "frames by reason:",
+	       rn->flood_configs, configs, rn->set_configs, rn->block_changes);
+	for (size_t i = 0; i < NFLOOD_REASONS; i++) {
+		__u64 n = 0;
+
+		for (int v = 0; v < VW_VERDICT_MAX; v++)
+			n += rn->seen[v][flood_reasons[i]];
+		printf(" %s %llu (%.2f%%)", vw_reason_name(flood_reasons[i]), (unsigned long long)n,
+		       rn->frames_run ? 100.0 * (double)n / (double)rn->frames_run : 0.0);
+	}
+	printf("\n");
 	ret = rn->mismatches ? 1 : 0;
 	/* The share of random frames that reach the allowlist decision: the rest stop at a header
 	 * check or an unprotected port, and a fuzzer that rarely decides tests the lookups little.

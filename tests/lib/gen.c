@@ -96,7 +96,39 @@ static void gen_class_ports(struct gen_rng *r, struct vw_class *k, struct port_u
 	}
 }
 
-static void mask_prefix(__u8 *addr, unsigned int plen, unsigned int bytes)
+/* Flood options of a class (docs/config.md, "Flood control on a class"), small enough that the
+ * frames of a run go over them: a few packets a second or a minute, short bursts, bans from a
+ * second to a week, IPv6 sources shared per /N at and around /64. */
+static void gen_class_flood(struct gen_rng *r, struct vw_class *k)
+{
+	static const __u8 pers[] = {1, 16, 32, 48, 56, 60, 63, 65, 72, 96, 104, 112, 127, 128};
+	unsigned int x;
+
+	if (gen_chance(r, 25))
+		k->policy = VW_POLICY_OPEN;
+	if (!gen_chance(r, 65))
+		return;
+	if (gen_chance(r, 70)) {
+		k->rate_unit = 1;
+		k->rate = (__u32)gen_range_u(r, 1, 20);
+	} else {
+		k->rate_unit = 60;
+		k->rate = (__u32)gen_range_u(r, 1, 600);
+	}
+	k->burst = gen_chance(r, 30) ? k->rate : (__u32)gen_range_u(r, 1, 8);
+	if (gen_chance(r, 45))
+		k->v6_plen = gen_chance(r, 70) ? pers[gen_below(r, sizeof(pers))]
+					       : (__u8)gen_range_u(r, 1, 128);
+	x = (unsigned int)gen_below(r, 100);
+	if (x < 35)
+		k->ban_secs = (__u32)gen_range_u(r, 1, 120);
+	else if (x < 45)
+		k->ban_secs = (__u32)gen_range_u(r, 121, 3600);
+	else if (x < 50)
+		k->ban_secs = (__u32)gen_range_u(r, 3601, 7 * 86400);
+}
+
+void gen_mask_prefix(__u8 *addr, unsigned int plen, unsigned int bytes)
 {
 	for (unsigned int i = 0; i < bytes; i++) {
 		unsigned int bit = i * 8;
@@ -156,12 +188,60 @@ static int add_rule(struct vw_config *cfg, const struct vw_rule *nr)
 	return 0;
 }
 
+/* Some allow rules marked exempt (for all their classes or one), and `block` statements: around
+ * the rules (a rule's prefix, shortened or not) or in the zones. */
+static int gen_config_flood_rules(struct gen_rng *r, struct vw_config *cfg, const __u32 *zones4,
+				  __u8 (*zones6)[16])
+{
+	unsigned int nblocks = gen_chance(r, 50) ? (unsigned int)gen_range_u(r, 1, 6) : 0;
+	int err = 0;
+
+	for (size_t i = 0; i < cfg->nrules && !err; i++) {
+		struct vw_rule e = cfg->rules[i];
+
+		if (!gen_chance(r, 12))
+			continue;
+		if (gen_chance(r, 50))
+			e.mask &= -e.mask;
+		err = vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap, &e);
+	}
+	for (unsigned int i = 0; i < nblocks && !err; i++) {
+		struct vw_rule b = {.mask = VW_BLOCK_ALL_CLASSES};
+		bool v6 = gen_chance(r, 50);
+
+		b.family = v6 ? VW_FAMILY_V6 : VW_FAMILY_V4;
+		if (cfg->nrules && gen_chance(r, 70)) {
+			const struct vw_rule *o = &cfg->rules[gen_below(r, cfg->nrules)];
+
+			memcpy(b.addr, o->addr, 16);
+			b.family = o->family;
+			b.plen = o->plen;
+			if (gen_chance(r, 40))
+				b.plen = (__u8)(b.plen - gen_below(r, b.plen < 8 ? b.plen + 1 : 9));
+		} else {
+			__u32 a = htonl(zones4[gen_below(r, 3)] ^ (__u32)gen_below(r, 256));
+
+			if (v6)
+				memcpy(b.addr, zones6[gen_below(r, 3)], 16);
+			else
+				memcpy(b.addr, &a, 4);
+			b.plen = (__u8)gen_plen(r, v6);
+		}
+		gen_mask_prefix(b.addr, b.plen, b.family == VW_FAMILY_V6 ? 16 : 4);
+		if (b.family == VW_FAMILY_V4)
+			memset(b.addr + 4, 0, 12);
+		err = vw_rule_list_add(&cfg->blocks, &cfg->nblocks, &cfg->blocks_cap, &b);
+	}
+	return err;
+}
+
 int gen_config(struct gen_rng *r, struct vw_config *cfg)
 {
 	struct port_use *use;
 	__u32 idmask = 0, zones4[3];
 	__u8 zones6[3][16];
 	unsigned int nrules;
+	bool flood;
 	int err = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -169,6 +249,8 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 	use = calloc(1, sizeof(*use));
 	if (!use)
 		return -ENOMEM;
+	/* Half the configs use flood control: open classes, rates, bans, exempt rules, blocks. */
+	flood = gen_chance(r, 50);
 
 	if (gen_chance(r, 3))
 		cfg->nclasses = 0; /* no ports protected: everything IP is unprotected */
@@ -187,6 +269,9 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 		k->id = id;
 		snprintf(k->name, sizeof(k->name), "k%u", id);
 		k->policy = gen_chance(r, 30) ? VW_POLICY_MONITOR : VW_POLICY_DROP;
+		k->v6_plen = VW_V6_RATE_PLEN_DEFAULT;
+		if (flood)
+			gen_class_flood(r, k);
 		gen_class_ports(r, k, use);
 	}
 	free(use);
@@ -239,7 +324,7 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 		}
 		if (!v6)
 			memset(nr.addr + 4, 0, 12);
-		mask_prefix(nr.addr, nr.plen, v6 ? 16 : 4);
+		gen_mask_prefix(nr.addr, nr.plen, v6 ? 16 : 4);
 		if (!idmask)
 			break; /* no class to allow anything for */
 		do
@@ -252,6 +337,8 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 		}
 		err = add_rule(cfg, &nr);
 	}
+	if (flood && !err)
+		err = gen_config_flood_rules(r, cfg, zones4, zones6);
 	if (err)
 		gen_config_free(cfg);
 	return err;
@@ -259,6 +346,10 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 
 void gen_config_free(struct vw_config *cfg)
 {
+	free(cfg->exempt);
+	free(cfg->blocks);
+	cfg->exempt = cfg->blocks = NULL;
+	cfg->nexempt = cfg->exempt_cap = cfg->nblocks = cfg->blocks_cap = 0;
 	free(cfg->rules);
 	free(cfg->idx_slots); /* config.c's index, if vw_config_add_rule() ever built one */
 	cfg->idx_slots = NULL;
@@ -279,9 +370,26 @@ static const char *l4_word(__u8 l4)
 	return l4 == VW_L4_UDP ? "udp" : l4 == VW_L4_TCP ? "tcp" : "sctp";
 }
 
-void gen_config_print(const struct vw_config *cfg, FILE *out)
+/* "allow CLASSES PREFIX/LEN[tail]", or "block PREFIX/LEN" (every class) */
+static void print_rule(const struct vw_config *cfg, const char *what, const struct vw_rule *rl,
+		       const char *tail, FILE *out)
 {
 	char buf[INET6_ADDRSTRLEN];
+	const char *sep = " ";
+
+	fprintf(out, "%s", what);
+	for (unsigned int c = 0; c < cfg->nclasses && strcmp(what, "block"); c++) {
+		if (rl->mask & (1U << cfg->classes[c].id)) {
+			fprintf(out, "%s%s", sep, cfg->classes[c].name);
+			sep = ",";
+		}
+	}
+	inet_ntop(rl->family == VW_FAMILY_V6 ? AF_INET6 : AF_INET, rl->addr, buf, sizeof(buf));
+	fprintf(out, " %s/%u%s\n", buf, rl->plen, tail);
+}
+
+void gen_config_print(const struct vw_config *cfg, FILE *out)
+{
 
 	for (unsigned int c = 0; c < cfg->nclasses; c++) {
 		const struct vw_class *k = &cfg->classes[c];
@@ -295,23 +403,26 @@ void gen_config_print(const struct vw_config *cfg, FILE *out)
 			else
 				fprintf(out, " %u-%u/%s", p->lo, p->hi, l4_word(p->l4));
 		}
-		fprintf(out, " policy %s\n", k->policy == VW_POLICY_MONITOR ? "monitor" : "drop");
-	}
-	for (size_t i = 0; i < cfg->nrules; i++) {
-		const struct vw_rule *rl = &cfg->rules[i];
-		const char *sep = "";
-
-		fprintf(out, "allow ");
-		for (unsigned int c = 0; c < cfg->nclasses; c++) {
-			if (rl->mask & (1U << cfg->classes[c].id)) {
-				fprintf(out, "%s%s", sep, cfg->classes[c].name);
-				sep = ",";
-			}
+		fprintf(out, " policy %s",
+			k->policy == VW_POLICY_MONITOR ? "monitor"
+			: k->policy == VW_POLICY_OPEN  ? "open"
+						       : "drop");
+		if (k->rate) {
+			fprintf(out, " rate %u/%c burst %u", k->rate, k->rate_unit == 60 ? 'm' : 's',
+				k->burst);
+			if (k->v6_plen != VW_V6_RATE_PLEN_DEFAULT)
+				fprintf(out, " per /%u", k->v6_plen);
+			if (k->ban_secs)
+				fprintf(out, " ban %us", k->ban_secs);
 		}
-		inet_ntop(rl->family == VW_FAMILY_V6 ? AF_INET6 : AF_INET, rl->addr, buf,
-			  sizeof(buf));
-		fprintf(out, " %s/%u\n", buf, rl->plen);
+		fputc('\n', out);
 	}
+	for (size_t i = 0; i < cfg->nrules; i++)
+		print_rule(cfg, "allow", &cfg->rules[i], "", out);
+	for (size_t i = 0; i < cfg->nexempt; i++)
+		print_rule(cfg, "allow", &cfg->exempt[i], " exempt", out);
+	for (size_t i = 0; i < cfg->nblocks; i++)
+		print_rule(cfg, "block", &cfg->blocks[i], "", out);
 }
 
 /* Next whitespace-separated word of *s into buf; false at the end of the line. */
@@ -367,9 +478,74 @@ static int parse_ports(struct vw_class *k, const char *w, const char **why)
 	return 0;
 }
 
+/* "policy drop|monitor|open" */
+static int parse_policy(struct vw_class *k, const char *w, const char **why)
+{
+	if (!strcmp(w, "drop"))
+		k->policy = VW_POLICY_DROP;
+	else if (!strcmp(w, "monitor"))
+		k->policy = VW_POLICY_MONITOR;
+	else if (!strcmp(w, "open"))
+		k->policy = VW_POLICY_OPEN;
+	else {
+		*why = "bad policy";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "rate N/s|N/m", "burst M", "per /N", "ban DURATION" */
+static int parse_flood_option(struct vw_class *k, const char *opt, const char *v, const char **why)
+{
+	unsigned long n;
+	__u64 secs;
+	char *end;
+
+	n = strtoul(v[0] == '/' ? v + 1 : v, &end, 10);
+	if (!strcmp(opt, "rate") && n && n <= 0xffffffffUL && end[0] == '/' &&
+	    (end[1] == 's' || end[1] == 'm') && !end[2]) {
+		k->rate = (__u32)n;
+		k->rate_unit = end[1] == 'm' ? 60 : 1;
+	} else if (!strcmp(opt, "burst") && n && n <= VW_BURST_MAX && !*end) {
+		k->burst = (__u32)n;
+	} else if (!strcmp(opt, "per") && v[0] == '/' && n >= 1 && n <= 128 && !*end) {
+		k->v6_plen = (__u8)n;
+	} else if (!strcmp(opt, "ban") && !vw_parse_duration(v, VW_BAN_MAX_SECS, &secs)) {
+		k->ban_secs = (__u32)secs;
+	} else {
+		*why = "bad rate, burst, per or ban";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "ADDRESS/LEN" into r (family, addr, plen; mask untouched) */
+static int parse_prefix(char *pfx, struct vw_rule *r, const char **why)
+{
+	char *slash = strchr(pfx, '/');
+	unsigned long plen;
+
+	if (!slash) {
+		*why = "prefix without length";
+		return -EINVAL;
+	}
+	*slash = '\0';
+	plen = strtoul(slash + 1, NULL, 10);
+	if (inet_pton(AF_INET, pfx, r->addr) == 1 && plen <= 32) {
+		r->family = VW_FAMILY_V4;
+	} else if (inet_pton(AF_INET6, pfx, r->addr) == 1 && plen <= 128) {
+		r->family = VW_FAMILY_V6;
+	} else {
+		*why = "bad prefix";
+		return -EINVAL;
+	}
+	r->plen = (__u8)plen;
+	return 0;
+}
+
 int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **why)
 {
-	char w[128];
+	char w[128], cls_tail[16];
 	const char *s = line;
 
 	if (!next_word(&s, w, sizeof(w)))
@@ -386,29 +562,52 @@ int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **
 		memset(k, 0, sizeof(*k));
 		snprintf(k->name, sizeof(k->name), "%s", w);
 		k->id = (__u8)cfg->nclasses;
+		k->v6_plen = VW_V6_RATE_PLEN_DEFAULT;
 		while (next_word(&s, w, sizeof(w))) {
-			if (!strcmp(w, "policy")) {
-				if (!next_word(&s, w, sizeof(w)) ||
-				    (strcmp(w, "drop") && strcmp(w, "monitor"))) {
-					*why = "bad policy";
-					return -EINVAL;
-				}
-				k->policy =
-				    !strcmp(w, "monitor") ? VW_POLICY_MONITOR : VW_POLICY_DROP;
-			} else if (parse_ports(k, w, why)) {
-				return -EINVAL;
-			}
+			int err = 0;
+
+			if (!strcmp(w, "policy"))
+				err = parse_policy(k, next_word(&s, w, sizeof(w)) ? w : "", why);
+			else if (!strcmp(w, "rate") || !strcmp(w, "burst") || !strcmp(w, "per") ||
+				 !strcmp(w, "ban")) {
+				char v[64];
+
+				err = parse_flood_option(k, w, next_word(&s, v, sizeof(v)) ? v : "",
+							 why);
+			} else
+				err = parse_ports(k, w, why);
+			if (err)
+				return err;
 		}
+		if (k->rate && !k->burst)
+			k->burst = k->rate; /* the default: the rate's N */
 		cfg->nclasses++;
+		return 0;
+	}
+	if (!strcmp(w, "block")) {
+		struct vw_rule r = {.mask = VW_BLOCK_ALL_CLASSES};
+		char pfx[128];
+
+		if (!next_word(&s, pfx, sizeof(pfx)) || parse_prefix(pfx, &r, why))
+			return -EINVAL;
+		if (vw_rule_list_add(&cfg->blocks, &cfg->nblocks, &cfg->blocks_cap, &r)) {
+			*why = "out of memory";
+			return -EINVAL;
+		}
 		return 0;
 	}
 	if (!strcmp(w, "allow")) {
 		struct vw_rule r = {0};
-		char pfx[128], *slash, *tok, *save = NULL;
-		unsigned long plen;
+		char pfx[128], *tok, *save = NULL;
+		bool exempt;
 
 		if (!next_word(&s, w, sizeof(w)) || !next_word(&s, pfx, sizeof(pfx))) {
 			*why = "bad allow statement";
+			return -EINVAL;
+		}
+		exempt = next_word(&s, cls_tail, sizeof(cls_tail));
+		if (exempt && strcmp(cls_tail, "exempt")) {
+			*why = "one prefix per allow line, then only 'exempt'";
 			return -EINVAL;
 		}
 		for (tok = strtok_r(w, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -423,23 +622,11 @@ int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **
 			}
 			r.mask |= 1U << cfg->classes[c].id;
 		}
-		slash = strchr(pfx, '/');
-		if (!slash) {
-			*why = "prefix without length";
+		if (parse_prefix(pfx, &r, why))
 			return -EINVAL;
-		}
-		*slash = '\0';
-		plen = strtoul(slash + 1, NULL, 10);
-		if (inet_pton(AF_INET, pfx, r.addr) == 1 && plen <= 32) {
-			r.family = VW_FAMILY_V4;
-		} else if (inet_pton(AF_INET6, pfx, r.addr) == 1 && plen <= 128) {
-			r.family = VW_FAMILY_V6;
-		} else {
-			*why = "bad prefix";
-			return -EINVAL;
-		}
-		r.plen = (__u8)plen;
-		if (add_rule(cfg, &r)) {
+		/* an exempt rule is an allow rule too (docs/config.md, "allow ... exempt") */
+		if (add_rule(cfg, &r) ||
+		    (exempt && vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap, &r))) {
 			*why = "out of memory";
 			return -EINVAL;
 		}
@@ -467,6 +654,14 @@ struct gen {
 	char queue_desc[80];
 	__u16 ids[8]; /* a small pool of IP ids so unrelated fragments collide */
 	size_t linear;
+	/* Sources used lately, per family (0: IPv4, 1: IPv6): sent again, so that one source's
+	 * packets come close enough together to go over a rate. */
+	__u8 recent[2][16][16];
+	unsigned int nrecent[2], recent_at[2];
+	/* Prefixes frames should hit besides the config's (block set entries). */
+	struct vw_rule extra[64];
+	size_t nextra;
+	bool rates; /* some class of the config has a rate */
 };
 
 static int pool_add(struct pframe **v, size_t *n, size_t *cap, const __u8 *d, size_t len, size_t at)
@@ -695,9 +890,20 @@ struct gen_rng *gen_rng(struct gen *g)
 	return &g->rng;
 }
 
+void gen_set_extra(struct gen *g, const struct vw_rule *r, size_t n)
+{
+	g->nextra = n < 64 ? n : 64;
+	memcpy(g->extra, r, g->nextra * sizeof(*r));
+}
+
 void gen_set_config(struct gen *g, const struct vw_config *cfg, bool keep_queue)
 {
 	g->cfg = cfg;
+	g->nrecent[0] = g->nrecent[1] = 0;
+	g->nextra = 0;
+	g->rates = false;
+	for (unsigned int c = 0; cfg && c < cfg->nclasses; c++)
+		g->rates |= cfg->classes[c].rate != 0;
 	if (!keep_queue)
 		pool_clear(g->queue, &g->nqueue);
 	for (int i = 0; i < 8; i++)
@@ -768,7 +974,8 @@ static void pick_source(struct gen *g, bool v6, __u8 *out)
 	const struct vw_config *cfg = g->cfg;
 	struct gen_rng *r = &g->rng;
 	unsigned int alen = v6 ? 16 : 4;
-	size_t cand[64], nc = 0;
+	const struct vw_rule *cand[64];
+	size_t nc = 0;
 
 	for (unsigned int i = 0; i < alen; i++)
 		out[i] = (__u8)gen_rand(r);
@@ -785,15 +992,24 @@ static void pick_source(struct gen *g, bool v6, __u8 *out)
 		memcpy(out + 12, a4, 4);
 		return;
 	}
-	for (size_t i = 0; i < cfg->nrules && nc < 64; i++) {
-		size_t k = cfg->nrules <= 64 ? i : gen_below(r, cfg->nrules);
+	for (size_t i = 0; i < cfg->nrules && nc < 48; i++) {
+		size_t k = cfg->nrules <= 48 ? i : gen_below(r, cfg->nrules);
 
 		if (cfg->rules[k].family == (v6 ? VW_FAMILY_V6 : VW_FAMILY_V4))
-			cand[nc++] = k;
+			cand[nc++] = &cfg->rules[k];
+	}
+	for (size_t i = 0; i < cfg->nblocks && nc < 56; i++)
+		if (cfg->blocks[i].family == (v6 ? VW_FAMILY_V6 : VW_FAMILY_V4))
+			cand[nc++] = &cfg->blocks[i];
+	for (size_t i = 0; i < g->nextra && nc < 64; i++) {
+		size_t k = g->nextra <= 8 ? i : gen_below(r, g->nextra);
+
+		if (g->extra[k].family == (v6 ? VW_FAMILY_V6 : VW_FAMILY_V4))
+			cand[nc++] = &g->extra[k];
 	}
 	if (!nc)
 		return;
-	const struct vw_rule *rl = &cfg->rules[cand[gen_below(r, nc)]];
+	const struct vw_rule *rl = cand[gen_below(r, nc)];
 
 	for (unsigned int bit = 0; bit < rl->plen; bit++) {
 		__u8 m = (__u8)(0x80 >> (bit % 8));
@@ -812,6 +1028,28 @@ static void pick_source(struct gen *g, bool v6, __u8 *out)
 			out[bit / 8] =
 			    (__u8)(gen_chance(r, 50) ? out[bit / 8] | m : out[bit / 8] & ~m);
 		}
+}
+
+/* pick_source(), or one of the last 16 sources of the family again (an IPv6 one often with new
+ * bits past a random length from /48: the same /64, or the same per /N of a class). */
+static void pick_recent_source(struct gen *g, bool v6, __u8 *out)
+{
+	unsigned int f = v6, n = g->nrecent[f];
+
+	if (n && gen_chance(&g->rng, 30)) {
+		memcpy(out, g->recent[f][gen_below(&g->rng, n)], 16);
+		if (v6 && gen_chance(&g->rng, 40))
+			for (unsigned int bit = (unsigned int)gen_range_u(&g->rng, 48, 127); bit < 128;
+			     bit++)
+				if (gen_chance(&g->rng, 50))
+					out[bit / 8] ^= (__u8)(0x80 >> (bit % 8));
+		return;
+	}
+	pick_source(g, v6, out);
+	memcpy(g->recent[f][g->recent_at[f]], out, 16);
+	g->recent_at[f] = (g->recent_at[f] + 1) % 16;
+	if (n < 16)
+		g->nrecent[f]++;
 }
 
 /* Pick a destination port for l4: in a class range (mostly, edges included), or anywhere. */
@@ -1081,7 +1319,7 @@ static void dgram_start(struct gen *g, struct dgram *d, bool third_tag)
 	for (unsigned int i = 0; i < d->nvlan; i++)
 		d->vlan[i] = gen_chance(r, 50) ? 0x8100 : 0x88a8;
 	d->v6 = gen_chance(r, 50);
-	pick_source(g, d->v6, d->src);
+	pick_recent_source(g, d->v6, d->src);
 	for (int i = 0; i < 16; i++)
 		d->dst[i] = (__u8)gen_rand(r);
 }
@@ -1574,18 +1812,51 @@ static void gen_link(struct gen *g, struct gen_frame *f)
 
 static void gen_next_ether(struct gen *g, struct gen_frame *out);
 
+/* A class of the config with a rate, or NULL. */
+static const struct vw_class *rate_class(struct gen *g)
+{
+	const struct vw_config *cfg = g->cfg;
+	unsigned int n = 0, pick;
+
+	for (unsigned int c = 0; cfg && c < cfg->nclasses; c++)
+		n += cfg->classes[c].rate != 0;
+	if (!n)
+		return NULL;
+	pick = (unsigned int)gen_below(&g->rng, n);
+	for (unsigned int c = 0;; c++)
+		if (cfg->classes[c].rate && !pick--)
+			return &cfg->classes[c];
+}
+
 /* Now and then time passes before a frame: often just around the reassembly timeouts (30 s
- * IPv4, 60 s IPv6), where a fragment series' later fragments stop following their first. */
+ * IPv4, 60 s IPv6), where a fragment series' later fragments stop following their first. Under
+ * a config with rates: often a fraction of a class's interval to a few of them (tokens come
+ * back one by one), sometimes to just around the end of a ban, now and then nothing but 1 ns. */
 static void gen_wait(struct gen *g, struct gen_frame *f)
 {
 	static const __u64 edges[] = {VW_FRAG_TIMEOUT_V4_NS, VW_FRAG_TIMEOUT_V6_NS};
 	unsigned int x = (unsigned int)gen_below(&g->rng, 100);
+	const struct vw_class *k;
+	__u64 interval;
 
 	f->wait_ns = 0;
+	if (g->rates && x < 6 && gen_chance(&g->rng, 75))
+		return; /* long waits would refill every bucket */
 	if (x < 3)
 		f->wait_ns = edges[gen_below(&g->rng, 2)] - 1 + gen_below(&g->rng, 3);
 	else if (x < 6)
 		f->wait_ns = gen_below(&g->rng, VW_FRAG_TIMEOUT_V6_NS);
+	else if (x < 30 && (k = rate_class(g))) {
+		interval = (k->rate_unit == 60 ? 60000000000ULL : 1000000000ULL) / k->rate;
+		if (x < 8)
+			f->wait_ns = 1;
+		else if (x < 27)
+			f->wait_ns = gen_below(&g->rng, 3 * interval / (k->burst ? k->burst : 1) + 2);
+		else if (k->ban_secs)
+			f->wait_ns = (__u64)k->ban_secs * 1000000000ULL - 2 + gen_below(&g->rng, 5);
+		else
+			f->wait_ns = interval - 1 + gen_below(&g->rng, 3);
+	}
 }
 
 void gen_next(struct gen *g, struct gen_frame *out)
@@ -1658,6 +1929,12 @@ static void gen_next_ether(struct gen *g, struct gen_frame *out)
 	} else if (kind < 72) {
 		/* not mutated: a mutation would mostly turn it into a malformed frame */
 		gen_decision(g, f, desc, sizeof(desc));
+		if (g->rates && gen_chance(r, 12)) {
+			/* a flood: the same datagram again and again, to go over the rate */
+			snprintf(g->queue_desc, sizeof(g->queue_desc), "flood burst, %.60s", desc);
+			for (unsigned int n = (unsigned int)gen_range_u(r, 2, 12); n; n--)
+				queue_add(g, f, false);
+		}
 		emit(out, f, desc);
 		free(f);
 		return;

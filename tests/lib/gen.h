@@ -56,16 +56,21 @@ size_t gen_pcap_frames(const struct gen *g);
 struct gen_rng *gen_rng(struct gen *g);
 
 /* Fill cfg (zeroed first) with a random config: classes with random ids, port ranges and policy,
- * and v4/v6 allow rules of random lengths around a few shared zones (nested prefixes). rules is
- * malloc'ed: release with gen_config_free(). Returns 0 or -ENOMEM. */
+ * and v4/v6 allow rules of random lengths around a few shared zones (nested prefixes); in half
+ * the configs flood control too: policy open, rates (N/s, N/m, burst, per /N, ban), exempt allow
+ * rules and block statements. rules, exempt and blocks are malloc'ed: release with
+ * gen_config_free(). Returns 0 or -ENOMEM. */
 int gen_config(struct gen_rng *r, struct vw_config *cfg);
 void gen_config_free(struct vw_config *cfg);
-/* Write cfg as config-file text (class and allow statements). */
+/* Write cfg as config-file text (class, allow and block statements). */
 void gen_config_print(const struct vw_config *cfg, FILE *out);
-/* Parse one line of gen_config_print() output ("class NAME PORT/PROTO... policy drop|monitor",
- * "allow NAME[,NAME...] PREFIX/LEN") into cfg; classes take ids in order of definition. Blank
- * lines and '#' comments are ignored. Returns 0, or -EINVAL with a reason in *why. */
+/* Parse one line of gen_config_print() output ("class NAME PORT/PROTO... policy
+ * drop|monitor|open [rate N/s|N/m burst M [per /N] [ban Ds]]", "allow NAME[,NAME...] PREFIX/LEN
+ * [exempt]", "block PREFIX/LEN") into cfg; classes take ids in order of definition. Blank lines
+ * and '#' comments are ignored. Returns 0, or -EINVAL with a reason in *why. */
 int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **why);
+/* Clear the bits of addr (bytes long) past plen. */
+void gen_mask_prefix(__u8 *addr, unsigned int plen, unsigned int bytes);
 /* The name of class id cls in cfg, or "none". */
 const char *gen_class_name(const struct vw_config *cfg, __u8 cls);
 
@@ -73,6 +78,9 @@ const char *gen_class_name(const struct vw_config *cfg, __u8 cls);
  * still queued (the rest of fragment series) are dropped, or kept with keep_queue (a reload in
  * the middle of fragmented datagrams). */
 void gen_set_config(struct gen *g, const struct vw_config *cfg, bool keep_queue);
+/* Prefixes (n at most 64 are kept) that frames should hit besides the config's rules and blocks:
+ * the entries of block sets filled apart from the config. gen_set_config() forgets them. */
+void gen_set_extra(struct gen *g, const struct vw_rule *r, size_t n);
 /* Bytes of a frame the program sees in its first buffer (bpf_prog_test_run puts the rest in
  * fragments): some frames are built so that a header ends just before or after this point. */
 void gen_set_linear(struct gen *g, size_t linear);

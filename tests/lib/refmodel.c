@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Reference classifier: docs/datapath.md, section by section. Each decision below cites the
- * section it implements. Offsets are from the start of the frame; "avail" is the end of the first
+ * Reference classifier: docs/datapath.md, section by section, and docs/flood.md for what follows
+ * the allowlist (block sets, bans, rate limits). Each decision below cites the section it
+ * implements. Offsets are from the start of the frame; "avail" is the end of the first
  * buffer, "len" the end of the whole frame.
  */
 #include <errno.h>
@@ -30,11 +31,37 @@ void rm_state_reset(struct rm_state *st)
 	st->nsrcs = 0;
 }
 
+void rm_flood_reset(struct rm_state *st)
+{
+	st->nbuckets = 0;
+	st->nbans = 0;
+}
+
 void rm_state_free(struct rm_state *st)
 {
 	free(st->frags);
 	free(st->srcs);
+	free(st->buckets);
+	free(st->bans);
+	free(st->blocks);
 	memset(st, 0, sizeof(*st));
+}
+
+/* Room for one more element of a table (doubling). */
+static int table_room(void **v, size_t n, size_t *cap, size_t size)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 256;
+	p = realloc(*v, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
 }
 
 const struct rm_frag_entry *rm_frag_find(const struct rm_state *st, const struct vw_frag_key *k)
@@ -102,6 +129,79 @@ static int src_update(struct rm_state *st, const struct vw_src_key *k, __u64 wei
 	return 0;
 }
 
+static bool fkey_eq(const struct rm_flood_key *a, const struct rm_flood_key *b)
+{
+	return a->cls == b->cls && a->family == b->family && !memcmp(a->addr, b->addr, 16);
+}
+
+const struct rm_bucket *rm_bucket_find(const struct rm_state *st, const struct rm_flood_key *k)
+{
+	for (size_t i = 0; i < st->nbuckets; i++)
+		if (fkey_eq(&st->buckets[i].key, k))
+			return &st->buckets[i];
+	return NULL;
+}
+
+const struct rm_ban *rm_ban_find(const struct rm_state *st, const struct rm_flood_key *k)
+{
+	for (size_t i = 0; i < st->nbans; i++)
+		if (fkey_eq(&st->bans[i].key, k))
+			return &st->bans[i];
+	return NULL;
+}
+
+static bool same_prefix(const struct rm_block *a, const struct rm_block *b)
+{
+	return a->set == b->set && a->family == b->family && a->plen == b->plen &&
+	       !memcmp(a->addr, b->addr, 16);
+}
+
+int rm_block_add(struct rm_state *st, const struct rm_block *e)
+{
+	for (size_t i = 0; i < st->nblocks; i++) {
+		if (same_prefix(&st->blocks[i], e)) {
+			st->blocks[i] = *e;
+			return 0;
+		}
+	}
+	if (table_room((void **)&st->blocks, st->nblocks, &st->blocks_cap, sizeof(*e)))
+		return -ENOMEM;
+	st->blocks[st->nblocks++] = *e;
+	return 0;
+}
+
+bool rm_block_del(struct rm_state *st, const struct rm_block *e)
+{
+	for (size_t i = 0; i < st->nblocks; i++) {
+		if (same_prefix(&st->blocks[i], e)) {
+			st->blocks[i] = st->blocks[--st->nblocks];
+			return true;
+		}
+	}
+	return false;
+}
+
+void rm_block_flush(struct rm_state *st, unsigned int set)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < st->nblocks; i++)
+		if (set < VW_BLOCK_SETS && st->blocks[i].set != set)
+			st->blocks[k++] = st->blocks[i];
+	st->nblocks = k;
+}
+
+size_t rm_block_sweep(struct rm_state *st, __u64 now)
+{
+	size_t k = 0, n = st->nblocks;
+
+	for (size_t i = 0; i < n; i++)
+		if (!st->blocks[i].expires_ns || st->blocks[i].expires_ns > now)
+			st->blocks[k++] = st->blocks[i];
+	st->nblocks = k;
+	return n - k;
+}
+
 static unsigned int be16(const __u8 *p)
 {
 	return (unsigned int)p[0] << 8 | p[1];
@@ -119,6 +219,16 @@ static void v4_mapped(__u8 out[16], const __u8 *a4)
 	out[10] = 0xff;
 	out[11] = 0xff;
 	memcpy(out + 12, a4, 4);
+}
+
+void rm_flood_key_bpf(const struct rm_flood_key *k, struct vw_flood_key *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->cls = k->cls;
+	if (k->family == VW_FAMILY_V4)
+		v4_mapped(out->addr, k->addr);
+	else
+		memcpy(out->addr, k->addr, 16);
 }
 
 __u8 rm_port_class(const struct vw_config *cfg, __u8 l4, __u16 port)
@@ -180,6 +290,163 @@ static void decide(struct rm_result *res, __u8 verdict, __u8 reason, __u8 cls, c
 	snprintf(res->why, sizeof(res->why), "%s", why);
 }
 
+/* ---- Flood control (docs/flood.md, docs/datapath.md section 4) -------------------------------- */
+
+/* The first plen bits of addr (alen bytes), the rest zero. */
+static void mask_bits(__u8 *addr, unsigned int plen, unsigned int alen)
+{
+	for (unsigned int i = 0; i < alen; i++) {
+		if (plen >= 8 * (i + 1))
+			continue;
+		addr[i] = plen > 8 * i ? (__u8)(addr[i] & (0xff << (8 - (plen - 8 * i)))) : 0;
+	}
+}
+
+/* Step 1, one named set: its entries covering the source, longest first; the first one that
+ * applies (in force, for the class, and with the override flag when the source is allowlisted)
+ * blocks. Only the first VW_BLOCK_TRIES covering entries are looked at ("up to 4 entries per
+ * set"). */
+static bool set_blocks(const struct rm_state *st, unsigned int set, __u8 cls, __u8 family,
+		       const __u8 *addr, bool allowlisted)
+{
+	unsigned int below = 129;
+
+	for (unsigned int t = 0; t < VW_BLOCK_TRIES; t++) {
+		const struct rm_block *best = NULL;
+
+		for (size_t i = 0; i < st->nblocks; i++) {
+			const struct rm_block *b = &st->blocks[i];
+
+			if (b->set != set || b->family != family || b->plen >= below ||
+			    (best && b->plen <= best->plen) || !prefix_covers(b->addr, b->plen, addr))
+				continue;
+			best = b;
+		}
+		if (!best)
+			return false;
+		if ((!best->expires_ns || best->expires_ns > st->now_ns) &&
+		    (best->mask & (1U << cls)) && (!allowlisted || (best->flags & VW_BLOCK_OVERRIDE)))
+			return true;
+		below = best->plen;
+	}
+	return false;
+}
+
+/* Step 1: the config's `block` statements (the set "config": every class, no expiry, no
+ * override) and the named sets. */
+static bool blocked(const struct vw_config *cfg, const struct rm_state *st, __u8 cls, __u8 family,
+		    const __u8 *addr, bool allowlisted)
+{
+	for (size_t i = 0; i < cfg->nblocks && !allowlisted; i++)
+		if (cfg->blocks[i].family == family &&
+		    prefix_covers(cfg->blocks[i].addr, cfg->blocks[i].plen, addr))
+			return true;
+	for (unsigned int set = 0; set < VW_BLOCK_SETS; set++)
+		if (set_blocks(st, set, cls, family, addr, allowlisted))
+			return true;
+	return false;
+}
+
+/* An allow rule marked exempt for the class covers the source (union over the rules). */
+static bool exempt_for(const struct vw_config *cfg, __u8 cls, __u8 family, const __u8 *addr)
+{
+	for (size_t i = 0; i < cfg->nexempt; i++) {
+		const struct vw_rule *r = &cfg->exempt[i];
+
+		if (r->family == family && (r->mask & (1U << cls)) &&
+		    prefix_covers(r->addr, r->plen, addr))
+			return true;
+	}
+	return false;
+}
+
+static int bucket_get(struct rm_state *st, const struct rm_flood_key *k, struct rm_bucket **out)
+{
+	*out = (struct rm_bucket *)rm_bucket_find(st, k);
+	if (*out)
+		return 0;
+	if (table_room((void **)&st->buckets, st->nbuckets, &st->buckets_cap, sizeof(**out)))
+		return -ENOMEM;
+	*out = &st->buckets[st->nbuckets++];
+	(*out)->key = *k;
+	(*out)->tat = st->now_ns; /* a new bucket is full */
+	return 0;
+}
+
+static int ban_set(struct rm_state *st, const struct rm_flood_key *k, __u64 until, __u64 since)
+{
+	struct rm_ban *b = (struct rm_ban *)rm_ban_find(st, k);
+
+	if (!b) {
+		if (table_room((void **)&st->bans, st->nbans, &st->bans_cap, sizeof(*b)))
+			return -ENOMEM;
+		b = &st->bans[st->nbans++];
+		b->key = *k;
+	}
+	b->until_ns = until;
+	b->since_ns = since;
+	return 0;
+}
+
+/*
+ * A packet of class k that the allowlist passed (allowlisted: by an allow rule, else by policy
+ * open): block sets, ban, rate, in that order; drops become monitor under policy monitor.
+ */
+static int flood(const struct vw_config *cfg, struct rm_state *st, const struct vw_class *k,
+		 __u8 family, const __u8 *saddr, bool allowlisted, struct rm_result *res)
+{
+	__u8 drop = k->policy == VW_POLICY_MONITOR ? VW_VERDICT_MONITOR : VW_VERDICT_DROP;
+	__u64 now = st->now_ns, unit, interval, tolerance, base;
+	struct rm_flood_key key = {.cls = k->id, .family = family};
+	const struct rm_ban *ban;
+	struct rm_bucket *b;
+	bool exempt;
+
+	if (blocked(cfg, st, k->id, family, saddr, allowlisted)) {
+		decide(res, drop, VW_REASON_BLOCKLISTED, k->id,
+		       allowlisted ? "flood 1: blocked, override of the allowlist"
+				   : "flood 1: blocked");
+		return 0;
+	}
+	if (!k->rate)
+		return 0;
+	/* IPv4 per address, IPv6 per /N of the class's per (64 by default) */
+	memcpy(key.addr, saddr, family == VW_FAMILY_V4 ? 4 : 16);
+	if (family == VW_FAMILY_V6)
+		mask_bits(key.addr, k->v6_plen ? k->v6_plen : VW_V6_RATE_PLEN_DEFAULT, 16);
+	res->flood = true;
+	res->fkey = key;
+	if (bucket_get(st, &key, &b))
+		return -ENOMEM;
+	exempt = exempt_for(cfg, k->id, family, saddr);
+	ban = rm_ban_find(st, &key);
+	if (ban && ban->until_ns > now) { /* step 2 */
+		if (exempt)
+			snprintf(res->why, sizeof(res->why), "flood 2: exempt, passes a ban");
+		else
+			decide(res, drop, VW_REASON_BANNED, k->id, "flood 2: banned");
+		return 0;
+	}
+	/* Step 3, GCRA: the interval is 1 s (or 60 s for N/m) / rate, rounded to the nanosecond. */
+	unit = (k->rate_unit == 60 ? 60ULL : 1ULL) * 1000000000ULL;
+	interval = (2 * unit + k->rate) / (2ULL * k->rate);
+	tolerance = (__u64)((k->burst ? k->burst : k->rate) - 1) * interval;
+	base = b->tat > now ? b->tat : now;
+	if (base - now <= tolerance) {
+		b->tat = base + interval;
+		return 0;
+	}
+	if (exempt) {
+		snprintf(res->why, sizeof(res->why), "flood 3: exempt, passes over the rate");
+		return 0;
+	}
+	decide(res, drop, VW_REASON_RATE_LIMITED, k->id,
+	       k->ban_secs ? "flood 3: over the rate, banned" : "flood 3: over the rate");
+	if (k->ban_secs)
+		return ban_set(st, &key, now + (__u64)k->ban_secs * 1000000000ULL, now);
+	return 0;
+}
+
 #define MALFORMED(res, why) decide(res, VW_VERDICT_DROP, VW_REASON_MALFORMED, VW_CLASS_NONE, why)
 
 /* What the IP layer found, handed to the transport section. */
@@ -192,8 +459,8 @@ struct l3_info {
 };
 
 /* Section 4: transport header checks and the class decision. */
-static void transport(const struct vw_config *cfg, const __u8 *f, __u8 proto,
-		      const struct l3_info *l3, struct rm_result *res)
+static int transport(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, __u8 proto,
+		     const struct l3_info *l3, struct rm_result *res)
 {
 	size_t l4len = l3->l4_end > l3->l4_off ? l3->l4_end - l3->l4_off : 0;
 	size_t need;
@@ -217,7 +484,7 @@ static void transport(const struct vw_config *cfg, const __u8 *f, __u8 proto,
 	}
 	if (l4len < need) {
 		MALFORMED(res, "4: L4 header beyond the L4 data");
-		return;
+		return 0;
 	}
 	if (l4 == VW_L4_UDP) {
 		unsigned int ulen = be16(f + l3->l4_off + 4);
@@ -227,22 +494,22 @@ static void transport(const struct vw_config *cfg, const __u8 *f, __u8 proto,
 
 		if (ulen < 8) {
 			MALFORMED(res, "4: UDP length < 8");
-			return;
+			return 0;
 		}
 		if (!l3->first_frag && ulen > l4len) {
 			MALFORMED(res, "4: UDP length beyond the L4 data");
-			return;
+			return 0;
 		}
 	} else if (l4 == VW_L4_TCP) {
 		unsigned int doff = f[l3->l4_off + 12] >> 4;
 
 		if (doff < 5) {
 			MALFORMED(res, "4: TCP data offset < 5");
-			return;
+			return 0;
 		}
 		if (doff * 4 > l4len) {
 			MALFORMED(res, "4: TCP header beyond the L4 data");
-			return;
+			return 0;
 		}
 	}
 	dport = (__u16)be16(f + l3->l4_off + 2);
@@ -250,20 +517,25 @@ static void transport(const struct vw_config *cfg, const __u8 *f, __u8 proto,
 	if (cls == VW_CLASS_NONE) {
 		decide(res, VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE,
 		       "4: port in no class");
-		return;
-	}
-	if (rm_allowed(cfg, cls, l3->family, l3->saddr)) {
-		decide(res, VW_VERDICT_PASS, VW_REASON_ALLOWLISTED, cls, "4: source allowlisted");
-		return;
+		return 0;
 	}
 	const struct vw_class *k = class_by_id(cfg, cls);
 
+	if (rm_allowed(cfg, cls, l3->family, l3->saddr)) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_ALLOWLISTED, cls, "4: source allowlisted");
+		return k ? flood(cfg, st, k, l3->family, l3->saddr, true, res) : 0;
+	}
+	if (k && k->policy == VW_POLICY_OPEN) {
+		decide(res, VW_VERDICT_PASS, VW_REASON_OPEN, cls, "4: not allowlisted, policy open");
+		return flood(cfg, st, k, l3->family, l3->saddr, false, res);
+	}
 	if (k && k->policy == VW_POLICY_MONITOR)
 		decide(res, VW_VERDICT_MONITOR, VW_REASON_NOT_ALLOWLISTED, cls,
 		       "4: not allowlisted, policy monitor");
 	else
 		decide(res, VW_VERDICT_DROP, VW_REASON_NOT_ALLOWLISTED, cls,
 		       "4: not allowlisted, policy drop");
+	return 0;
 }
 
 static bool is_transport(__u8 proto)
@@ -294,7 +566,7 @@ static void later_fragment(const struct rm_state *st, struct rm_result *res)
 }
 
 /* Section 2: IPv4. */
-static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const __u8 *f, size_t len,
+static int ipv4(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, size_t len,
 		 size_t avail, size_t off, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
@@ -307,29 +579,29 @@ static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const _
 	}
 	if (avail < off + 20) {
 		MALFORMED(res, "2.1: fewer than 20 bytes");
-		return;
+		return 0;
 	}
 	ihl = ip[0] & 0x0f;
 	tot = be16(ip + 2);
 	if (ip[0] >> 4 != 4) {
 		MALFORMED(res, "2.1: version not 4");
-		return;
+		return 0;
 	}
 	if (ihl < 5) {
 		MALFORMED(res, "2.1: IHL < 5");
-		return;
+		return 0;
 	}
 	if (off + ihl * 4 > avail) {
 		MALFORMED(res, "2.1: IHL*4 beyond the first buffer");
-		return;
+		return 0;
 	}
 	if (tot < ihl * 4) {
 		MALFORMED(res, "2.1: total length < IHL*4");
-		return;
+		return 0;
 	}
 	if (tot > len - off) {
 		MALFORMED(res, "2.1: total length beyond the packet");
-		return;
+		return 0;
 	}
 	res->src_known = true;
 	v4_mapped(res->src.addr, ip + 12);
@@ -349,7 +621,7 @@ static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const _
 	}
 	if (fofs) {
 		later_fragment(st, res);
-		return;
+		return 0;
 	}
 	if (fragw & 0x2000) {
 		res->frag = RM_FRAG_FIRST;
@@ -358,9 +630,9 @@ static void ipv4(const struct vw_config *cfg, const struct rm_state *st, const _
 	if (!is_transport(ip[9])) {
 		decide(res, VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE,
 		       "2.4: protocol without ports");
-		return;
+		return 0;
 	}
-	transport(cfg, f, ip[9], &l3, res);
+	return transport(cfg, st, f, ip[9], &l3, res);
 }
 
 static bool is_v6_ext(__u8 nh)
@@ -381,7 +653,7 @@ static bool is_v6_ext(__u8 nh)
 }
 
 /* Section 3: IPv6. */
-static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const __u8 *f, size_t len,
+static int ipv6(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, size_t len,
 		 size_t avail, size_t off, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
@@ -397,15 +669,15 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 	}
 	if (avail < off + 40) {
 		MALFORMED(res, "3.1: fewer than 40 bytes");
-		return;
+		return 0;
 	}
 	if (ip[0] >> 4 != 6) {
 		MALFORMED(res, "3.1: version not 6");
-		return;
+		return 0;
 	}
 	if (40 + (size_t)be16(ip + 4) > len - off) {
 		MALFORMED(res, "3.1: payload length beyond the packet");
-		return;
+		return 0;
 	}
 	res->src_known = true;
 	memcpy(res->src.addr, ip + 8, 16);
@@ -419,12 +691,12 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 
 		if (walked == VW_MAX_IPV6_EXT) {
 			MALFORMED(res, "3.4: a 13th extension header");
-			return;
+			return 0;
 		}
 		walked++;
 		if (pos + 8 > end) {
 			MALFORMED(res, "3.2: extension header beyond the payload");
-			return;
+			return 0;
 		}
 		if (nh == 44)
 			hl = 8;
@@ -434,14 +706,14 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 			hl = ((size_t)f[pos + 1] + 1) * 8;
 		if (pos + hl > end) {
 			MALFORMED(res, "3.2: extension header beyond the payload");
-			return;
+			return 0;
 		}
 		if (nh == 44) {
 			unsigned int fragw = be16(f + pos + 2);
 
 			if (seen_frag) {
 				MALFORMED(res, "3.3: a second fragment header");
-				return;
+				return 0;
 			}
 			seen_frag = true;
 			res->frag_key.family = VW_FAMILY_V6;
@@ -451,7 +723,7 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 			memcpy(res->frag_key.daddr, ip + 24, 16);
 			if (fragw >> 3) {
 				later_fragment(st, res);
-				return;
+				return 0;
 			}
 			if (fragw & 1) {
 				res->frag = RM_FRAG_FIRST;
@@ -464,11 +736,11 @@ static void ipv6(const struct vw_config *cfg, const struct rm_state *st, const _
 	if (!is_transport(nh)) {
 		decide(res, VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE,
 		       "3.5: upper layer without ports");
-		return;
+		return 0;
 	}
 	l3.l4_off = pos;
 	l3.l4_end = end;
-	transport(cfg, f, nh, &l3, res);
+	return transport(cfg, st, f, nh, &l3, res);
 }
 
 /* Section 1.4: a PPPoE session header and the PPP protocol field at off. Returns the EtherType
@@ -567,11 +839,13 @@ int rm_classify_link(const struct vw_config *cfg, struct rm_state *st, int link,
 	}
 l3:
 	if (type == ETHTYPE_IPV4)
-		ipv4(cfg, st, frame, iplen, avail, off, res);
+		err = ipv4(cfg, st, frame, iplen, avail, off, res);
 	else if (type == ETHTYPE_IPV6)
-		ipv6(cfg, st, frame, iplen, avail, off, res);
+		err = ipv6(cfg, st, frame, iplen, avail, off, res);
 	else
 		decide(res, VW_VERDICT_PASS, VW_REASON_NON_IP, VW_CLASS_NONE, "1.3: not IP");
+	if (err)
+		goto out;
 
 	/* Section 5: a first fragment's outcome is remembered, whatever it is, for the kernel's
 	 * reassembly timeout of its family; a malformed one never replaces a verdict in force. */

@@ -5,7 +5,8 @@
  * Written from the specification only, never from bpf/voipwall.bpf.c: when the two disagree, one
  * of them is wrong and the fuzzer says so. Clarity over speed: headers are parsed byte by byte,
  * ports and prefixes are found by scanning the config, and the program's LRU maps (vw_frags,
- * vw_sources) are modelled as plain tables fed by the same frames in the same order.
+ * vw_sources, vw_buckets, vw_bans) and block sets are modelled as plain tables fed by the same
+ * frames in the same order, with the same clock.
  */
 #ifndef VW_REFMODEL_H
 #define VW_REFMODEL_H
@@ -52,12 +53,50 @@ struct rm_rate {
 	__u64 drops;	       /* drops and monitors counted in this window */
 };
 
+/* Flood control (docs/flood.md): what a bucket and a ban belong to. The family is part of it: an
+ * IPv6 source is never the same source as an IPv4 one, whatever its bits. */
+struct rm_flood_key {
+	__u8 cls;
+	__u8 family;	/* VW_FAMILY_V4 or VW_FAMILY_V6 */
+	__u8 addr[16];	/* IPv4 in addr[0..3]; IPv6 masked to the class's per /N */
+};
+
+/* One GCRA bucket (model of a vw_buckets entry): the theoretical arrival time. */
+struct rm_bucket {
+	struct rm_flood_key key;
+	__u64 tat;
+};
+
+/* One ban (model of a vw_bans entry). */
+struct rm_ban {
+	struct rm_flood_key key;
+	__u64 until_ns, since_ns;
+};
+
+/* One entry of a named block set (the sets commands fill; the config's `block` statements are
+ * read from the config itself). */
+struct rm_block {
+	unsigned int set; /* slot, 0..VW_BLOCK_SETS-1 */
+	__u8 family;
+	__u8 plen;
+	__u8 flags;	  /* VW_BLOCK_OVERRIDE */
+	__u32 mask;	  /* class ids, or VW_BLOCK_ALL_CLASSES */
+	__u8 addr[16];	  /* host bits zero */
+	__u64 expires_ns; /* the program's clock; 0: never */
+};
+
 /* The model's copy of the program's state that outlives a frame. */
 struct rm_state {
 	struct rm_frag_entry *frags;
 	size_t nfrags, frags_cap;
 	struct rm_src_entry *srcs;
 	size_t nsrcs, srcs_cap;
+	struct rm_bucket *buckets;
+	size_t nbuckets, buckets_cap;
+	struct rm_ban *bans;
+	size_t nbans, bans_cap;
+	struct rm_block *blocks;
+	size_t nblocks, blocks_cap;
 	struct rm_rate rate; /* kept by rm_state_reset(): the caller sets it */
 	__u64 now_ns;	     /* the program's clock (vw_test_now_ns in test runs); kept by
 			      * rm_state_reset(): the caller sets it */
@@ -84,6 +123,8 @@ struct rm_result {
 	bool src_peek;		     /* src_bytes holds whatever sits where a source would be */
 	struct vw_src_key src_bytes; /* (even in an invalid header): must not be touched unless
 				      * src_updated */
+	bool flood;		     /* the frame reached the rate stage: key is its bucket */
+	struct rm_flood_key fkey;
 	char why[96];		     /* which rule of the spec decided, for reproducers */
 };
 
@@ -91,6 +132,22 @@ void rm_state_init(struct rm_state *st);
 /* Forget every entry (vw_frags and vw_sources cleared). */
 void rm_state_reset(struct rm_state *st);
 void rm_state_free(struct rm_state *st);
+/* Forget every bucket and ban (vw_buckets and vw_bans cleared). */
+void rm_flood_reset(struct rm_state *st);
+const struct rm_bucket *rm_bucket_find(const struct rm_state *st, const struct rm_flood_key *k);
+const struct rm_ban *rm_ban_find(const struct rm_state *st, const struct rm_flood_key *k);
+/* The key of the program's maps (vw_buckets, vw_bans) for a model key: IPv4 as IPv4-mapped. */
+void rm_flood_key_bpf(const struct rm_flood_key *k, struct vw_flood_key *out);
+
+/* Named block sets, as `voipwall block add|del|flush` and the sweep change them. An entry for a
+ * prefix already in the set replaces it. Returns 0 or -ENOMEM. */
+int rm_block_add(struct rm_state *st, const struct rm_block *e);
+/* Removes the set's entry for e's prefix; true when there was one. */
+bool rm_block_del(struct rm_state *st, const struct rm_block *e);
+/* Empties one set, or every set with set == VW_BLOCK_SETS. */
+void rm_block_flush(struct rm_state *st, unsigned int set);
+/* Removes the entries that expired at or before now; returns how many. */
+size_t rm_block_sweep(struct rm_state *st, __u64 now);
 const struct rm_frag_entry *rm_frag_find(const struct rm_state *st, const struct vw_frag_key *k);
 const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct vw_src_key *k);
 
