@@ -365,7 +365,9 @@ static __always_inline void flood_decide(__u32 gen, __u32 cls, const __u8 *addr,
 	flood_now_lazy(&now);
 
 	/* IPv6: one bucket per /N (a host picks any address of its /64 at will). */
-	fk.cls = cls;
+	fk.cls = (__u8)cls;
+	fk.family = (__u8)family;
+	fk.pad = 0;
 	__builtin_memcpy(fk.addr, addr, 16);
 	if (family == VW_FAMILY_V6) {
 		d = (__u32 *)fk.addr;

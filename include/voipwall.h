@@ -458,9 +458,12 @@ struct vw_flood_state {
 };
 
 /* vw_buckets (LRU_HASH) and vw_bans (LRU_HASH) keys: the class and the source, IPv4 as
- * IPv4-mapped IPv6, IPv6 masked to the class's rate prefix. */
+ * IPv4-mapped IPv6, IPv6 masked to the class's rate prefix. The family keeps an IPv6 source
+ * apart from an IPv4 one whatever its bits (::ffff:a.b.c.d per /96 or longer is not a.b.c.d). */
 struct vw_flood_key {
-	__u32 cls;
+	__u8 cls;
+	__u8 family; /* VW_FAMILY_V4 or VW_FAMILY_V6 */
+	__u16 pad;
 	__u8 addr[16];
 };
 struct vw_bucket {

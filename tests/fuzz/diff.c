@@ -53,6 +53,17 @@ static const __u8 flood_reasons[] = {VW_REASON_OPEN, VW_REASON_RATE_LIMITED, VW_
 				     VW_REASON_BLOCKLISTED};
 #define NFLOOD_REASONS (sizeof(flood_reasons) / sizeof(flood_reasons[0]))
 
+/* A change of the named block sets, logged so that a replay makes it again before the same
+ * frame: create the set, add, delete, replace its entries, or sweep every set. */
+enum { SETOP_CREATE, SETOP_ADD, SETOP_DEL, SETOP_REPLACE, SETOP_SWEEP };
+struct setop {
+	size_t at; /* before the frame of this index in the history */
+	unsigned int op, set;
+	size_t n;
+	struct vw_block_entry e[8];
+	struct rm_block m[8]; /* the same entries for the model */
+};
+
 /* A frame of the current config, kept for reproducers. */
 struct hist {
 	__u8 *data;
@@ -102,6 +113,8 @@ struct runner {
 	/* flood control: the slots of the named sets in use (nsets of them), and coverage */
 	__u32 set_slot[FUZZ_SETS];
 	unsigned int nsets;
+	struct setop *ops; /* this config's changes of the sets */
+	size_t nops, ops_cap;
 	long flood_configs, block_changes, set_configs;
 	__u64 injected_flood[NFLOOD_REASONS];
 	__u64 seen_first, seen_later_hit, seen_multibuf, seen_kept;
@@ -264,6 +277,34 @@ static void print_frame_case(FILE *o, const struct vw_config *cfg, int link, con
 	fprintf(o, "\n");
 }
 
+/* An entry of a named block set as a regression-file line: "blockset NAME PREFIX/LEN
+ * CLASSES|all EXPIRES_NS|never override|-". */
+static void print_blockset(FILE *o, const struct vw_config *cfg, const struct rm_block *b)
+{
+	struct vw_rule r = {.family = b->family, .plen = b->plen};
+	char buf[VW_PREFIX_STRLEN];
+	const char *sep = "";
+
+	memcpy(r.addr, b->addr, 16);
+	fprintf(o, "blockset %s %s ", fuzz_set_names[b->set % FUZZ_SETS],
+		vw_format_prefix(&r, buf, sizeof(buf)) ? buf : "?");
+	if (b->mask == VW_BLOCK_ALL_CLASSES)
+		fprintf(o, "all");
+	for (unsigned int c = 0; c < cfg->nclasses && b->mask != VW_BLOCK_ALL_CLASSES; c++) {
+		if (b->mask & (1U << cfg->classes[c].id)) {
+			fprintf(o, "%s%s", sep, cfg->classes[c].name);
+			sep = ",";
+		}
+	}
+	if (b->mask != VW_BLOCK_ALL_CLASSES && !*sep)
+		fprintf(o, "none"); /* only classes the config does not define */
+	if (b->expires_ns)
+		fprintf(o, " %llu", (unsigned long long)b->expires_ns);
+	else
+		fprintf(o, " never");
+	fprintf(o, " %s\n", b->flags & VW_BLOCK_OVERRIDE ? "override" : "-");
+}
+
 /* A reproducer in the regression-file format: the config, every earlier frame of this config
  * that stored a fragment entry under the same key, and the frame. */
 static void reproducer(struct runner *rn, int link, const __u8 *d, size_t len,
@@ -303,15 +344,21 @@ static void reproducer(struct runner *rn, int link, const __u8 *d, size_t len,
 		}
 		free(cfgtext);
 	}
-	if (e->frag != RM_FRAG_NONE)
-		for (size_t i = 0; i + 1 < rn->nhist; i++) {
-			const struct hist *h = &rn->hist[i];
+	if (rn->st.nblocks)
+		fprintf(stdout, "# note: the named block sets as they stand at this frame\n");
+	for (size_t i = 0; i < rn->st.nblocks; i++)
+		print_blockset(stdout, rn->cfg, &rn->st.blocks[i]);
+	/* earlier frames that stored a fragment entry under the same key, or met the same bucket */
+	for (size_t i = 0; i + 1 < rn->nhist; i++) {
+		const struct hist *h = &rn->hist[i];
 
-			if (h->exp.frag == RM_FRAG_FIRST &&
-			    !memcmp(&h->exp.frag_key, &e->frag_key, sizeof(e->frag_key)))
-				print_frame_case(stdout, rn->cfg, h->link, h->data, h->len,
-						 h->now_ns, &h->exp);
-		}
+		if ((e->frag != RM_FRAG_NONE && h->exp.frag == RM_FRAG_FIRST &&
+		     !memcmp(&h->exp.frag_key, &e->frag_key, sizeof(e->frag_key))) ||
+		    (e->flood && h->exp.flood &&
+		     !memcmp(&h->exp.fkey, &e->fkey, sizeof(e->fkey))))
+			print_frame_case(stdout, rn->cfg, h->link, h->data, h->len, h->now_ns,
+					 &h->exp);
+	}
 	print_frame_case(stdout, rn->cfg, link, d, len, rn->st.now_ns, e);
 	fprintf(stdout, "end\n");
 	fflush(stdout);
@@ -434,7 +481,81 @@ static int flood_reset(struct runner *rn, const struct vw_config *cfg)
 	rm_flood_reset(&rn->st);
 	rm_block_flush(&rn->st, VW_BLOCK_SETS);
 	rn->nsets = 0;
+	rn->nops = 0;
 	return err;
+}
+
+/* Make a change of the sets in the program (through the block commands' C API) and in the model;
+ * what del and the sweep report removed must agree. */
+static int setop_apply(struct runner *rn, const struct setop *o)
+{
+	__u32 slot = rn->set_slot[o->set % FUZZ_SETS];
+	size_t done = 0, want = 0;
+	int err = 0;
+
+	switch (o->op) {
+	case SETOP_CREATE:
+		err = vw_block_set_slot(&rn->maps, fuzz_set_names[o->set], true,
+					&rn->set_slot[o->set]);
+		if (rn->nsets <= o->set)
+			rn->nsets = o->set + 1;
+		return err;
+	case SETOP_REPLACE:
+		err = vw_block_replace(&rn->maps, slot, o->e, o->n);
+		rm_block_flush(&rn->st, o->set);
+		/* fall through */
+	case SETOP_ADD:
+		if (o->op == SETOP_ADD)
+			err = vw_block_add(&rn->maps, slot, o->e, o->n);
+		for (size_t i = 0; !err && i < o->n; i++)
+			err = rm_block_add(&rn->st, &o->m[i]);
+		return err;
+	case SETOP_DEL:
+		err = vw_block_del(&rn->maps, slot, o->e, o->n, &done);
+		for (size_t i = 0; i < o->n; i++)
+			want += rm_block_del(&rn->st, &o->m[i]);
+		break;
+	default:
+		err = vw_block_sweep(&rn->maps, rn->st.now_ns, &done);
+		want = rm_block_sweep(&rn->st, rn->st.now_ns);
+		break;
+	}
+	if (!err && done != want) {
+		printf("# MISMATCH %s: block %s removed %zu entries, the model %zu\n", rn->ctx,
+		       o->op == SETOP_DEL ? "del" : "sweep", done, want);
+		rn->mismatches++;
+	}
+	return err;
+}
+
+/* The model's copy of an entry of named set s. */
+static void block_model(const struct vw_block_entry *e, unsigned int s, struct rm_block *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->set = s;
+	m->family = e->r.family;
+	m->plen = e->r.plen;
+	m->flags = e->flags;
+	m->mask = e->r.mask;
+	memcpy(m->addr, e->r.addr, 16);
+	m->expires_ns = e->expires_ns;
+}
+
+/* Log the change (before the next frame) and make it. */
+static int setop(struct runner *rn, struct setop *o)
+{
+	if (rn->nops == rn->ops_cap) {
+		size_t cap = rn->ops_cap ? 2 * rn->ops_cap : 64;
+		void *p = realloc(rn->ops, cap * sizeof(*rn->ops));
+
+		if (!p)
+			return -ENOMEM;
+		rn->ops = p;
+		rn->ops_cap = cap;
+	}
+	o->at = rn->nhist;
+	rn->ops[rn->nops++] = *o;
+	return setop_apply(rn, o);
 }
 
 /* Start a config: apply it, give the loopback device counter slot slot_plus1 - 1 (0: none), empty
@@ -727,8 +848,16 @@ static int end_flood(struct runner *rn)
 
 		rm_flood_key_bpf(&mb->key, &k);
 		if (bpf_map_lookup_elem(rn->maps.buckets, &k, &kb) || kb.tat != mb->tat) {
-			printf("# MISMATCH %s: vw_buckets entry of class %s %s\n", rn->ctx,
-			       gen_class_name(rn->cfg, mb->key.cls), "missing or with another tat");
+			struct vw_rule r = {.family = mb->key.family,
+					    .plen = mb->key.family == VW_FAMILY_V4 ? 32 : 128};
+			char buf[VW_PREFIX_STRLEN];
+
+			memcpy(r.addr, mb->key.addr, 16);
+			printf("# MISMATCH %s: vw_buckets entry of class %s, source %s, missing or "
+			       "with another tat than %llu\n",
+			       rn->ctx, gen_class_name(rn->cfg, mb->key.cls),
+			       vw_format_prefix(&r, buf, sizeof(buf)) ? buf : "?",
+			       (unsigned long long)mb->tat);
 			bad++;
 		}
 	}
@@ -872,6 +1001,52 @@ static int parse_expect(const struct vw_config *cfg, const char *s, struct rm_re
 	return 0;
 }
 
+/* "NAME PREFIX/LEN CLASSES|all EXPIRES_NS|never override|-": an entry added to the named set
+ * NAME (one of fuzz_set_names) through vw_block_add, and to the model. */
+static int regression_blockset(struct runner *rn, const struct vw_config *cfg, const char *line)
+{
+	char set[32], pfx[64], classes[256], expires[32], flags[16];
+	struct vw_block_entry e = {0};
+	struct setop one, *o = &one;
+	const char *why;
+	unsigned int s;
+	char *end;
+	int err;
+
+	if (sscanf(line, "%31s %63s %255s %31s %15s", set, pfx, classes, expires, flags) != 5 ||
+	    vw_parse_prefix(pfx, &e.r, &why))
+		return -EINVAL;
+	for (s = 0; s < FUZZ_SETS && strcmp(set, fuzz_set_names[s]); s++)
+		;
+	if (s == FUZZ_SETS)
+		return -EINVAL;
+	if (!strcmp(classes, "all"))
+		e.r.mask = VW_BLOCK_ALL_CLASSES;
+	else if (strcmp(classes, "none") && vw_config_class_mask(cfg, classes, &e.r.mask, NULL))
+		return -EINVAL;
+	if (strcmp(expires, "never")) {
+		e.expires_ns = strtoull(expires, &end, 10);
+		if (*end || !e.expires_ns)
+			return -EINVAL;
+	}
+	if (strcmp(flags, "-") && strcmp(flags, "override"))
+		return -EINVAL;
+	e.flags = !strcmp(flags, "override") ? VW_BLOCK_OVERRIDE : 0;
+	while (rn->nsets <= s) {
+		struct setop c = {.op = SETOP_CREATE, .set = rn->nsets};
+
+		err = setop(rn, &c);
+		if (err)
+			return err;
+	}
+	o->op = SETOP_ADD;
+	o->set = s;
+	o->n = 1;
+	o->e[0] = e;
+	block_model(&e, s, &o->m[0]);
+	return setop(rn, o);
+}
+
 /* Replay every case of the file; prints one PASS/FAIL line for the file. */
 static int run_regressions(struct runner *rn, const char *path)
 {
@@ -916,6 +1091,21 @@ static int run_regressions(struct runner *rn, const char *path)
 			if (gen_config_parse_line(&cfg, s + 7, &why)) {
 				printf("# %s:%zu: %s\n", path, lineno, why);
 				err = -EINVAL;
+				break;
+			}
+		} else if (in_case && !strncmp(s, "blockset ", 9)) {
+			if (!applied) {
+				snprintf(rn->ctx, sizeof(rn->ctx), "regression-%s", name);
+				err = begin_config(rn, &cfg, 0, false);
+				if (err)
+					break;
+				applied = true;
+			}
+			err = regression_blockset(rn, &cfg, s + 9);
+			if (err) {
+				printf("# %s:%zu: bad blockset line (NAME PREFIX/LEN CLASSES|all "
+				       "EXPIRES_NS|never override|-)\n",
+				       path, lineno);
 				break;
 			}
 		} else if (in_case && (!strncmp(s, "frame ", 6) || !strncmp(s, "ipframe ", 8))) {
@@ -994,20 +1184,28 @@ static int replay_strict(struct runner *rn, const struct vw_config *cfg, __u32 s
 	size_t n = rn->nhist;
 	int err;
 
+	struct setop *ops = rn->ops;
+	size_t nops = rn->nops, k = 0;
+
 	printf("# replaying %s frame by frame to find the frame\n", rn->ctx);
 	rn->hist = NULL;
 	rn->nhist = rn->hist_cap = 0;
+	rn->ops = NULL;
+	rn->nops = rn->ops_cap = 0;
 	rn->strict = true;
 	err = begin_config(rn, cfg, slot, false);
 	for (size_t i = 0; !err && i < n; i++) {
 		int r;
 
 		set_clock(rn, frames[i].now_ns);
-		r = run_frame(rn, frames[i].link, frames[i].data, frames[i].len, NULL);
+		for (; !err && k < nops && ops[k].at <= i; k++)
+			err = setop(rn, &ops[k]);
+		r = err ? 0 : run_frame(rn, frames[i].link, frames[i].data, frames[i].len, NULL);
 
 		if (r < 0)
 			err = r;
 	}
+	free(ops);
 	if (!err)
 		end_config(rn);
 	rn->strict = false;
@@ -1031,7 +1229,6 @@ static void random_block(struct runner *rn, struct gen_rng *r, unsigned int s,
 	__u32 ids = 0;
 
 	memset(e, 0, sizeof(*e));
-	memset(m, 0, sizeof(*m));
 	for (unsigned int i = 0; i < 16; i++)
 		e->r.addr[i] = (__u8)gen_rand(r);
 	e->r.family = gen_chance(r, 50) ? VW_FAMILY_V6 : VW_FAMILY_V4;
@@ -1078,13 +1275,7 @@ static void random_block(struct runner *rn, struct gen_rng *r, unsigned int s,
 		e->expires_ns = now - gen_below(r, now < 5000000000ULL ? now : 5000000000ULL);
 	if (!e->expires_ns && x >= 35)
 		e->expires_ns = 1;
-	m->set = s;
-	m->family = e->r.family;
-	m->plen = e->r.plen;
-	m->flags = e->flags;
-	m->mask = e->r.mask;
-	memcpy(m->addr, e->r.addr, 16);
-	m->expires_ns = e->expires_ns;
+	block_model(e, s, m);
 }
 
 /* The generator aims some sources at the named sets' entries. */
@@ -1105,23 +1296,28 @@ static void sets_to_gen(struct runner *rn, struct gen *g)
 	gen_set_extra(g, extra, n);
 }
 
-/* Add n random entries to named set s, in the program (vw_block_add, or vw_block_replace for a
- * whole new list) and in the model. */
-static int set_fill(struct runner *rn, struct gen *g, unsigned int s, size_t n, bool replace)
+/* A change of named set s with n random entries (add, replace or delete). */
+static int set_random_op(struct runner *rn, struct gen *g, unsigned int op, unsigned int s,
+			 size_t n)
 {
-	struct vw_block_entry e[8];
-	struct rm_block m[8];
-	int err;
+	struct setop o = {.op = op, .set = s, .n = n < 8 ? n : 8};
+	bool chain = op != SETOP_DEL && gen_chance(gen_rng(g), 20);
 
-	for (size_t i = 0; i < n && i < 8; i++)
-		random_block(rn, gen_rng(g), s, &e[i], &m[i]);
-	err = replace ? vw_block_replace(&rn->maps, rn->set_slot[s], e, n)
-		      : vw_block_add(&rn->maps, rn->set_slot[s], e, n);
-	if (replace)
-		rm_block_flush(&rn->st, s);
-	for (size_t i = 0; !err && i < n && i < 8; i++)
-		err = rm_block_add(&rn->st, &m[i]);
-	return err;
+	if (chain) /* entries nested along one source's path, more than a lookup looks at */
+		o.n = (size_t)gen_range_u(gen_rng(g), 4, 8);
+	for (size_t i = 0; i < o.n; i++) {
+		random_block(rn, gen_rng(g), s, &o.e[i], &o.m[i]);
+		if (chain && i) {
+			unsigned int plen = o.e[i - 1].r.plen;
+
+			o.e[i].r = o.e[i - 1].r;
+			o.e[i].r.mask = o.m[i].mask;
+			o.e[i].r.plen = (__u8)(plen - gen_below(gen_rng(g), plen < 3 ? plen + 1 : 3));
+			gen_mask_prefix(o.e[i].r.addr, o.e[i].r.plen, 16);
+			block_model(&o.e[i], s, &o.m[i]);
+		}
+	}
+	return setop(rn, &o);
 }
 
 /* Half the configs start with one or two named sets of a few entries each. */
@@ -1135,48 +1331,84 @@ static int sets_start(struct runner *rn, struct gen *g)
 		return 0;
 	n = gen_chance(r, 40) ? 2 : 1;
 	for (unsigned int s = 0; s < n && !err; s++) {
-		err = vw_block_set_slot(&rn->maps, fuzz_set_names[s], true, &rn->set_slot[s]);
+		struct setop c = {.op = SETOP_CREATE, .set = s};
+
+		err = setop(rn, &c);
 		if (!err)
-			err = set_fill(rn, g, s, (size_t)gen_range_u(r, 1, 8), false);
+			err = set_random_op(rn, g, SETOP_ADD, s, (size_t)gen_range_u(r, 1, 8));
 	}
-	rn->nsets = n;
 	rn->set_configs++;
 	sets_to_gen(rn, g);
 	return err;
 }
 
 /* Between two frames, now and then, a feeder changes a set: adds entries, deletes one, replaces
- * the whole set, or the expired entries are swept. What del and the sweep report must match. */
+ * the whole set, or the expired entries are swept. */
 static int sets_change(struct runner *rn, struct gen *g)
 {
+	static const unsigned int ops[] = {SETOP_ADD, SETOP_DEL, SETOP_REPLACE, SETOP_SWEEP};
 	struct gen_rng *r = gen_rng(g);
-	unsigned int s = (unsigned int)gen_below(r, rn->nsets), op = (unsigned int)gen_below(r, 4);
-	size_t done = 0, want = 0;
-	int err = 0;
+	unsigned int s = (unsigned int)gen_below(r, rn->nsets), op = ops[gen_below(r, 4)];
+	int err;
 
 	rn->block_changes++;
-	if (op == 0) {
-		err = set_fill(rn, g, s, (size_t)gen_range_u(r, 1, 3), false);
-	} else if (op == 1) {
-		struct vw_block_entry e;
-		struct rm_block m;
-
-		random_block(rn, r, s, &e, &m);
-		err = vw_block_del(&rn->maps, rn->set_slot[s], &e, 1, &done);
-		want = rm_block_del(&rn->st, &m);
-	} else if (op == 2) {
-		err = set_fill(rn, g, s, (size_t)gen_below(r, 7), true);
-	} else {
-		err = vw_block_sweep(&rn->maps, rn->st.now_ns, &done);
-		want = rm_block_sweep(&rn->st, rn->st.now_ns);
-	}
-	if (!err && done != want) {
-		printf("# MISMATCH %s: block %s removed %zu entries, the model %zu\n", rn->ctx,
-		       op == 1 ? "del" : "sweep", done, want);
-		rn->mismatches++;
-	}
+	err = set_random_op(rn, g, op, s,
+			    op == SETOP_ADD	? (size_t)gen_range_u(r, 1, 3)
+			    : op == SETOP_DEL	? 1
+			    : op == SETOP_REPLACE ? (size_t)gen_below(r, 7)
+						  : 0);
 	sets_to_gen(rn, g);
 	return err;
+}
+
+/* Now and then the clock goes to just before, at or just after a time the model will compare
+ * with: the end of a ban, the expiry of a block entry, the moment a bucket has a token again. */
+static void clock_to_edge(struct runner *rn, struct gen *g)
+{
+	const struct rm_state *st = &rn->st;
+	unsigned int what = (unsigned int)gen_below(gen_rng(g), 3);
+	const struct rm_flood_key *k = NULL;
+	struct vw_rule src = {0};
+	__u8 cls = VW_CLASS_NONE;
+	__u64 t = 0;
+
+	if (what == 0 && st->nbans) {
+		const struct rm_ban *b = &st->bans[gen_below(gen_rng(g), st->nbans)];
+
+		t = b->until_ns;
+		k = &b->key;
+	} else if (what == 1 && st->nblocks) {
+		const struct rm_block *b = &st->blocks[gen_below(gen_rng(g), st->nblocks)];
+
+		t = b->expires_ns;
+		src.family = b->family;
+		src.plen = b->plen;
+		memcpy(src.addr, b->addr, 16);
+		for (unsigned int c = 0; c < rn->cfg->nclasses && b->mask != VW_BLOCK_ALL_CLASSES;
+		     c++)
+			if (b->mask & (1U << rn->cfg->classes[c].id))
+				cls = rn->cfg->classes[c].id;
+	} else if (what == 2 && st->nbuckets) {
+		const struct rm_bucket *b = &st->buckets[gen_below(gen_rng(g), st->nbuckets)];
+
+		t = b->edge_ns;
+		k = &b->key;
+	}
+	if (t <= st->now_ns) /* none, never expires, or past */
+		return;
+	if (k) { /* the bucket's or ban's source (an IPv6 one anywhere in its /N) and class */
+		src.family = k->family;
+		src.plen = k->family == VW_FAMILY_V4 ? 32 : 128;
+		for (unsigned int c = 0; c < rn->cfg->nclasses; c++)
+			if (rn->cfg->classes[c].id == k->cls && k->family == VW_FAMILY_V6)
+				src.plen = rn->cfg->classes[c].v6_plen;
+		memcpy(src.addr, k->addr, 16);
+		cls = k->cls;
+	}
+	t = t - 1 + gen_below(gen_rng(g), 3);
+	if (t > st->now_ns)
+		set_clock(rn, t);
+	gen_aim(g, &src, cls);
 }
 
 /* The config uses flood control: an open class, a rate, an exempt rule or a block statement. */
@@ -1247,6 +1479,8 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			gen_next(g, fr);
 			if (fr->wait_ns)
 				set_clock(rn, rn->st.now_ns + fr->wait_ns);
+			else if (gen_chance(gen_rng(g), 4))
+				clock_to_edge(rn, g);
 			if (rn->nsets && gen_chance(gen_rng(g), 1)) {
 				err = sets_change(rn, g);
 				if (err) {
@@ -1554,6 +1788,7 @@ out:
 	gen_free(g);
 	hist_clear(rn);
 	free(rn->hist);
+	free(rn->ops);
 	rm_state_free(&rn->st);
 	free(rn->percpu);
 	free(rn->rowvals);

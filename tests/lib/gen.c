@@ -662,6 +662,10 @@ struct gen {
 	struct vw_rule extra[64];
 	size_t nextra;
 	bool rates; /* some class of the config has a rate */
+	/* gen_aim(): the next decision frame's source prefix and class */
+	bool aim_on;
+	struct vw_rule aim;
+	__u8 aim_cls;
 };
 
 static int pool_add(struct pframe **v, size_t *n, size_t *cap, const __u8 *d, size_t len, size_t at)
@@ -896,8 +900,16 @@ void gen_set_extra(struct gen *g, const struct vw_rule *r, size_t n)
 	memcpy(g->extra, r, g->nextra * sizeof(*r));
 }
 
+void gen_aim(struct gen *g, const struct vw_rule *src, __u8 cls)
+{
+	g->aim_on = true;
+	g->aim = *src;
+	g->aim_cls = cls;
+}
+
 void gen_set_config(struct gen *g, const struct vw_config *cfg, bool keep_queue)
 {
+	g->aim_on = false;
 	g->cfg = cfg;
 	g->nrecent[0] = g->nrecent[1] = 0;
 	g->nextra = 0;
@@ -968,6 +980,16 @@ struct dgram {
 	unsigned int next, next_frag; /* count; index where a fragment header goes */
 };
 
+/* The first plen bits of out become the prefix's. */
+static void put_prefix(__u8 *out, const struct vw_rule *rl)
+{
+	for (unsigned int bit = 0; bit < rl->plen; bit++) {
+		__u8 m = (__u8)(0x80 >> (bit % 8));
+
+		out[bit / 8] = (__u8)((out[bit / 8] & ~m) | (rl->addr[bit / 8] & m));
+	}
+}
+
 /* Pick a source: inside an allow rule of the family (mostly), just outside one, or anywhere. */
 static void pick_source(struct gen *g, bool v6, __u8 *out)
 {
@@ -1011,11 +1033,7 @@ static void pick_source(struct gen *g, bool v6, __u8 *out)
 		return;
 	const struct vw_rule *rl = cand[gen_below(r, nc)];
 
-	for (unsigned int bit = 0; bit < rl->plen; bit++) {
-		__u8 m = (__u8)(0x80 >> (bit % 8));
-
-		out[bit / 8] = (__u8)((out[bit / 8] & ~m) | (rl->addr[bit / 8] & m));
-	}
+	put_prefix(out, rl);
 	if (rl->plen && gen_chance(r, 20)) { /* just outside: flip the last prefix bit */
 		unsigned int bit = rl->plen - 1;
 
@@ -1095,7 +1113,9 @@ static __u16 pick_class_port(struct gen *g, __u8 l4)
 
 	for (unsigned int k = 0; cfg && k < cfg->nclasses; k++)
 		for (unsigned int i = 0; i < cfg->classes[k].nranges && nc < 64; i++)
-			if (cfg->classes[k].ranges[i].l4 == l4)
+			if (cfg->classes[k].ranges[i].l4 == l4 &&
+			    (!g->aim_on || g->aim_cls == VW_CLASS_NONE ||
+			     cfg->classes[k].id == g->aim_cls))
 				c[nc++] = &cfg->classes[k].ranges[i];
 	if (!nc)
 		return pick_port(g, l4);
@@ -1613,15 +1633,22 @@ static void gen_decision(struct gen *g, struct fb *f, char *desc, size_t dlen)
 	if (!d)
 		return;
 	dgram_start(g, d, false);
+	if (g->aim_on) { /* gen_aim(): this source, this class */
+		snprintf(desc, dlen, "decision, aimed");
+		d->v6 = g->aim.family == VW_FAMILY_V6;
+		put_prefix(d->src, &g->aim);
+	}
 	d->proto = protos[gen_below(r, 3)];
-	/* a protocol some class has ports for, when there is one */
+	/* a protocol some class (the aimed one) has ports for, when there is one */
 	for (unsigned int tries = 0; tries < 8 && g->cfg; tries++) {
 		__u8 l4 = d->proto == 17 ? VW_L4_UDP : d->proto == 6 ? VW_L4_TCP : VW_L4_SCTP;
 		bool has = false;
 
 		for (unsigned int k = 0; k < g->cfg->nclasses && !has; k++)
 			for (unsigned int i = 0; i < g->cfg->classes[k].nranges && !has; i++)
-				has = g->cfg->classes[k].ranges[i].l4 == l4;
+				has = g->cfg->classes[k].ranges[i].l4 == l4 &&
+				      (!g->aim_on || g->aim_cls == VW_CLASS_NONE ||
+				       g->cfg->classes[k].id == g->aim_cls);
 		if (has)
 			break;
 		d->proto = protos[gen_below(r, 3)];
@@ -1640,6 +1667,7 @@ static void gen_decision(struct gen *g, struct fb *f, char *desc, size_t dlen)
 	}
 	d->next_frag = d->next;
 	build_l4_as(g, d, 0, true);
+	g->aim_on = false;
 	dgram_frame(g, f, d, false, 0, d->l4len, false, (__u32)gen_rand(r));
 	l3off = 14 + 4 * (size_t)d->nvlan;
 	hl = d->proto == 17 ? 8 : d->proto == 132 ? 12 : (size_t)(d->l4[12] >> 4) * 4;
@@ -1840,6 +1868,8 @@ static void gen_wait(struct gen *g, struct gen_frame *f)
 	__u64 interval;
 
 	f->wait_ns = 0;
+	if (g->aim_on)
+		return; /* the aimed frame comes at the time aimed at */
 	if (g->rates && x < 6 && gen_chance(&g->rng, 75))
 		return; /* long waits would refill every bucket */
 	if (x < 3)

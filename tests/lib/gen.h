@@ -81,6 +81,9 @@ void gen_set_config(struct gen *g, const struct vw_config *cfg, bool keep_queue)
 /* Prefixes (n at most 64 are kept) that frames should hit besides the config's rules and blocks:
  * the entries of block sets filled apart from the config. gen_set_config() forgets them. */
 void gen_set_extra(struct gen *g, const struct vw_rule *r, size_t n);
+/* The next well-formed frame to a protected port comes from inside src (a prefix) and goes to a
+ * port of class id cls (VW_CLASS_NONE: any class). */
+void gen_aim(struct gen *g, const struct vw_rule *src, __u8 cls);
 /* Bytes of a frame the program sees in its first buffer (bpf_prog_test_run puts the rest in
  * fragments): some frames are built so that a header ends just before or after this point. */
 void gen_set_linear(struct gen *g, size_t linear);

@@ -225,6 +225,7 @@ void rm_flood_key_bpf(const struct rm_flood_key *k, struct vw_flood_key *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->cls = k->cls;
+	out->family = k->family;
 	if (k->family == VW_FAMILY_V4)
 		v4_mapped(out->addr, k->addr);
 	else
@@ -370,6 +371,7 @@ static int bucket_get(struct rm_state *st, const struct rm_flood_key *k, struct 
 	*out = &st->buckets[st->nbuckets++];
 	(*out)->key = *k;
 	(*out)->tat = st->now_ns; /* a new bucket is full */
+	(*out)->edge_ns = 0;
 	return 0;
 }
 
@@ -434,6 +436,7 @@ static int flood(const struct vw_config *cfg, struct rm_state *st, const struct 
 	base = b->tat > now ? b->tat : now;
 	if (base - now <= tolerance) {
 		b->tat = base + interval;
+		b->edge_ns = b->tat > tolerance ? b->tat - tolerance : 0;
 		return 0;
 	}
 	if (exempt) {

@@ -65,6 +65,8 @@ struct rm_flood_key {
 struct rm_bucket {
 	struct rm_flood_key key;
 	__u64 tat;
+	__u64 edge_ns; /* the first time a packet fits again: tat - (burst - 1) x interval (for
+			* tests that put the clock on the edge) */
 };
 
 /* One ban (model of a vw_bans entry). */

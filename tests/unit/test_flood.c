@@ -183,7 +183,7 @@ static void test_open_and_attack_path(void)
 	    {SIP4(S), D, R_NOT, SIP, 0},
 	    {MGMT4(S), D, R_NOT, MGMT, 0},
 	};
-	struct vw_flood_key k = {.cls = SIP};
+	struct vw_flood_key k = {.cls = SIP, .family = VW_FAMILY_V4};
 	struct vw_bucket b;
 
 	steps("open_passes_strangers_protected_drops", s, NSTEPS(s));
@@ -224,7 +224,7 @@ static void test_rate_and_ban(void)
 	    {PROV4("203.0.113.6"), P, R_OPEN, PROV, NS / 5}, /* 5/s: one token per 200 ms */
 	    {PROV4("203.0.113.6"), D, R_RATE, PROV, NS / 10},
 	};
-	struct vw_flood_key k = {.cls = SIP};
+	struct vw_flood_key k = {.cls = SIP, .family = VW_FAMILY_V4};
 	__u64 until;
 
 	steps("rate_burst_then_limited_then_banned_then_free", s, NSTEPS(s));
@@ -241,7 +241,7 @@ static void test_rate_and_ban(void)
 
 static void test_ban_survives_bucket_eviction(void)
 {
-	struct vw_flood_key k = {.cls = SIP};
+	struct vw_flood_key k = {.cls = SIP, .family = VW_FAMILY_V4};
 	static const struct step s[] = {
 	    {SIP4("198.18.1.20"), P, R_ALLOW, SIP, NS}, {SIP4("198.18.1.20"), P, R_ALLOW, SIP, 0},
 	    {SIP4("198.18.1.20"), P, R_ALLOW, SIP, 0},  {SIP4("198.18.1.20"), P, R_ALLOW, SIP, 0},
@@ -290,6 +290,22 @@ static void test_v6_prefix(void)
 	};
 
 	steps("rate_ipv6_per_64_and_per_128", s, NSTEPS(s));
+}
+
+/* An IPv6 source is never the IPv4 source its last 32 bits spell: ::ffff:198.18.77.7 per /128 has
+ * a bucket of its own, apart from 198.18.77.7's. */
+static void test_families_apart(void)
+{
+	static const struct step s[] = {
+	    {"eth ip4=198.18.77.7>" GW4 " udp=1>5071", P, R_OPEN, V6N, NS},
+	    {"eth ip4=198.18.77.7>" GW4 " udp=1>5071", P, R_OPEN, V6N, 0},
+	    {"eth ip4=198.18.77.7>" GW4 " udp=1>5071", D, R_RATE, V6N, 0},
+	    {"eth ip6=::ffff:198.18.77.7>" GW6 " udp=1>5071", P, R_OPEN, V6N, 0},
+	    {"eth ip6=::ffff:198.18.77.7>" GW6 " udp=1>5071", P, R_OPEN, V6N, 0},
+	    {"eth ip6=::ffff:198.18.77.7>" GW6 " udp=1>5071", D, R_RATE, V6N, 0},
+	};
+
+	steps("rate_ipv4_and_ipv4_mapped_ipv6_apart", s, NSTEPS(s));
 }
 
 /* ---- block sets ---- */
@@ -837,6 +853,7 @@ int main(void)
 	test_ban_survives_bucket_eviction();
 	test_exempt();
 	test_v6_prefix();
+	test_families_apart();
 	test_blocks();
 	test_block_replace_flush();
 	test_sweep();
