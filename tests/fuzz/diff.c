@@ -727,7 +727,10 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 	if (err)
 		return err;
 	truth = e;
+	/* every inject_every-th frame, and the first of each flood control reason */
 	rn->injecting = rn->inject_every && ++rn->frame_no % rn->inject_every == 0;
+	for (size_t i = 0; i < NFLOOD_REASONS && rn->inject_every; i++)
+		rn->injecting |= e.reason == flood_reasons[i] && !rn->injected_flood[i];
 	if (rn->injecting) { /* a wrong answer the comparison must catch */
 		for (size_t i = 0; i < NFLOOD_REASONS; i++)
 			rn->injected_flood[i] += e.reason == flood_reasons[i];
@@ -1411,6 +1414,42 @@ static void clock_to_edge(struct runner *rn, struct gen *g)
 	gen_aim(g, &src, cls);
 }
 
+/* gen_config_print() and gen_config_parse_line() (the regression file's config lines) must give
+ * back the same text; returns NULL or what went wrong. */
+static const char *config_roundtrip(const struct vw_config *cfg)
+{
+	char *a = NULL, *b = NULL, *line, *save = NULL;
+	size_t alen = 0, blen = 0;
+	struct vw_config back;
+	const char *why = NULL;
+	FILE *f;
+
+	memset(&back, 0, sizeof(back));
+	f = open_memstream(&a, &alen);
+	if (!f)
+		return "out of memory";
+	gen_config_print(cfg, f);
+	fclose(f);
+	b = strdup(a);
+	for (line = b ? strtok_r(b, "\n", &save) : NULL; line && !why;
+	     line = strtok_r(NULL, "\n", &save))
+		if (gen_config_parse_line(&back, line, &why) && !why)
+			why = "parse error";
+	free(b);
+	b = NULL;
+	f = why ? NULL : open_memstream(&b, &blen);
+	if (f) {
+		gen_config_print(&back, f);
+		fclose(f);
+		if (strcmp(a, b))
+			why = "the config text does not read back the same";
+	}
+	gen_config_free(&back);
+	free(a);
+	free(b);
+	return why;
+}
+
 /* The config uses flood control: an open class, a rate, an exempt rule or a block statement. */
 static bool has_flood(const struct vw_config *cfg)
 {
@@ -1433,10 +1472,18 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 		return -ENOMEM;
 	memset(&cfg, 0, sizeof(cfg));
 	for (long c = 0; c < configs && done < frames && !err; c++) {
-		err = gen_config(gen_rng(g), &cfg);
+		/* the self-check alternates configs with flood control and without */
+		err = gen_config_flood(gen_rng(g), &cfg, rn->inject_every ? (int)(c % 2 == 0) : -1);
 		if (err)
 			break;
 		rn->cfg_no = (unsigned int)c;
+		const char *rt = config_roundtrip(&cfg);
+
+		if (rt) {
+			printf("# MISMATCH seed-%llu-config-%ld: %s\n", (unsigned long long)rn->seed,
+			       c, rt);
+			rn->mismatches++;
+		}
 		snprintf(rn->ctx, sizeof(rn->ctx), "seed-%llu-config-%ld",
 			 (unsigned long long)rn->seed, c);
 		slot = gen_chance(gen_rng(g), 50) ? (__u32)gen_range_u(gen_rng(g), 1, VW_MAX_IFACES)
@@ -1528,8 +1575,9 @@ static void usage(FILE *o)
 		"            [--min-decision-share PERCENT] [-v]\n"
 		"Runs N random frames (default 20000) under K random configs (default N/2000)\n"
 		"through the XDP program and the reference model; exits 1 on any mismatch.\n"
-		"--self-check alters every 7th answer of the model and passes only if exactly\n"
-		"those frames are reported (the comparison itself works). --strict reads the\n"
+		"--self-check alters every 7th answer of the model (and the first of each flood\n"
+		"control reason) and passes only if exactly those frames are reported (the\n"
+		"comparison itself works). --strict reads the\n"
 		"whole counter row after every frame (slow; by default only after a mismatch).\n"
 		"--min-decision-share fails the run when fewer random frames than PERCENT reach\n"
 		"the allowlist decision.\n");
@@ -1714,6 +1762,17 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (rn->inject_every) {
+		__u64 nflood = 0;
+
+		for (size_t i = 0; i < NFLOOD_REASONS; i++)
+			nflood += rn->injected_flood[i];
+		if (!nflood) {
+			printf("FAIL fuzz_self_check: no frame with a flood control reason to alter "
+			       "(seed %llu)\n",
+			       (unsigned long long)rn->seed);
+			ret = 1;
+			goto out;
+		}
 		if (rn->mismatches != rn->injected || !rn->injected)
 			printf("FAIL fuzz_self_check: %ld wrong answers injected, %ld mismatches "
 			       "reported (seed %llu)\n",
@@ -1749,16 +1808,22 @@ int main(int argc, char **argv)
 	       (unsigned long long)rn->seen_later_hit, (unsigned long long)rn->seen_multibuf);
 	for (unsigned int i = 0; i < rn->nwhy; i++)
 		printf("#   %8llu  %s\n", (unsigned long long)rn->why_n[i], rn->why[i]);
+	__u64 judged = 0;
+
+	for (int v = 0; v < VW_VERDICT_MAX; v++)
+		for (int r = 0; r < VW_REASON_MAX; r++)
+			judged += rn->seen[v][r];
 	printf("# flood control: %ld of %ld configs (%ld with named block sets, %ld set changes); "
-	       "frames by reason:",
-	       rn->flood_configs, configs, rn->set_configs, rn->block_changes);
+	       "of %llu frames judged (regressions included):",
+	       rn->flood_configs, configs, rn->set_configs, rn->block_changes,
+	       (unsigned long long)judged);
 	for (size_t i = 0; i < NFLOOD_REASONS; i++) {
 		__u64 n = 0;
 
 		for (int v = 0; v < VW_VERDICT_MAX; v++)
 			n += rn->seen[v][flood_reasons[i]];
 		printf(" %s %llu (%.2f%%)", vw_reason_name(flood_reasons[i]), (unsigned long long)n,
-		       rn->frames_run ? 100.0 * (double)n / (double)rn->frames_run : 0.0);
+		       judged ? 100.0 * (double)n / (double)judged : 0.0);
 	}
 	printf("\n");
 	ret = rn->mismatches ? 1 : 0;

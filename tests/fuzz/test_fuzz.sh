@@ -39,9 +39,10 @@ fuzz() {
 }
 
 # First, that the comparison catches wrong answers: the model's answer is altered on every 7th
-# frame and exactly those frames must be reported.
-echo "# $diff_bin --self-check --frames 2000 --seed $random_seed --pcaps $pcaps"
-"$diff_bin" --self-check --frames 2000 --seed "$random_seed" --pcaps "$pcaps" || rc=1
+# frame (and the first of each flood control reason, under configs that alternate with and
+# without flood control) and exactly those frames must be reported.
+echo "# $diff_bin --self-check --frames 2000 --configs 4 --seed $random_seed --pcaps $pcaps"
+"$diff_bin" --self-check --frames 2000 --configs 4 --seed "$random_seed" --pcaps "$pcaps" || rc=1
 
 first=1
 for s in $seeds; do

@@ -237,6 +237,11 @@ static int gen_config_flood_rules(struct gen_rng *r, struct vw_config *cfg, cons
 
 int gen_config(struct gen_rng *r, struct vw_config *cfg)
 {
+	return gen_config_flood(r, cfg, -1);
+}
+
+int gen_config_flood(struct gen_rng *r, struct vw_config *cfg, int with_flood)
+{
 	struct port_use *use;
 	__u32 idmask = 0, zones4[3];
 	__u8 zones6[3][16];
@@ -251,6 +256,8 @@ int gen_config(struct gen_rng *r, struct vw_config *cfg)
 		return -ENOMEM;
 	/* Half the configs use flood control: open classes, rates, bans, exempt rules, blocks. */
 	flood = gen_chance(r, 50);
+	if (with_flood >= 0)
+		flood = with_flood;
 
 	if (gen_chance(r, 3))
 		cfg->nclasses = 0; /* no ports protected: everything IP is unprotected */
