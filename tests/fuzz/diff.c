@@ -1050,6 +1050,17 @@ static int regression_blockset(struct runner *rn, const struct vw_config *cfg, c
 	return setop(rn, o);
 }
 
+/* The case's config is applied at its first blockset or expect line. */
+static int case_begin(struct runner *rn, const struct vw_config *cfg, const char *name,
+		      bool *applied)
+{
+	if (*applied)
+		return 0;
+	snprintf(rn->ctx, sizeof(rn->ctx), "regression-%s", name);
+	*applied = true;
+	return begin_config(rn, cfg, 0, false);
+}
+
 /* Replay every case of the file; prints one PASS/FAIL line for the file. */
 static int run_regressions(struct runner *rn, const char *path)
 {
@@ -1097,13 +1108,9 @@ static int run_regressions(struct runner *rn, const char *path)
 				break;
 			}
 		} else if (in_case && !strncmp(s, "blockset ", 9)) {
-			if (!applied) {
-				snprintf(rn->ctx, sizeof(rn->ctx), "regression-%s", name);
-				err = begin_config(rn, &cfg, 0, false);
-				if (err)
-					break;
-				applied = true;
-			}
+			err = case_begin(rn, &cfg, name, &applied);
+			if (err)
+				break;
 			err = regression_blockset(rn, &cfg, s + 9);
 			if (err) {
 				printf("# %s:%zu: bad blockset line (NAME PREFIX/LEN CLASSES|all "
@@ -1123,13 +1130,9 @@ static int run_regressions(struct runner *rn, const char *path)
 			struct rm_result want, got;
 			int r;
 
-			if (!applied) {
-				snprintf(rn->ctx, sizeof(rn->ctx), "regression-%s", name);
-				err = begin_config(rn, &cfg, 0, false);
-				if (err)
-					break;
-				applied = true;
-			}
+			err = case_begin(rn, &cfg, name, &applied);
+			if (err)
+				break;
 			if (parse_expect(&cfg, s + 7, &want)) {
 				printf("# %s:%zu: bad expect line\n", path, lineno);
 				err = -EINVAL;
