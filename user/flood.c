@@ -910,7 +910,8 @@ int vw_ban_find(const struct vw_maps *m, __u32 gen, const __u8 *addr, __u64 now,
 	*until = 0;
 	for (c = 0; c < VW_MAX_CLASSES; c++) {
 		const struct vw_class_flood *f = &s->cls[gen % VW_GENS][c];
-		struct vw_flood_key k = {.cls = (__u8)c, .family = v4 ? VW_FAMILY_V4 : VW_FAMILY_V6};
+		struct vw_flood_key k = {.cls = (__u8)c,
+					 .family = v4 ? VW_FAMILY_V4 : VW_FAMILY_V6};
 		unsigned int i, plen = v4 ? 128 : f->v6_plen;
 		__u64 u;
 

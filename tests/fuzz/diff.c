@@ -354,8 +354,7 @@ static void reproducer(struct runner *rn, int link, const __u8 *d, size_t len,
 
 		if ((e->frag != RM_FRAG_NONE && h->exp.frag == RM_FRAG_FIRST &&
 		     !memcmp(&h->exp.frag_key, &e->frag_key, sizeof(e->frag_key))) ||
-		    (e->flood && h->exp.flood &&
-		     !memcmp(&h->exp.fkey, &e->fkey, sizeof(e->fkey))))
+		    (e->flood && h->exp.flood && !memcmp(&h->exp.fkey, &e->fkey, sizeof(e->fkey))))
 			print_frame_case(stdout, rn->cfg, h->link, h->data, h->len, h->now_ns,
 					 &h->exp);
 	}
@@ -656,7 +655,8 @@ static const char *check_state(struct runner *rn, const struct rm_result *e, cha
 		have = !bpf_map_lookup_elem(rn->maps.bans, &k, &kban);
 		if (have != !!mban || (mban && (kban.until_ns != mban->until_ns ||
 						kban.since_ns != mban->since_ns))) {
-			snprintf(buf, len, "vw_bans entry %s%llu since %llu, expected %s%llu since %llu",
+			snprintf(buf, len,
+				 "vw_bans entry %s%llu since %llu, expected %s%llu since %llu",
 				 have ? "until " : "none ",
 				 (unsigned long long)(have ? kban.until_ns : 0),
 				 (unsigned long long)(have ? kban.since_ns : 0),
@@ -878,8 +878,9 @@ static int end_flood(struct runner *rn)
 		}
 	}
 	if (nb != rn->st.nbuckets || nban != rn->st.nbans) {
-		printf("# MISMATCH %s: vw_buckets/vw_bans hold %zu/%zu entries, the model %zu/%zu\n",
-		       rn->ctx, nb, nban, rn->st.nbuckets, rn->st.nbans);
+		printf(
+		    "# MISMATCH %s: vw_buckets/vw_bans hold %zu/%zu entries, the model %zu/%zu\n",
+		    rn->ctx, nb, nban, rn->st.nbuckets, rn->st.nbans);
 		bad++;
 	}
 	for (unsigned int s = 0; s < rn->nsets; s++) {
@@ -909,8 +910,9 @@ static int end_flood(struct runner *rn)
 				 m->expires_ns != e[i].expires_ns;
 		}
 		if (differ || n != want) {
-			printf("# MISMATCH %s: block set %s differs from the model's (%zu entries)\n",
-			       rn->ctx, fuzz_set_names[s], want);
+			printf(
+			    "# MISMATCH %s: block set %s differs from the model's (%zu entries)\n",
+			    rn->ctx, fuzz_set_names[s], want);
 			bad++;
 		}
 		free(e);
@@ -1254,7 +1256,8 @@ static void random_block(struct runner *rn, struct gen_rng *r, unsigned int s,
 	plen = e->r.plen;
 	x = (unsigned int)gen_below(r, 100);
 	if (x < 30 && plen < bits) { /* longer: random bits below the prefix */
-		unsigned int to = plen + (unsigned int)gen_range_u(r, 1, bits - plen < 8 ? bits - plen : 8);
+		unsigned int to =
+		    plen + (unsigned int)gen_range_u(r, 1, bits - plen < 8 ? bits - plen : 8);
 
 		for (; plen < to; plen++)
 			if (gen_chance(r, 50))
@@ -1318,7 +1321,8 @@ static int set_random_op(struct runner *rn, struct gen *g, unsigned int op, unsi
 
 			o.e[i].r = o.e[i - 1].r;
 			o.e[i].r.mask = o.m[i].mask;
-			o.e[i].r.plen = (__u8)(plen - gen_below(gen_rng(g), plen < 3 ? plen + 1 : 3));
+			o.e[i].r.plen =
+			    (__u8)(plen - gen_below(gen_rng(g), plen < 3 ? plen + 1 : 3));
 			gen_mask_prefix(o.e[i].r.addr, o.e[i].r.plen, 16);
 			block_model(&o.e[i], s, &o.m[i]);
 		}
@@ -1359,8 +1363,8 @@ static int sets_change(struct runner *rn, struct gen *g)
 
 	rn->block_changes++;
 	err = set_random_op(rn, g, op, s,
-			    op == SETOP_ADD	? (size_t)gen_range_u(r, 1, 3)
-			    : op == SETOP_DEL	? 1
+			    op == SETOP_ADD	  ? (size_t)gen_range_u(r, 1, 3)
+			    : op == SETOP_DEL	  ? 1
 			    : op == SETOP_REPLACE ? (size_t)gen_below(r, 7)
 						  : 0);
 	sets_to_gen(rn, g);
@@ -1483,8 +1487,8 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 		const char *rt = config_roundtrip(&cfg);
 
 		if (rt) {
-			printf("# MISMATCH seed-%llu-config-%ld: %s\n", (unsigned long long)rn->seed,
-			       c, rt);
+			printf("# MISMATCH seed-%llu-config-%ld: %s\n",
+			       (unsigned long long)rn->seed, c, rt);
 			rn->mismatches++;
 		}
 		snprintf(rn->ctx, sizeof(rn->ctx), "seed-%llu-config-%ld",
@@ -1541,12 +1545,12 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 			r = run_frame(rn, fr->link, fr->data, fr->len, &e);
 			rn->frames_run++;
 			/* flood control runs after the allowlist decision (or policy open) */
-			rn->decisions += r >= 0 && (e.reason == VW_REASON_ALLOWLISTED ||
-						    e.reason == VW_REASON_NOT_ALLOWLISTED ||
-						    e.reason == VW_REASON_OPEN ||
-						    e.reason == VW_REASON_RATE_LIMITED ||
-						    e.reason == VW_REASON_BANNED ||
-						    e.reason == VW_REASON_BLOCKLISTED);
+			rn->decisions +=
+			    r >= 0 &&
+			    (e.reason == VW_REASON_ALLOWLISTED ||
+			     e.reason == VW_REASON_NOT_ALLOWLISTED || e.reason == VW_REASON_OPEN ||
+			     e.reason == VW_REASON_RATE_LIMITED || e.reason == VW_REASON_BANNED ||
+			     e.reason == VW_REASON_BLOCKLISTED);
 			if (r < 0) {
 				err = r;
 				break;
@@ -1770,9 +1774,10 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < NFLOOD_REASONS; i++)
 			nflood += rn->injected_flood[i];
 		if (!nflood) {
-			printf("FAIL fuzz_self_check: no frame with a flood control reason to alter "
-			       "(seed %llu)\n",
-			       (unsigned long long)rn->seed);
+			printf(
+			    "FAIL fuzz_self_check: no frame with a flood control reason to alter "
+			    "(seed %llu)\n",
+			    (unsigned long long)rn->seed);
 			ret = 1;
 			goto out;
 		}

@@ -415,8 +415,8 @@ void gen_config_print(const struct vw_config *cfg, FILE *out)
 			: k->policy == VW_POLICY_OPEN  ? "open"
 						       : "drop");
 		if (k->rate) {
-			fprintf(out, " rate %u/%c burst %u", k->rate, k->rate_unit == 60 ? 'm' : 's',
-				k->burst);
+			fprintf(out, " rate %u/%c burst %u", k->rate,
+				k->rate_unit == 60 ? 'm' : 's', k->burst);
 			if (k->v6_plen != VW_V6_RATE_PLEN_DEFAULT)
 				fprintf(out, " per /%u", k->v6_plen);
 			if (k->ban_secs)
@@ -632,8 +632,8 @@ int gen_config_parse_line(struct vw_config *cfg, const char *line, const char **
 		if (parse_prefix(pfx, &r, why))
 			return -EINVAL;
 		/* an exempt rule is an allow rule too (docs/config.md, "allow ... exempt") */
-		if (add_rule(cfg, &r) ||
-		    (exempt && vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap, &r))) {
+		if (add_rule(cfg, &r) || (exempt && vw_rule_list_add(&cfg->exempt, &cfg->nexempt,
+								     &cfg->exempt_cap, &r))) {
 			*why = "out of memory";
 			return -EINVAL;
 		}
@@ -1064,8 +1064,8 @@ static void pick_recent_source(struct gen *g, bool v6, __u8 *out)
 	if (n && gen_chance(&g->rng, 30)) {
 		memcpy(out, g->recent[f][gen_below(&g->rng, n)], 16);
 		if (v6 && gen_chance(&g->rng, 40))
-			for (unsigned int bit = (unsigned int)gen_range_u(&g->rng, 48, 127); bit < 128;
-			     bit++)
+			for (unsigned int bit = (unsigned int)gen_range_u(&g->rng, 48, 127);
+			     bit < 128; bit++)
 				if (gen_chance(&g->rng, 50))
 					out[bit / 8] ^= (__u8)(0x80 >> (bit % 8));
 		return;
@@ -1888,7 +1888,8 @@ static void gen_wait(struct gen *g, struct gen_frame *f)
 		if (x < 8)
 			f->wait_ns = 1;
 		else if (x < 27)
-			f->wait_ns = gen_below(&g->rng, 3 * interval / (k->burst ? k->burst : 1) + 2);
+			f->wait_ns =
+			    gen_below(&g->rng, 3 * interval / (k->burst ? k->burst : 1) + 2);
 		else if (k->ban_secs)
 			f->wait_ns = (__u64)k->ban_secs * 1000000000ULL - 2 + gen_below(&g->rng, 5);
 		else

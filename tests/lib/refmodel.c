@@ -291,7 +291,8 @@ static void decide(struct rm_result *res, __u8 verdict, __u8 reason, __u8 cls, c
 	snprintf(res->why, sizeof(res->why), "%s", why);
 }
 
-/* ---- Flood control (docs/flood.md, docs/datapath.md section 4) -------------------------------- */
+/* ---- Flood control (docs/flood.md, docs/datapath.md section 4) --------------------------------
+ */
 
 /* The first plen bits of addr (alen bytes), the rest zero. */
 static void mask_bits(__u8 *addr, unsigned int plen, unsigned int alen)
@@ -319,14 +320,16 @@ static bool set_blocks(const struct rm_state *st, unsigned int set, __u8 cls, __
 			const struct rm_block *b = &st->blocks[i];
 
 			if (b->set != set || b->family != family || b->plen >= below ||
-			    (best && b->plen <= best->plen) || !prefix_covers(b->addr, b->plen, addr))
+			    (best && b->plen <= best->plen) ||
+			    !prefix_covers(b->addr, b->plen, addr))
 				continue;
 			best = b;
 		}
 		if (!best)
 			return false;
 		if ((!best->expires_ns || best->expires_ns > st->now_ns) &&
-		    (best->mask & (1U << cls)) && (!allowlisted || (best->flags & VW_BLOCK_OVERRIDE)))
+		    (best->mask & (1U << cls)) &&
+		    (!allowlisted || (best->flags & VW_BLOCK_OVERRIDE)))
 			return true;
 		below = best->plen;
 	}
@@ -529,7 +532,8 @@ static int transport(const struct vw_config *cfg, struct rm_state *st, const __u
 		return k ? flood(cfg, st, k, l3->family, l3->saddr, true, res) : 0;
 	}
 	if (k && k->policy == VW_POLICY_OPEN) {
-		decide(res, VW_VERDICT_PASS, VW_REASON_OPEN, cls, "4: not allowlisted, policy open");
+		decide(res, VW_VERDICT_PASS, VW_REASON_OPEN, cls,
+		       "4: not allowlisted, policy open");
 		return flood(cfg, st, k, l3->family, l3->saddr, false, res);
 	}
 	if (k && k->policy == VW_POLICY_MONITOR)
@@ -570,7 +574,7 @@ static void later_fragment(const struct rm_state *st, struct rm_result *res)
 
 /* Section 2: IPv4. */
 static int ipv4(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, size_t len,
-		 size_t avail, size_t off, struct rm_result *res)
+		size_t avail, size_t off, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
 	unsigned int ihl, tot, fragw, fofs;
@@ -657,7 +661,7 @@ static bool is_v6_ext(__u8 nh)
 
 /* Section 3: IPv6. */
 static int ipv6(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, size_t len,
-		 size_t avail, size_t off, struct rm_result *res)
+		size_t avail, size_t off, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
 	struct l3_info l3 = {.family = VW_FAMILY_V6};

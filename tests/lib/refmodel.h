@@ -57,8 +57,8 @@ struct rm_rate {
  * IPv6 source is never the same source as an IPv4 one, whatever its bits. */
 struct rm_flood_key {
 	__u8 cls;
-	__u8 family;	/* VW_FAMILY_V4 or VW_FAMILY_V6 */
-	__u8 addr[16];	/* IPv4 in addr[0..3]; IPv6 masked to the class's per /N */
+	__u8 family;   /* VW_FAMILY_V4 or VW_FAMILY_V6 */
+	__u8 addr[16]; /* IPv4 in addr[0..3]; IPv6 masked to the class's per /N */
 };
 
 /* One GCRA bucket (model of a vw_buckets entry): the theoretical arrival time. */
