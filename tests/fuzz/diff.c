@@ -3,9 +3,13 @@
  * Differential packet fuzzer: every frame runs through the real XDP program
  * (bpf_prog_test_run_opts) and through the reference model (tests/lib/refmodel.c), under random
  * configs applied with vw_apply(). The XDP action, the one counter cell that moved (which gives
- * verdict, reason and class), the vw_frags entry a first fragment stores, and the vw_sources
- * entry a drop/monitor updates must all agree. Regression cases (tests/fuzz/regressions.txt) are
- * replayed first. A mismatch prints a reproducer in the regression-file format.
+ * verdict, reason and class), the vw_frags entry a first fragment stores, the vw_sources entry a
+ * drop/monitor updates, and the vw_buckets/vw_bans entries of a source that reaches the rate
+ * stage must all agree. Flood control starts afresh with each config: the config's block
+ * statements go to the set "config" as load puts them there, named sets are filled and changed
+ * between frames through the block commands' C API, and the test clock moves between frames
+ * (bpf/flood.h). Regression cases (tests/fuzz/regressions.txt) are replayed first. A mismatch
+ * prints a reproducer in the regression-file format.
  *
  * Usage: diff [--frames N] [--seed S] [--configs K] [--regressions FILE|--no-regressions]
  *             [--pcaps DIR|--no-pcaps] [--max-mismatches M] [--self-check] [--strict]
@@ -1479,8 +1483,8 @@ static int run_random(struct runner *rn, struct gen *g, long frames, long config
 		return -ENOMEM;
 	memset(&cfg, 0, sizeof(cfg));
 	for (long c = 0; c < configs && done < frames && !err; c++) {
-		/* the self-check alternates configs with flood control and without */
-		err = gen_config_flood(gen_rng(g), &cfg, rn->inject_every ? (int)(c % 2 == 0) : -1);
+		/* configs with flood control and without alternate */
+		err = gen_config_flood(gen_rng(g), &cfg, c % 2 == 0);
 		if (err)
 			break;
 		rn->cfg_no = (unsigned int)c;

@@ -4,9 +4,9 @@
 # answers (--self-check), replays tests/fuzz/regressions.txt, then runs random frames under random
 # configs through the XDP program and the reference model: FUZZ_FRAMES (default 6000) for each
 # fixed seed of tests/fuzz/seeds, where at least 30% of the frames must reach the allowlist
-# decision, then FUZZ_RANDOM_FRAMES (default 8000) for one random seed, printed (FUZZ_SEED fixes
-# it). A failure prints a reproducer for each mismatch (paste it into regressions.txt once
-# understood). No network, no pins: the runner loads its own private copy of the object.
+# decision (and the flood control after it), then FUZZ_RANDOM_FRAMES (default 8000) for one
+# random seed, printed (FUZZ_SEED fixes it). A failure prints a reproducer for each mismatch
+# (paste it into regressions.txt once understood). No network, no pins: the runner loads its own private copy of the object.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}

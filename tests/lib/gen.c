@@ -99,14 +99,14 @@ static void gen_class_ports(struct gen_rng *r, struct vw_class *k, struct port_u
 /* Flood options of a class (docs/config.md, "Flood control on a class"), small enough that the
  * frames of a run go over them: a few packets a second or a minute, short bursts, bans from a
  * second to a week, IPv6 sources shared per /N at and around /64. */
-static void gen_class_flood(struct gen_rng *r, struct vw_class *k)
+static void gen_class_flood(struct gen_rng *r, struct vw_class *k, bool rate)
 {
 	static const __u8 pers[] = {1, 16, 32, 48, 56, 60, 63, 65, 72, 96, 104, 112, 127, 128};
 	unsigned int x;
 
 	if (gen_chance(r, 25))
 		k->policy = VW_POLICY_OPEN;
-	if (!gen_chance(r, 65))
+	if (!gen_chance(r, 65) && !rate)
 		return;
 	if (gen_chance(r, 70)) {
 		k->rate_unit = 1;
@@ -246,7 +246,7 @@ int gen_config_flood(struct gen_rng *r, struct vw_config *cfg, int with_flood)
 	__u32 idmask = 0, zones4[3];
 	__u8 zones6[3][16];
 	unsigned int nrules;
-	bool flood;
+	bool flood, rates = false;
 	int err = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -277,8 +277,9 @@ int gen_config_flood(struct gen_rng *r, struct vw_config *cfg, int with_flood)
 		snprintf(k->name, sizeof(k->name), "k%u", id);
 		k->policy = gen_chance(r, 30) ? VW_POLICY_MONITOR : VW_POLICY_DROP;
 		k->v6_plen = VW_V6_RATE_PLEN_DEFAULT;
-		if (flood)
-			gen_class_flood(r, k);
+		if (flood) /* the last class has a rate when no other has */
+			gen_class_flood(r, k, c + 1 == cfg->nclasses && !rates);
+		rates |= k->rate != 0;
 		gen_class_ports(r, k, use);
 	}
 	free(use);

@@ -61,7 +61,8 @@ struct gen_rng *gen_rng(struct gen *g);
  * rules and block statements. rules, exempt and blocks are malloc'ed: release with
  * gen_config_free(). Returns 0 or -ENOMEM. */
 int gen_config(struct gen_rng *r, struct vw_config *cfg);
-/* The same, with flood control in the config (with_flood 1), not (0) or in half of them (-1). */
+/* The same, with flood control in the config (with_flood 1: at least one class with a rate), not
+ * (0), or in half of them (-1). */
 int gen_config_flood(struct gen_rng *r, struct vw_config *cfg, int with_flood);
 void gen_config_free(struct vw_config *cfg);
 /* Write cfg as config-file text (class, allow and block statements). */
