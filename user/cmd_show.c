@@ -401,7 +401,7 @@ int cmd_stats(struct vw_cli *cli)
 	rc = vw_stats_context(&m, &x);
 	if (rc)
 		goto out;
-	err = vw_counters_read(m.counters, s);
+	err = vw_counters_read(m.counters, s, x.ifs);
 	if (err) {
 		pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
 		rc = -EIO;
@@ -431,7 +431,7 @@ int cmd_stats(struct vw_cli *cli)
 		rc = vw_stats_context(&m, &x);
 		if (rc)
 			goto out;
-		err = vw_counters_read(m.counters, s);
+		err = vw_counters_read(m.counters, s, x.ifs);
 		if (err) {
 			pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
 			rc = -EIO;

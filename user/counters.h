@@ -30,8 +30,9 @@ struct vw_stats_ctx {
  * 0 or -errno (says why on failure). */
 int vw_read_gens(const struct vw_maps *m, __u32 *gen, struct vw_gen_cfg *live,
 		 struct vw_gen_cfg *other);
-/* Sum vw_counters (fd) into s. 0 or -errno. */
-int vw_counters_read(int fd, struct vw_snapshot *s);
+/* Sum vw_counters (fd) into s: the slots of the registered interfaces ifs[VW_MAX_IFACES] and
+ * the slot "other" (the others hold zeros, and are zero in s). 0 or -errno. */
+int vw_counters_read(int fd, struct vw_snapshot *s, const struct vw_iface *ifs);
 /* Labels of counter index k. */
 void vw_labels_of(const struct vw_stats_ctx *x, __u32 k, struct vw_labels *l);
 /* Fill x from the maps; 0 or -errno. */

@@ -219,7 +219,7 @@ int vw_prom_write(FILE *f, const struct vw_maps *m)
 		err = -EIO;
 		goto out;
 	}
-	err = vw_counters_read(m->counters, s);
+	err = vw_counters_read(m->counters, s, x->ifs);
 	if (err) {
 		pr_warn("cannot read vw_counters: %s\n", vw_bpf_strerror(err));
 		goto out;
