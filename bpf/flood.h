@@ -255,22 +255,21 @@ static long block_step(__u64 i, void *arg)
 	d[3] &= plen_word_mask(plen, 2);
 	d[4] &= plen_word_mask(plen, 3);
 	table = bpf_map_lookup_elem(&vw_block, &w->set);
-	if (!table)
-		return 0;
-	v = bpf_map_lookup_elem(table, &k);
-	if (!v)
-		return 0;
-	if ((v->mask & w->cbit) && (!w->allowlisted || (v->flags & VW_BLOCK_OVERRIDE)) &&
-	    (!v->expires_ns || v->expires_ns > flood_now_lazy(&w->now))) {
-		w->hit = 1;
-		return 1;
+	v = table ? bpf_map_lookup_elem(table, &k) : NULL;
+	if (v) {
+		if ((v->mask & w->cbit) && (!w->allowlisted || (v->flags & VW_BLOCK_OVERRIDE)) &&
+		    (!v->expires_ns || v->expires_ns > flood_now_lazy(&w->now))) {
+			w->hit = 1;
+			return 1;
+		}
+		if (++w->found >= VW_BLOCK_TRIES) {
+			w->lens[0] = 0; /* this set is done */
+			w->lens[1] = 0;
+			w->lens[2] = 0;
+		}
 	}
-	if (++w->found >= VW_BLOCK_TRIES) {
-		w->lens[0] = 0; /* this set is done */
-		w->lens[1] = 0;
-		w->lens[2] = 0;
-	}
-	return 0;
+	/* nothing left to try: end here rather than in one more step */
+	return !(w->lens[0] | w->lens[1] | w->lens[2]) && !w->sets;
 }
 
 /* Steps a lookup can take at most: every length of both families in every set, and a start
