@@ -80,6 +80,15 @@ struct {
 	__type(value, struct vw_block_set);
 } vw_block_sets SEC(".maps");
 
+/* Never read by the program: the layout and class names of the block sets, for the voipwall that
+ * reuses them after a restart (include/voipwall.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vw_block_meta);
+} vw_block_meta SEC(".maps");
+
 /* The clock of rate limits, bans and expiries is CLOCK_MONOTONIC (bpf_ktime_get_ns). Test
  * runners set vw_test_clock before loading, then drive vw_test_now_ns (.bss) to replay seconds of
  * traffic in milliseconds; in every other load the constant is 0 and the verifier removes the

@@ -187,12 +187,15 @@ enum vw_policy {
 /* Every map of the program, named vw_<name>, in one list:
  *   PINNED(name)   a map of the pinned state: pinned as DIR/vw_<name>, kept across loads (its
  *                  fd is a field of userspace's struct vw_maps);
+ *   KEPT(name)     a PINNED map that also outlives the unload of the last interface (the block
+ *                  sets the feeders fill): unload --all leaves it in DIR, the next load reuses
+ *                  it, unload --all --purge removes it (docs/cli.md, "Pinned state");
  *   PROGRAM(name)  a map only the program holds, never pinned: it lives as long as the program
  *                  (capture finds its maps through the pinned program).
  * struct vw_maps, vw_map_descs and VW_NUM_MAPS are generated from it; the build checks it against
  * the skeleton both ways (user/maps.c) and a unit test checks the pin directory table of
  * docs/cli.md against it. A new map is added here. */
-#define VW_MAPS(PINNED, PROGRAM)                                                                   \
+#define VW_MAPS(PINNED, KEPT, PROGRAM)                                                             \
 	PINNED(active)                                                                             \
 	PINNED(gen_cfg)                                                                            \
 	PINNED(ports)                                                                              \
@@ -217,8 +220,9 @@ enum vw_policy {
 	PINNED(buckets)                                                                            \
 	PINNED(bans)                                                                               \
 	PINNED(exempt)                                                                             \
-	PINNED(block)                                                                              \
-	PINNED(block_sets)                                                                         \
+	KEPT(block)                                                                                \
+	KEPT(block_sets)                                                                           \
+	KEPT(block_meta)                                                                           \
 	PROGRAM(src_rate)                                                                          \
 	PROGRAM(link_end)                                                                          \
 	PROGRAM(cap_ring)                                                                          \
@@ -226,10 +230,12 @@ enum vw_policy {
 	PROGRAM(cap_buf)
 #define VW_MAP_NONE(name)
 #define VW_MAP_ONE(name) +1
-/* Maps of the pinned state. */
-#define VW_NUM_MAPS (0 VW_MAPS(VW_MAP_ONE, VW_MAP_NONE))
+/* Maps of the pinned state (kept ones included). */
+#define VW_NUM_MAPS (0 VW_MAPS(VW_MAP_ONE, VW_MAP_ONE, VW_MAP_NONE))
+/* Maps of the pinned state that outlive the unload of the last interface. */
+#define VW_NUM_KEPT_MAPS (0 VW_MAPS(VW_MAP_NONE, VW_MAP_ONE, VW_MAP_NONE))
 /* Every map of the program. */
-#define VW_NUM_PROGRAM_MAPS (0 VW_MAPS(VW_MAP_ONE, VW_MAP_ONE))
+#define VW_NUM_PROGRAM_MAPS (0 VW_MAPS(VW_MAP_ONE, VW_MAP_ONE, VW_MAP_ONE))
 
 /* ---- Map values and keys ------------------------------------------------------------------- */
 
@@ -519,7 +525,22 @@ struct vw_block_set {
 	__u64 lens6[3];
 };
 
+/* vw_block_meta: ARRAY[1] of struct vw_block_meta, what a later voipwall needs to read the kept
+ * block sets (userspace only): the layout they were written in, and the class names their masks
+ * mean (bit c: class_names[c], as the last config loaded named class id c). */
+/* Bump when struct vw_block_val, vw_block_set, vw_block_meta or vw_lpm_key, or the type or size
+ * of vw_block, its tries or vw_block_sets change: a load then refuses the sets kept by an older
+ * voipwall instead of misreading them. */
+#define VW_BLOCK_LAYOUT 1
+struct vw_block_meta {
+	__u32 layout;     /* VW_BLOCK_LAYOUT of the voipwall that wrote the sets */
+	__u32 class_mask; /* bit c: class_names[c] is set */
+	char class_names[VW_MAX_CLASSES][VW_CLASS_NAME_MAX];
+};
+
 #ifndef __bpf__
+_Static_assert(sizeof(struct vw_block_meta) == 8 + VW_MAX_CLASSES * VW_CLASS_NAME_MAX,
+	       "vw_block_meta layout");
 _Static_assert(sizeof(struct vw_class_flood) == 40, "vw_class_flood layout");
 _Static_assert(sizeof(struct vw_flood_key) == 20, "vw_flood_key layout");
 _Static_assert(sizeof(struct vw_lpm_key) == 24, "vw_lpm_key layout");

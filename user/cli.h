@@ -52,6 +52,7 @@ enum vw_opt {
 	VW_OPT_CAPTURE = 1 << 9, /* any of capture's own options */
 	VW_OPT_BLOCK = 1 << 10, /* --set, --for, --override-allowlist */
 	VW_OPT_CLASS = 1 << 11, /* --class: capture's filter, block add's classes */
+	VW_OPT_PURGE = 1 << 12, /* unload --all --purge: the kept block sets too */
 };
 
 /* capture's options. */
@@ -71,6 +72,7 @@ struct vw_cli {
 	const char *pin_dir;  /* --pin-dir, $VOIPWALL_PIN_DIR, or VW_DEFAULT_PIN_DIR */
 	bool pin_dir_default; /* the default: bpffs may be mounted for it */
 	bool json, verbose, force, all, prometheus;
+	bool purge; /* unload --all --purge */
 	bool multiprog; /* load --multiprog: through libxdp's dispatcher even when alone */
 	enum vw_attach_mode mode;
 	double watch; /* seconds; 0: no --watch */

@@ -5,8 +5,10 @@
  * (docs/feeders.md); the maps behind it are not.
  *
  * Sets live beside the config generations: a reload keeps them (but for the set "config", which
- * the config file's block statements fill), and so does a restart of voipwall. Expired entries
- * stop matching in the data path at once; each change sweeps them out of the tries.
+ * the config file's block statements fill), and so does a restart of voipwall: their maps are
+ * KEPT (keep.h), left pinned by the unload of the last interface and reused by the next load.
+ * With nothing loaded, the commands work on those kept maps. Expired entries stop matching in
+ * the data path at once; each change sweeps them out of the tries.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -17,6 +19,7 @@
 #include <time.h>
 #include "cli.h"
 #include "flood.h"
+#include "keep.h"
 #include "log.h"
 #include "pin.h"
 
@@ -121,6 +124,19 @@ static __u64 realtime_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+/* The classes the masks of m's sets name: the live config's, or with nothing loaded (only the
+ * kept maps open) those of the last config loaded. */
+static int set_classes(const struct vw_maps *m, struct vw_config *cfg)
+{
+	__u32 gen;
+	int err;
+
+	if (m->active < 0)
+		return vw_keep_classes(m, cfg);
+	err = vw_gen_active(m, &gen);
+	return err ? err : vw_gen_read_config(m, gen, cfg);
+}
+
 /* --class names against the live config; all classes without --class. */
 static int class_mask(const struct vw_cli *cli, const struct vw_maps *m, __u32 *mask)
 {
@@ -128,15 +144,12 @@ static int class_mask(const struct vw_cli *cli, const struct vw_maps *m, __u32 *
 	char *msgs = NULL;
 	size_t len = 0;
 	FILE *f;
-	__u32 gen;
 	int err;
 
 	*mask = VW_BLOCK_ALL_CLASSES;
 	if (!cli->block_classes)
 		return 0;
-	err = vw_gen_active(m, &gen);
-	if (!err)
-		err = vw_gen_read_config(m, gen, &cfg);
+	err = set_classes(m, &cfg);
 	if (err) {
 		pr_warn("cannot read the live config: %s\n", vw_bpf_strerror(err));
 		return -EIO;
@@ -165,6 +178,30 @@ static const char *set_name(const struct vw_cli *cli)
 	return cli->block_set ? cli->block_set : VW_BLOCK_SET_MANUAL;
 }
 
+/* The pinned maps, or with nothing loaded the kept block sets alone (saying so on stderr). */
+static int open_sets(struct vw_cli *cli, struct vw_maps *m)
+{
+	int err = vw_cli_need_privs(cli);
+
+	if (err)
+		return err;
+	err = vw_maps_open_pinned(cli->pin_dir, m);
+	if (err == -ENOENT) {
+		int kerr = vw_keep_open(cli->pin_dir, m);
+
+		if (!kerr) {
+			fprintf(stderr,
+				"voipwall: not loaded; working on the block sets kept in %s for the "
+				"next load\n",
+				cli->pin_dir);
+			return 0;
+		}
+		if (kerr != -ENOENT)
+			return vw_sys_err(kerr);
+	}
+	return err ? vw_cli_maps_error(cli, err) : 0;
+}
+
 /* Privileges, the lock, the maps; then the expired entries of every set swept out. */
 static int begin(struct vw_cli *cli, struct vw_maps *m, int *lock_fd)
 {
@@ -176,7 +213,7 @@ static int begin(struct vw_cli *cli, struct vw_maps *m, int *lock_fd)
 	*lock_fd = vw_cli_lock(cli);
 	if (*lock_fd < 0)
 		return -EIO;
-	rc = vw_cli_open_maps(cli, m);
+	rc = open_sets(cli, m);
 	if (rc)
 		return rc;
 	if (vw_block_sweep(m, vw_flood_now(), &swept))
@@ -368,26 +405,21 @@ void vw_format_left(__u64 expires_ns, __u64 now_ns, char *buf, size_t len)
 static int block_list(struct vw_cli *cli)
 {
 	char names[VW_BLOCK_SETS][VW_BLOCK_SET_NAME_MAX];
-	struct vw_gen_cfg gc;
 	struct vw_config cfg = {};
 	struct vw_maps m;
 	__u64 now = vw_flood_now();
 	bool found = false;
 	int rc;
-	__u32 gen;
 
 	vw_maps_init(&m);
 	if (cli->argc != 1 || cli->block_for || cli->block_classes || cli->block_override) {
 		pr_warn("usage: block list [--set NAME]\n");
 		return -EINVAL;
 	}
-	rc = vw_cli_open_maps(cli, &m);
+	rc = open_sets(cli, &m);
 	if (rc)
 		return rc;
-	rc = vw_cli_live_gen(&m, &gen, &gc);
-	if (rc)
-		goto out;
-	if (vw_gen_read_config(&m, gen, &cfg) || vw_block_set_names(&m, names)) {
+	if (set_classes(&m, &cfg) || vw_block_set_names(&m, names)) {
 		pr_warn("cannot read the live state\n");
 		rc = -EIO;
 		goto out;
@@ -477,6 +509,12 @@ int vw_cli_config_blocks(const struct vw_maps *m, const struct vw_config *cfg)
 	free(e);
 	if (err && err != -ENOENT) {
 		pr_warn("cannot apply the config's block statements: %s\n", vw_bpf_strerror(err));
+		return -EIO;
+	}
+	/* what the entries' class masks mean, for the load that reuses the sets after a restart */
+	err = vw_keep_record(m, cfg);
+	if (err) {
+		pr_warn("cannot record the classes of the block sets: %s\n", vw_bpf_strerror(err));
 		return -EIO;
 	}
 	return 0;

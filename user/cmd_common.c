@@ -14,6 +14,7 @@
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include "cli.h"
+#include "keep.h"
 #include "log.h"
 #include "names.h"
 #include "pin.h"
@@ -107,7 +108,12 @@ int vw_cli_open_maps(const struct vw_cli *cli, struct vw_maps *m)
 
 int vw_cli_maps_error(const struct vw_cli *cli, int err)
 {
-	if (err == -ENOENT)
+	char kept[96];
+
+	if (err == -ENOENT && vw_keep_describe(cli->pin_dir, kept, sizeof(kept)))
+		pr_warn("voipwall is not loaded (%s holds only %s, kept for the next load)\n",
+			cli->pin_dir, kept);
+	else if (err == -ENOENT)
 		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
 	else if (err == -EBADF)
 		pr_warn("%s is incomplete (some maps are missing); run 'voipwall unload --all' "

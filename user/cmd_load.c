@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include "cli.h"
 #include "log.h"
+#include "flood.h"
+#include "keep.h"
 #include "link.h"
 #include "pin.h"
 #include "state.h"
@@ -24,7 +26,7 @@ struct target {
 };
 
 static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u32 prog_id,
-			 const struct vw_gen_cfg *gc)
+			 const struct vw_gen_cfg *gc, const char *kept)
 {
 	if (cli->json) {
 		vw_json_obj_begin(&cli->jw);
@@ -33,6 +35,7 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 		vw_json_kv_str(&cli->jw, "config", gc->source);
 		vw_json_kv_bool(&cli->jw, "builtin", gc->flags & VW_GEN_BUILTIN);
 		vw_json_kv_uint(&cli->jw, "serial", gc->serial);
+		vw_json_kv_str(&cli->jw, "kept_block_sets", kept ? kept : "");
 		vw_json_key(&cli->jw, "interfaces");
 		vw_json_arr_begin(&cli->jw);
 		for (int i = 0; i < n; i++) {
@@ -67,6 +70,8 @@ static void print_loaded(struct vw_cli *cli, const struct target *ts, int n, __u
 		       gc->serial);
 	else
 		printf("config: %s, serial %u\n", gc->source, gc->serial);
+	if (kept)
+		printf("block sets kept from before: %s\n", kept);
 }
 
 /* Which entry point judges t's frames; interfaces of other link types are refused. */
@@ -156,10 +161,11 @@ static int resolve_targets(const struct vw_cli *cli, struct target *ts)
 }
 
 /* The interfaces already attached (none when nothing is loaded yet), and cfg's class ids: those
- * of the live generation kept. */
+ * of the live generation kept, or on a first load those the kept block sets' classes had. */
 static int read_state(struct vw_state *st, bool fresh, struct vw_iface *ifs,
 		      struct vw_config *cfg)
 {
+	struct vw_gen_cfg *prev = fresh ? NULL : &st->live;
 	int err;
 
 	memset(ifs, 0, VW_MAX_IFACES * sizeof(*ifs));
@@ -169,8 +175,22 @@ static int read_state(struct vw_state *st, bool fresh, struct vw_iface *ifs,
 			err = vw_state_read_ifaces(st, ifs, true);
 		if (err)
 			return err;
+	} else {
+		err = vw_state_open_kept(st);
+		if (err)
+			return err;
+		if (st->has_kept) {
+			/* st->live is free until the state is created */
+			err = vw_keep_prev_classes(&st->kept, &st->live);
+			if (err) {
+				pr_warn("cannot read the kept block sets' classes: %s\n",
+					strerror(-err));
+				return err;
+			}
+			prev = &st->live;
+		}
 	}
-	err = vw_config_assign_ids(cfg, fresh ? NULL : &st->live);
+	err = vw_config_assign_ids(cfg, prev);
 	if (err) {
 		pr_warn("cannot assign class ids: %s\n", strerror(-err));
 		return -EINVAL;
@@ -257,7 +277,7 @@ static int attach_all(struct vw_state *st, bool fresh, struct target *ts, int n,
 		fprintf(stderr, "voipwall: detached %s again\n", ts[i].name);
 	}
 	if (fresh)
-		vw_state_remove(st);
+		vw_state_remove(st, st->has_kept);
 	return vw_sys_err(err);
 }
 
@@ -266,6 +286,7 @@ int cmd_load(struct vw_cli *cli)
 	struct vw_iface ifs[VW_MAX_IFACES];
 	struct vw_config cfg = {};
 	struct target *ts = NULL;
+	char kept[96] = "";
 	struct vw_state st;
 	bool fresh;
 	int err;
@@ -289,6 +310,8 @@ int cmd_load(struct vw_cli *cli)
 	if (err)
 		goto out;
 	fresh = !vw_state_loaded(&st);
+	if (fresh)
+		vw_keep_describe(cli->pin_dir, kept, sizeof(kept));
 	err = read_state(&st, fresh, ifs, &cfg);
 	if (!err)
 		err = check_targets(cli, ts, ifs);
@@ -299,7 +322,8 @@ int cmd_load(struct vw_cli *cli)
 	if (!err)
 		err = vw_cli_config_blocks(&st.maps, &cfg);
 	if (!err && !vw_cli_live_gen(&st.maps, &st.gen, &st.live))
-		print_loaded(cli, ts, cli->argc, st.prog_id, &st.live);
+		print_loaded(cli, ts, cli->argc, st.prog_id, &st.live,
+			     st.has_kept && kept[0] ? kept : NULL);
 out:
 	vw_state_close(&st);
 	vw_config_free(&cfg);
@@ -307,13 +331,58 @@ out:
 	return err;
 }
 
-/* unload --all with nothing loaded: remove what a crashed load may have left. */
+/* unload --all with nothing loaded: remove what a crashed load or unload may have left, but for
+ * the kept block sets (unless --purge). */
 static int unload_leftovers(const struct vw_cli *cli)
 {
-	if (access(cli->pin_dir, F_OK) == 0 && vw_pin_remove_all(cli->pin_dir))
+	struct vw_maps kept;
+	char desc[96] = "";
+	bool keep;
+
+	if (access(cli->pin_dir, F_OK)) {
+		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
+		return -ENOENT;
+	}
+	keep = !vw_maps_open_kept(cli->pin_dir, &kept);
+	vw_maps_close(&kept);
+	vw_keep_describe(cli->pin_dir, desc, sizeof(desc));
+	if (keep && cli->purge) {
+		if (vw_pin_remove_all(cli->pin_dir))
+			return -EIO;
+		if (!cli->json)
+			printf("removed the block sets kept in %s%s%s\n", cli->pin_dir,
+			       desc[0] ? ": " : "", desc);
+		return 0;
+	}
+	if (keep ? vw_pin_remove_keep(cli->pin_dir) : vw_pin_remove_all(cli->pin_dir))
 		return -EIO;
-	pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
+	if (keep)
+		pr_warn("voipwall is not loaded (%s holds only the block sets kept for the next "
+			"load%s%s; 'voipwall unload --all --purge' removes them)\n",
+			cli->pin_dir, desc[0] ? ": " : "", desc);
+	else
+		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
 	return -ENOENT;
+}
+
+/* With every interface gone: whether the block sets stay for the next load (not with --purge;
+ * only when a set other than "config", which the config file fills, is left). The set "config"
+ * is emptied either way. */
+static bool keep_sets(const struct vw_cli *cli, const struct vw_maps *m, char *desc, size_t len)
+{
+	unsigned long long entries;
+	unsigned int sets;
+	__u32 slot;
+
+	if (cli->purge)
+		return false;
+	if (!vw_block_set_slot(m, VW_BLOCK_SET_CONFIG, false, &slot))
+		vw_block_flush(m, slot);
+	if (vw_keep_count(m, &sets, &entries) || !sets)
+		return false;
+	snprintf(desc, len, "%u block set%s (%llu entr%s)", sets, sets == 1 ? "" : "s", entries,
+		 entries == 1 ? "y" : "ies");
+	return true;
 }
 
 /* The vw_ifaces slots of the interfaces named, by ifindex, or by name when the interface is
@@ -375,13 +444,18 @@ static int detach_picked(struct vw_cli *cli, struct vw_state *st, const struct v
 int cmd_unload(struct vw_cli *cli)
 {
 	struct vw_iface ifs[VW_MAX_IFACES];
-	bool pick[VW_MAX_IFACES] = {};
+	bool pick[VW_MAX_IFACES] = {}, keep = false;
+	char kept[96] = "";
 	struct vw_state st;
 	int err, left = 0;
 
 	vw_state_init(&st, cli);
 	if (cli->all == (cli->argc > 0)) {
 		pr_warn("unload: name the interfaces, or give --all\n");
+		return -EINVAL;
+	}
+	if (cli->purge && !cli->all) {
+		pr_warn("unload: --purge goes with --all\n");
 		return -EINVAL;
 	}
 	err = vw_state_lock(&st);
@@ -393,9 +467,14 @@ int cmd_unload(struct vw_cli *cli)
 	}
 	err = vw_maps_open_pinned(cli->pin_dir, &st.maps);
 	if (err == -EBADF && cli->all) {
+		struct vw_maps kept;
+		bool keep = !cli->purge && !vw_maps_open_kept(cli->pin_dir, &kept);
+
 		/* damaged (maps missing): removing every pin detaches every link */
-		fprintf(stderr, "voipwall: %s is incomplete; removing all of it\n", cli->pin_dir);
-		err = vw_state_remove(&st) ? -EIO : 0;
+		vw_maps_close(&kept);
+		fprintf(stderr, "voipwall: %s is incomplete; removing all of it%s\n", cli->pin_dir,
+			keep ? " but the kept block sets" : "");
+		err = vw_state_remove(&st, keep) ? -EIO : 0;
 		if (!err && !cli->json)
 			printf("removed the pinned state in %s\n", cli->pin_dir);
 		goto out;
@@ -415,14 +494,20 @@ int cmd_unload(struct vw_cli *cli)
 	}
 	err = detach_picked(cli, &st, ifs, pick, &left);
 	if (!left && !err) {
-		if (vw_state_remove(&st))
+		keep = keep_sets(cli, &st.maps, kept, sizeof(kept));
+		if (vw_state_remove(&st, keep))
 			err = -EIO;
+		else if (!cli->json && keep)
+			printf("removed the pinned state in %s but %s, kept for the next load "
+			       "('voipwall unload --all --purge' removes them)\n",
+			       cli->pin_dir, kept);
 		else if (!cli->json)
 			printf("removed the pinned state in %s\n", cli->pin_dir);
 	}
 	if (cli->json) {
 		vw_json_arr_end(&cli->jw);
-		vw_json_kv_bool(&cli->jw, "removed_pin_dir", !left && !err);
+		vw_json_kv_bool(&cli->jw, "removed_pin_dir", !left && !err && !keep);
+		vw_json_kv_str(&cli->jw, "kept_block_sets", keep ? kept : "");
 		if (err)
 			vw_json_kv_str(&cli->jw, "error", vw_log_errors());
 		vw_json_obj_end(&cli->jw);

@@ -446,11 +446,16 @@ static void set_count(const struct vw_maps *m, __u32 slot, long long n, bool abs
 	bpf_map_update_elem(m->block_sets, &slot, &set, BPF_ANY);
 }
 
-/* Say whether the set holds entries in vw_flood.block_sets (the program skips empty sets). */
+/* Say whether the set holds entries in vw_flood.block_sets (the program skips empty sets). With
+ * nothing loaded (the kept sets alone, no vw_flood) there is nothing to say: the next load sets
+ * the bits of the kept sets that hold entries. */
 static int set_active(const struct vw_maps *m, __u32 slot, bool on)
 {
-	struct vw_flood_state *s = state_map(m);
+	struct vw_flood_state *s;
 
+	if (m->flood < 0)
+		return 0;
+	s = state_map(m);
 	if (!s)
 		return -errno;
 	if (on)

@@ -41,9 +41,14 @@ static const struct cmd cmds[] = {
      "mode; libxdp pins the dispatcher under $LIBXDP_BPFFS (default /sys/fs/bpf). An\n"
      "interface that is already loaded, or that runs another XDP program attached without\n"
      "the dispatcher, is an error.\n"},
-    {"unload", cmd_unload, VW_OPT_ALL | CHANGE_OPTS, "unload IFACE... | --all",
+    {"unload", cmd_unload, VW_OPT_ALL | VW_OPT_PURGE | CHANGE_OPTS,
+     "unload IFACE... | --all [--purge]",
      "Detach the filter from the interfaces (--all: from every interface). When no interface\n"
-     "is left, every pinned object and the pin directory are removed.\n"},
+     "is left, every pinned object is removed but the block sets the feeders filled (every\n"
+     "named set but 'config'): they stay in the pin directory and the next load uses them\n"
+     "again, so a restart does not lift fail2ban, APIBAN or CrowdSec blocks. With nothing\n"
+     "loaded, block add|del|list|flush|replace change those kept sets.\n"
+     "  --purge   with --all: remove the kept block sets too, and the pin directory\n"},
     {"reload", cmd_reload, VW_OPT_FORCE | CHANGE_OPTS, "reload [--force]",
      "Read the config again (-c FILE, or else the file the running config was loaded from) and\n"
      "switch the running filter to it atomically: the new tables are built in the inactive\n"
@@ -103,7 +108,9 @@ static const struct cmd cmds[] = {
      "even when it is allowlisted. Without it, an allowlisted source is never blocked.\n"
      "--for 30s|10m|1h|7d: the entry stops matching then, with no command. The set is 'manual'\n"
      "without --set; the set 'config' holds the config file's block statements. Sets survive\n"
-     "reload and later runs of voipwall ('unload --all' removes them with the rest).\n"
+     "reload and restarts: 'unload --all' keeps them for the next load ('unload --all --purge'\n"
+     "removes them). With nothing loaded, these commands change the kept sets (--class names\n"
+     "the classes of the last config loaded).\n"
      "'-' reads prefixes from standard input, one a line.\n"},
     {"capture", cmd_capture, VW_OPT_CAPTURE | VW_OPT_CLASS,
      "capture [IFACE...] [--verdict drop|monitor|pass|any] [--class C] [--reason R]\n"
@@ -143,6 +150,7 @@ static const struct {
     {VW_OPT_CAPTURE, NULL /* capture_opt */},
     {VW_OPT_BLOCK, "--set/--for/--override-allowlist"},
     {VW_OPT_CLASS, "--class"},
+    {VW_OPT_PURGE, "--purge"},
 };
 
 /* The first of capture's options given, for "does not apply" messages. */
@@ -215,6 +223,7 @@ enum {
 	OPT_RATE,
 	OPT_HEP,
 	OPT_HEP_ID,
+	OPT_PURGE,
 };
 
 static const struct option long_opts[] = {
@@ -241,6 +250,7 @@ static const struct option long_opts[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"hep", required_argument, NULL, OPT_HEP},
     {"hep-id", required_argument, NULL, OPT_HEP_ID},
+    {"purge", no_argument, NULL, OPT_PURGE},
     {NULL, 0, NULL, 0},
 };
 
@@ -398,6 +408,10 @@ static int parse_args(struct vw_cli *cli, int argc, char **argv, bool *help)
 		case OPT_ALL:
 			cli->opts |= VW_OPT_ALL;
 			cli->all = true;
+			break;
+		case OPT_PURGE:
+			cli->opts |= VW_OPT_PURGE;
+			cli->purge = true;
 			break;
 		case OPT_PROMETHEUS:
 			cli->opts |= VW_OPT_PROMETHEUS;

@@ -8,14 +8,16 @@
 #include "voipwall.skel.h"
 
 const struct vw_map_desc vw_map_descs[VW_NUM_MAPS] = {
-#define VW_MAP_DESC(name) {"vw_" #name, offsetof(struct vw_maps, name)},
-    VW_MAPS(VW_MAP_DESC, VW_MAP_NONE)
+#define VW_MAP_DESC(name) {"vw_" #name, offsetof(struct vw_maps, name), false},
+#define VW_MAP_DESC_KEPT(name) {"vw_" #name, offsetof(struct vw_maps, name), true},
+    VW_MAPS(VW_MAP_DESC, VW_MAP_DESC_KEPT, VW_MAP_NONE)
 #undef VW_MAP_DESC
+#undef VW_MAP_DESC_KEPT
 };
 
 const char *const vw_program_map_names[VW_NUM_PROGRAM_MAPS - VW_NUM_MAPS] = {
 #define VW_MAP_NAME(name) "vw_" #name,
-    VW_MAPS(VW_MAP_NONE, VW_MAP_NAME)
+    VW_MAPS(VW_MAP_NONE, VW_MAP_NONE, VW_MAP_NAME)
 #undef VW_MAP_NAME
 };
 
@@ -27,7 +29,7 @@ const char *const vw_program_map_names[VW_NUM_PROGRAM_MAPS - VW_NUM_MAPS] = {
 	_Static_assert(sizeof(((struct voipwall_bpf *)0)->maps.name) == sizeof(struct bpf_map *),  \
 		       #name " is not a map of the program");
 #define SKEL_HAS_VW_MAP(name) SKEL_HAS_MAP(vw_##name)
-VW_MAPS(SKEL_HAS_VW_MAP, SKEL_HAS_VW_MAP)
+VW_MAPS(SKEL_HAS_VW_MAP, SKEL_HAS_VW_MAP, SKEL_HAS_VW_MAP)
 VW_SKEL_DATA_MAPS(SKEL_HAS_MAP)
 _Static_assert(sizeof(((struct voipwall_bpf *)0)->maps) ==
 		   (VW_NUM_PROGRAM_MAPS VW_SKEL_DATA_MAPS(VW_MAP_ONE)) * sizeof(struct bpf_map *),

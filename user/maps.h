@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The pinned maps as userspace holds them: one fd per PINNED entry of VW_MAPS
+/* The pinned maps as userspace holds them: one fd per PINNED and KEPT entry of VW_MAPS
  * (include/voipwall.h). */
 #ifndef VW_MAPS_H
 #define VW_MAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "voipwall.h"
 
 /* File descriptors of the pinned maps (from a skeleton, or opened from the pin dir): one int per
- * PINNED entry of VW_MAPS, by its name without "vw_". */
+ * PINNED and KEPT entry of VW_MAPS, by its name without "vw_". */
 struct vw_maps {
 #define VW_MAP_FD(name) int name;
-	VW_MAPS(VW_MAP_FD, VW_MAP_NONE)
+	VW_MAPS(VW_MAP_FD, VW_MAP_FD, VW_MAP_NONE)
 #undef VW_MAP_FD
 };
 
@@ -20,6 +21,7 @@ struct vw_maps {
 struct vw_map_desc {
 	const char *name;
 	size_t off; /* offsetof(struct vw_maps, ...) */
+	bool kept;  /* a KEPT map: outlives the unload of the last interface */
 };
 extern const struct vw_map_desc vw_map_descs[VW_NUM_MAPS];
 /* The maps only the program holds (PROGRAM entries of VW_MAPS), by name. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Pin directory handling: layout, atomic creation, removal and the state-change
  * lock. */
+#define _GNU_SOURCE /* renameat2 */
 #include "pin.h"
 #include "log.h"
 #include <bpf/bpf.h>
@@ -32,34 +33,64 @@ int vw_pin_path(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int vw_maps_open_pinned(const char *dir, struct vw_maps *m)
+/* Open the pinned maps of dir into m: every one, or only the KEPT ones; *plain and *kept count
+ * the non-kept and kept maps found. */
+static int open_maps(const char *dir, struct vw_maps *m, bool kept_only, unsigned int *plain,
+		     unsigned int *kept)
 {
 	char path[PATH_MAX];
-	unsigned int i, found = 0;
 	int err = 0;
 
 	vw_maps_init(m);
-	for (i = 0; i < VW_NUM_MAPS; i++) {
+	*plain = *kept = 0;
+	for (unsigned int i = 0; i < VW_NUM_MAPS; i++) {
 		int fd;
 
+		if (kept_only && !vw_map_descs[i].kept)
+			continue;
 		err = vw_pin_path(path, sizeof(path), dir, vw_map_descs[i].name);
 		if (err)
-			goto out;
+			return err;
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			err = -errno;
 			if (err == -ENOENT)
 				continue;
 			pr_debug("bpf_obj_get %s: %s\n", path, strerror(-err));
-			goto out;
+			return err;
 		}
 		*vw_maps_fd(m, i) = fd;
-		found++;
+		if (vw_map_descs[i].kept)
+			(*kept)++;
+		else
+			(*plain)++;
 	}
-	if (found == VW_NUM_MAPS)
+	return 0;
+}
+
+int vw_maps_open_pinned(const char *dir, struct vw_maps *m)
+{
+	unsigned int plain, kept;
+	int err = open_maps(dir, m, false, &plain, &kept);
+
+	if (!err && plain + kept == VW_NUM_MAPS)
 		return 0;
-	err = found ? -EBADF : -ENOENT;
-out:
+	/* the kept maps alone are no loaded state: voipwall is not loaded */
+	if (!err)
+		err = plain ? -EBADF : -ENOENT;
+	vw_maps_close(m);
+	return err;
+}
+
+int vw_maps_open_kept(const char *dir, struct vw_maps *m)
+{
+	unsigned int plain, kept;
+	int err = open_maps(dir, m, true, &plain, &kept);
+
+	if (!err && kept == VW_NUM_KEPT_MAPS)
+		return 0;
+	if (!err)
+		err = kept ? -EBADF : -ENOENT;
 	vw_maps_close(m);
 	return err;
 }
@@ -144,8 +175,17 @@ int vw_pin_ensure_bpffs(const char *dir, bool mount_default)
 	return 0;
 }
 
-/* Remove the voipwall objects in dir (map names, prog, link_*), then dir. */
-static int remove_dir(const char *dir)
+static bool kept_name(const char *name)
+{
+	for (unsigned int i = 0; i < VW_NUM_MAPS; i++)
+		if (vw_map_descs[i].kept && !strcmp(name, vw_map_descs[i].name))
+			return true;
+	return false;
+}
+
+/* Remove the voipwall objects in dir (map names, prog, link_*), then dir; with keep, the KEPT maps
+ * and dir stay. The programs go first, so a crash half-way leaves a dir that reads as not loaded. */
+static int remove_dir(const char *dir, bool keep)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -156,25 +196,28 @@ static int remove_dir(const char *dir)
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
+	for (int k = 0; k < 2 && !err; k++) {
+		err = vw_pin_path(path, sizeof(path), dir, k ? VW_PIN_PROG_IP : VW_PIN_PROG);
+		if (!err && unlink(path) && errno != ENOENT)
+			err = -errno;
+	}
+	while (!err && (de = readdir(d))) {
 		bool ours = strcmp(de->d_name, VW_PIN_PROG) == 0 ||
 			    strcmp(de->d_name, VW_PIN_PROG_IP) == 0 ||
 			    sscanf(de->d_name, VW_PIN_LINK_FMT, &ifindex) == 1;
 
 		for (unsigned int i = 0; i < VW_NUM_MAPS && !ours; i++)
 			ours = strcmp(de->d_name, vw_map_descs[i].name) == 0;
-		if (!ours)
+		if (!ours || (keep && kept_name(de->d_name)))
 			continue;
 		err = vw_pin_path(path, sizeof(path), dir, de->d_name);
 		if (!err && unlink(path) && errno != ENOENT)
 			err = -errno;
-		if (err) {
-			pr_warn("cannot remove %s: %s\n", path, strerror(-err));
-			break;
-		}
 	}
+	if (err)
+		pr_warn("cannot remove %s: %s\n", path, strerror(-err));
 	closedir(d);
-	if (!err && rmdir(dir)) {
+	if (!err && !keep && rmdir(dir)) {
 		err = -errno;
 		pr_warn("cannot remove %s: %s\n", dir, strerror(-err));
 	}
@@ -183,7 +226,12 @@ static int remove_dir(const char *dir)
 
 int vw_pin_remove_all(const char *dir)
 {
-	return remove_dir(dir);
+	return remove_dir(dir, false);
+}
+
+int vw_pin_remove_keep(const char *dir)
+{
+	return remove_dir(dir, true);
 }
 
 /* The temporary directory name for dir and pid: "PARENT/BASE-tmp-PID". */
@@ -227,12 +275,13 @@ void vw_pin_clean_stale(const char *dir)
 		if (vw_pin_path(path, sizeof(path), parent, de->d_name))
 			continue;
 		pr_debug("removing %s, left by pid %ld\n", path, pid);
-		remove_dir(path);
+		remove_dir(path, false);
 	}
 	closedir(d);
 }
 
-int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int prog_ip_fd)
+int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int prog_ip_fd,
+		  bool over_kept)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
 	int err;
@@ -244,7 +293,7 @@ int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int pro
 	err = tmp_name(dir, getpid(), tmp, sizeof(tmp));
 	if (err)
 		return err;
-	remove_dir(tmp);
+	remove_dir(tmp, false);
 	if (mkdir(tmp, 0700)) {
 		err = -errno;
 		pr_warn("cannot create %s: %s\n", tmp, strerror(-err));
@@ -277,6 +326,18 @@ int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int pro
 			goto out;
 		}
 	}
+	if (over_kept) {
+		/* dir holds the kept maps, pinned in tmp as well: swap the two directories in one
+		 * step, then remove the old one (now at tmp; a crash before that leaves it to
+		 * vw_pin_clean_stale) */
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE)) {
+			err = -errno;
+			pr_warn("cannot swap %s into %s: %s\n", tmp, dir, strerror(-err));
+			goto out;
+		}
+		remove_dir(tmp, false);
+		return 0;
+	}
 	/* rename(2) replaces an empty directory left by an earlier unload or crash */
 	if (rename(tmp, dir)) {
 		err = -errno;
@@ -285,7 +346,7 @@ int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int pro
 	}
 	return 0;
 out:
-	remove_dir(tmp);
+	remove_dir(tmp, false);
 	return err;
 }
 

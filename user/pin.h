@@ -4,7 +4,8 @@
  *
  *   DIR/                mode 0700
  *   DIR/prog            the XDP program (voipwall_xdp)
- *   DIR/vw_<map>        each PINNED map of VW_MAPS (include/voipwall.h), by its name
+ *   DIR/vw_<map>        each PINNED and KEPT map of VW_MAPS (include/voipwall.h), by its name;
+ *                       with nothing loaded, DIR may hold the KEPT maps alone
  *   DIR/link_<ifindex>  the XDP bpf_link of each attached interface; removing it detaches
  *
  * Pinned objects are mode 0600. State-changing commands hold a lock (flock) on
@@ -24,9 +25,13 @@
 #define VW_LOCK_DIR_ENV	   "VOIPWALL_LOCK_DIR"
 /* "DIR/name" into buf; -ENAMETOOLONG when it does not fit. */
 int vw_pin_path(char *buf, size_t len, const char *dir, const char *name);
-/* Open every pinned map of dir. -ENOENT when nothing is pinned there (not loaded), -EBADF
- * when only some maps are (a damaged pin dir), else the errno of the failing bpf_obj_get. */
+/* Open every pinned map of dir. -ENOENT when nothing is pinned there, or only the KEPT maps (not
+ * loaded), -EBADF when only some maps are (a damaged pin dir), else the errno of the failing
+ * bpf_obj_get. */
 int vw_maps_open_pinned(const char *dir, struct vw_maps *m);
+/* Open the KEPT maps of dir only (the other fds stay -1): -ENOENT when none is pinned, -EBADF
+ * when only some are. */
+int vw_maps_open_kept(const char *dir, struct vw_maps *m);
 /* Open the pinned program; returns an fd or -errno. */
 int vw_pin_open_prog(const char *dir);
 /* The pinned program called name (VW_PIN_PROG, VW_PIN_PROG_IP): an fd or -errno. */
@@ -38,8 +43,11 @@ bool vw_pin_loaded(const char *dir);
  * (dir is the default pin dir), mount one on VW_BPFFS_ROOT; else -ENOTSUP. */
 int vw_pin_ensure_bpffs(const char *dir, bool mount_default);
 /* Pin the maps and the program into a fresh temporary directory beside dir, then rename it
- * into place, so dir appears complete or not at all. dir must not exist (or be empty). */
-int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int prog_ip_fd);
+ * into place, so dir appears complete or not at all. dir must not exist (or be empty), or, with
+ * over_kept, hold the KEPT maps that m reuses: the two directories are then swapped in one step
+ * (RENAME_EXCHANGE) and the old one removed. */
+int vw_pin_create(const char *dir, const struct vw_maps *m, int prog_fd, int prog_ip_fd,
+		  bool over_kept);
 /* Pin a link as DIR/link_<ifindex> (mode 0600). */
 int vw_pin_link(const char *dir, unsigned int ifindex, int link_fd);
 /* Remove DIR/link_<ifindex> (which detaches the link when nothing else holds it). */
@@ -49,6 +57,8 @@ int vw_pin_unlink_link(const char *dir, unsigned int ifindex);
 int vw_pin_link_attached(const char *dir, unsigned int ifindex);
 /* Remove every object voipwall pins under dir, then dir itself. */
 int vw_pin_remove_all(const char *dir);
+/* Remove every object voipwall pins under dir but the KEPT maps; dir stays. */
+int vw_pin_remove_keep(const char *dir);
 /* Remove temporary directories left beside dir by voipwall processes that died mid-pin. */
 void vw_pin_clean_stale(const char *dir);
 

@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "keep.h"
 #include "log.h"
 #include "pin.h"
 #include "state.h"
@@ -21,6 +22,7 @@ void vw_state_init(struct vw_state *st, const struct vw_cli *cli)
 	st->cli = cli;
 	st->lock_fd = st->prog_fd = st->prog_ip_fd = -1;
 	vw_maps_init(&st->maps);
+	vw_maps_init(&st->kept);
 }
 
 int vw_state_lock(struct vw_state *st)
@@ -48,22 +50,47 @@ int vw_state_open(struct vw_state *st)
 	return err ? err : vw_cli_live_gen(&st->maps, &st->gen, &st->live);
 }
 
-/* Open and load the skeleton; when the kernel refuses the multi-buffer (xdp.frags) program,
- * load it again without BPF_F_XDP_HAS_FRAGS. */
-static int open_skel(struct voipwall_bpf **out)
+/* The skeleton opened, its KEPT maps being kept's (when given): the program then uses them. */
+static struct voipwall_bpf *open_reusing(const struct vw_maps *kept)
+{
+	struct voipwall_bpf *skel = voipwall_bpf__open();
+	int err = 0;
+
+	for (unsigned int i = 0; skel && kept && i < VW_NUM_MAPS && !err; i++) {
+		struct bpf_map *map;
+
+		if (!vw_map_descs[i].kept)
+			continue;
+		map = bpf_object__find_map_by_name(skel->obj, vw_map_descs[i].name);
+		err = map ? bpf_map__reuse_fd(map, *vw_maps_fd((struct vw_maps *)kept, i)) : -ENOENT;
+		if (err)
+			pr_warn("cannot reuse the kept map %s: %s\n", vw_map_descs[i].name,
+				strerror(-err));
+	}
+	if (err) {
+		voipwall_bpf__destroy(skel);
+		errno = -err;
+		return NULL;
+	}
+	return skel;
+}
+
+/* Open and load the skeleton (reusing the kept maps, when given); when the kernel refuses the
+ * multi-buffer (xdp.frags) program, load it again without BPF_F_XDP_HAS_FRAGS. */
+static int open_skel(struct voipwall_bpf **out, const struct vw_maps *kept)
 {
 	struct voipwall_bpf *skel;
 	__u32 flags;
 	int err;
 
-	skel = voipwall_bpf__open();
+	skel = open_reusing(kept);
 	if (!skel)
 		return -errno;
 	flags = bpf_program__flags(skel->progs.voipwall_xdp);
 	err = voipwall_bpf__load(skel);
 	if (err && (flags & BPF_F_XDP_HAS_FRAGS) && err != -EPERM) {
 		voipwall_bpf__destroy(skel);
-		skel = voipwall_bpf__open();
+		skel = open_reusing(kept);
 		if (!skel)
 			return -errno;
 		bpf_program__set_flags(skel->progs.voipwall_xdp, flags & ~BPF_F_XDP_HAS_FRAGS);
@@ -82,8 +109,10 @@ static int open_skel(struct voipwall_bpf **out)
 	return 0;
 }
 
-/* Load the program, build cfg into it, pin everything atomically. */
-static int create_pinned(const struct vw_cli *cli, const struct vw_config *cfg)
+/* Load the program (with the kept block sets, when given), build cfg into it, pin everything
+ * atomically. */
+static int create_pinned(const struct vw_cli *cli, const struct vw_config *cfg,
+			 const struct vw_maps *kept)
 {
 	struct voipwall_bpf *skel = NULL;
 	struct vw_maps m;
@@ -92,7 +121,7 @@ static int create_pinned(const struct vw_cli *cli, const struct vw_config *cfg)
 	err = vw_pin_ensure_bpffs(cli->pin_dir, cli->pin_dir_default);
 	if (err)
 		return err;
-	err = open_skel(&skel);
+	err = open_skel(&skel, kept);
 	if (err) {
 		pr_warn("cannot load the XDP program: %s\n", vw_bpf_strerror(err));
 		return err;
@@ -100,10 +129,16 @@ static int create_pinned(const struct vw_cli *cli, const struct vw_config *cfg)
 	err = vw_maps_from_obj(skel->obj, &m);
 	if (!err)
 		err = vw_cli_apply(cli, &m, cfg, NULL, NULL);
+	/* before anything is attached: the first packet already meets the kept sets */
+	if (!err && kept) {
+		err = vw_keep_activate(&m);
+		if (err)
+			pr_warn("cannot turn the kept block sets on: %s\n", vw_bpf_strerror(err));
+	}
 	if (err)
 		goto out;
 	err = vw_pin_create(cli->pin_dir, &m, bpf_program__fd(skel->progs.voipwall_xdp),
-			    bpf_program__fd(skel->progs.voipwall_xdp_ip));
+			    bpf_program__fd(skel->progs.voipwall_xdp_ip), kept != NULL);
 	if (err == -ENOTEMPTY || err == -EEXIST)
 		pr_warn("%s exists and holds no complete voipwall state; remove it (voipwall "
 			"unload --all removes what voipwall pinned there)\n",
@@ -116,16 +151,24 @@ out:
 	return err;
 }
 
+int vw_state_open_kept(struct vw_state *st)
+{
+	int err = vw_keep_open(st->cli->pin_dir, &st->kept);
+
+	st->has_kept = !err;
+	return err == -ENOENT ? 0 : err;
+}
+
 int vw_state_create(struct vw_state *st, const struct vw_config *cfg)
 {
-	int err = create_pinned(st->cli, cfg);
+	int err = create_pinned(st->cli, cfg, st->has_kept ? &st->kept : NULL);
 
 	if (err)
 		return err;
 	st->created = true;
 	err = vw_state_open(st);
 	if (err)
-		vw_state_remove(st);
+		vw_state_remove(st, st->has_kept);
 	return err;
 }
 
@@ -365,6 +408,7 @@ int vw_state_detach(struct vw_state *st, unsigned int slot, const struct vw_ifac
 static void close_fds(struct vw_state *st)
 {
 	vw_maps_close(&st->maps);
+	vw_maps_close(&st->kept);
 	if (st->prog_fd >= 0)
 		close(st->prog_fd);
 	if (st->prog_ip_fd >= 0)
@@ -372,10 +416,10 @@ static void close_fds(struct vw_state *st)
 	st->prog_fd = st->prog_ip_fd = -1;
 }
 
-int vw_state_remove(struct vw_state *st)
+int vw_state_remove(struct vw_state *st, bool keep)
 {
 	close_fds(st);
-	return vw_pin_remove_all(st->cli->pin_dir);
+	return keep ? vw_pin_remove_keep(st->cli->pin_dir) : vw_pin_remove_all(st->cli->pin_dir);
 }
 
 void vw_state_close(struct vw_state *st)

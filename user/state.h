@@ -18,6 +18,9 @@ struct vw_state {
 	__u32 prog_id, prog_ip_id;
 	bool created; /* this command pinned the state (vw_state_create) */
 	struct vw_maps maps;
+	/* the block sets a first load reuses (vw_state_open_kept); has_kept: they are open */
+	struct vw_maps kept;
+	bool has_kept;
 	/* the live generation, after vw_state_open, vw_state_create and vw_state_apply */
 	__u32 gen;
 	struct vw_gen_cfg live;
@@ -31,8 +34,13 @@ int vw_state_lock(struct vw_state *st);
 bool vw_state_loaded(const struct vw_state *st);
 /* Open the pinned maps and read the live generation. */
 int vw_state_open(struct vw_state *st);
-/* First load: load the program, apply cfg to it and pin it all under the pin directory at once
- * (it appears complete or not at all); then the state is open as after vw_state_open. */
+/* Before a first load: open the block sets an earlier unload kept in the pin directory, if any
+ * (has_kept then says so). -ESTALE, said, when they are there but this voipwall cannot read
+ * them (another layout, maps missing): nothing may be loaded over them. */
+int vw_state_open_kept(struct vw_state *st);
+/* First load: load the program (reusing the kept block sets), apply cfg to it and pin it all
+ * under the pin directory at once (it appears complete or not at all: swapped in one step with a
+ * directory holding kept sets); then the state is open as after vw_state_open. */
 int vw_state_create(struct vw_state *st, const struct vw_config *cfg);
 /* Open the pinned programs: the Ethernet one, and the raw-IP one when raw_ip is set. */
 int vw_state_open_progs(struct vw_state *st, bool raw_ip);
@@ -54,8 +62,9 @@ int vw_state_attach(struct vw_state *st, unsigned int slot, struct vw_iface *rec
  * and zero its counters. Returns what the detach returned. */
 int vw_state_detach(struct vw_state *st, unsigned int slot, const struct vw_iface *rec,
 		    bool forget);
-/* Close what the state holds, then remove every object voipwall pinned and the directory. */
-int vw_state_remove(struct vw_state *st);
+/* Close what the state holds, then remove every object voipwall pinned and the directory; with
+ * keep, the KEPT maps (the block sets) and the directory stay. */
+int vw_state_remove(struct vw_state *st, bool keep);
 /* Close what the state holds and release the lock. */
 void vw_state_close(struct vw_state *st);
 
