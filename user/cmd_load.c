@@ -331,43 +331,9 @@ out:
 	return err;
 }
 
-/* unload --all with nothing loaded: remove what a crashed load or unload may have left, but for
- * the kept block sets (unless --purge). */
-static int unload_leftovers(const struct vw_cli *cli)
-{
-	struct vw_maps kept;
-	char desc[96] = "";
-	bool keep;
-
-	if (access(cli->pin_dir, F_OK)) {
-		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
-		return -ENOENT;
-	}
-	keep = !vw_maps_open_kept(cli->pin_dir, &kept);
-	vw_maps_close(&kept);
-	vw_keep_describe(cli->pin_dir, desc, sizeof(desc));
-	if (keep && cli->purge) {
-		if (vw_pin_remove_all(cli->pin_dir))
-			return -EIO;
-		if (!cli->json)
-			printf("removed the block sets kept in %s%s%s\n", cli->pin_dir,
-			       desc[0] ? ": " : "", desc);
-		return 0;
-	}
-	if (keep ? vw_pin_remove_keep(cli->pin_dir) : vw_pin_remove_all(cli->pin_dir))
-		return -EIO;
-	if (keep)
-		pr_warn("voipwall is not loaded (%s holds only the block sets kept for the next "
-			"load%s%s; 'voipwall unload --all --purge' removes them)\n",
-			cli->pin_dir, desc[0] ? ": " : "", desc);
-	else
-		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
-	return -ENOENT;
-}
-
-/* With every interface gone: whether the block sets stay for the next load (not with --purge;
- * only when a set other than "config", which the config file fills, is left). The set "config"
- * is emptied either way. */
+/* With every interface gone: whether the block sets of m (the whole state, or the kept maps
+ * alone) stay for the next load: not with --purge, and only when a named set other than
+ * "config", which the config file fills, is left. The set "config" is emptied either way. */
 static bool keep_sets(const struct vw_cli *cli, const struct vw_maps *m, char *desc, size_t len)
 {
 	unsigned long long entries;
@@ -383,6 +349,58 @@ static bool keep_sets(const struct vw_cli *cli, const struct vw_maps *m, char *d
 	snprintf(desc, len, "%u block set%s (%llu entr%s)", sets, sets == 1 ? "" : "s", entries,
 		 entries == 1 ? "y" : "ies");
 	return true;
+}
+
+/* The same for a pin dir that is not loaded (its kept maps, if complete). */
+static bool keep_dir_sets(const struct vw_cli *cli, char *desc, size_t len)
+{
+	struct vw_maps kept;
+	bool keep;
+
+	if (vw_maps_open_kept(cli->pin_dir, &kept))
+		return false;
+	keep = keep_sets(cli, &kept, desc, len);
+	vw_maps_close(&kept);
+	return keep;
+}
+
+/* unload --all with nothing loaded: remove what a crashed load or unload may have left, but for
+ * the kept block sets (unless --purge). */
+static int unload_leftovers(struct vw_cli *cli)
+{
+	char desc[96] = "";
+	bool kept, keep;
+
+	if (access(cli->pin_dir, F_OK)) {
+		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
+		return -ENOENT;
+	}
+	kept = vw_keep_describe(cli->pin_dir, desc, sizeof(desc));
+	keep = keep_dir_sets(cli, desc, sizeof(desc));
+	if (keep ? vw_pin_remove_keep(cli->pin_dir) : vw_pin_remove_all(cli->pin_dir))
+		return -EIO;
+	if (keep) {
+		pr_warn("voipwall is not loaded (%s holds only %s, kept for the next load; "
+			"'voipwall unload --all --purge' removes them)\n",
+			cli->pin_dir, desc);
+		return -ENOENT;
+	}
+	if (!kept || !cli->purge) {
+		pr_warn("voipwall is not loaded (nothing pinned in %s)\n", cli->pin_dir);
+		return -ENOENT;
+	}
+	if (cli->json) {
+		vw_json_obj_begin(&cli->jw);
+		vw_json_key(&cli->jw, "unloaded");
+		vw_json_arr_begin(&cli->jw);
+		vw_json_arr_end(&cli->jw);
+		vw_json_kv_bool(&cli->jw, "removed_pin_dir", true);
+		vw_json_kv_str(&cli->jw, "kept_block_sets", "");
+		vw_json_obj_end(&cli->jw);
+	} else {
+		printf("removed the block sets kept in %s: %s\n", cli->pin_dir, desc);
+	}
+	return 0;
 }
 
 /* The vw_ifaces slots of the interfaces named, by ifindex, or by name when the interface is
@@ -467,13 +485,10 @@ int cmd_unload(struct vw_cli *cli)
 	}
 	err = vw_maps_open_pinned(cli->pin_dir, &st.maps);
 	if (err == -EBADF && cli->all) {
-		struct vw_maps kept;
-		bool keep = !cli->purge && !vw_maps_open_kept(cli->pin_dir, &kept);
-
 		/* damaged (maps missing): removing every pin detaches every link */
-		vw_maps_close(&kept);
-		fprintf(stderr, "voipwall: %s is incomplete; removing all of it%s\n", cli->pin_dir,
-			keep ? " but the kept block sets" : "");
+		keep = keep_dir_sets(cli, kept, sizeof(kept));
+		fprintf(stderr, "voipwall: %s is incomplete; removing all of it%s%s\n", cli->pin_dir,
+			keep ? " but " : "", keep ? kept : "");
 		err = vw_state_remove(&st, keep) ? -EIO : 0;
 		if (!err && !cli->json)
 			printf("removed the pinned state in %s\n", cli->pin_dir);

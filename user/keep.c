@@ -154,10 +154,14 @@ int vw_keep_activate(const struct vw_maps *m)
 		err = -errno;
 		goto out;
 	}
+	/* every named set with a trie, whatever its recorded count: a set wrongly left out would
+	 * let its sources in, one wrongly put in costs a lookup */
 	for (__u32 s = 0; s < VW_BLOCK_SETS; s++) {
 		struct vw_block_set set;
+		__u32 id;
 
-		if (!bpf_map_lookup_elem(m->block_sets, &s, &set) && set.name[0] && set.entries)
+		if (!bpf_map_lookup_elem(m->block_sets, &s, &set) && set.name[0] &&
+		    !bpf_map_lookup_elem(m->block, &s, &id))
 			fs->block_sets |= 1U << s;
 	}
 	if (bpf_map_update_elem(m->flood, &zero, fs, BPF_ANY))

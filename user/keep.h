@@ -23,7 +23,7 @@ int vw_keep_classes(const struct vw_maps *m, struct vw_config *cfg);
 /* Record cfg's class names (ids assigned) and this layout in vw_block_meta (load, reload). The
  * names of classes no longer in cfg stay: kept entries may still name their ids. */
 int vw_keep_record(const struct vw_maps *m, const struct vw_config *cfg);
-/* Set the vw_flood.block_sets bits of the sets holding entries (a load reusing kept sets). */
+/* Set the vw_flood.block_sets bits of the named sets with a trie (a load reusing kept sets). */
 int vw_keep_activate(const struct vw_maps *m);
 /* The sets an unload keeps (every named set but "config", which the config file fills) and their
  * entries (expired ones included until swept). */

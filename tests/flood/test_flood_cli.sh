@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Flood control through the voipwall command, with real traffic between two namespaces: the
 # config's rates, bans and block statements, `voipwall block` (errors change nothing, expiry
-# without a command, override, reload and restart keep the sets), the stats and Prometheus
-# view, top's marks, and kill -9 during a 1,000,000-prefix `block replace`.
+# without a command, override, reload and restart keep the sets: unload --all keeps them, block
+# commands change them with nothing loaded, the next load reuses them with the time left and the
+# classes they named, refuses sets of another layout, --purge removes them), the stats and
+# Prometheus view, top's marks, and kill -9 during a 1,000,000-prefix `block replace`.
 set -u
 cd "$(dirname "$0")/../.."
 # shellcheck source=../lib/suite.sh
@@ -174,3 +176,76 @@ fi
 start=$(date +%s%N)
 head -n 100000 "$T/new" | vw block replace --set feed - >/dev/null
 vw_log "block replace of 100,000 prefixes through the CLI: $((($(date +%s%N) - start) / 1000000)) ms"
+
+# ---- restart: unload --all keeps the feeders' sets, the next load reuses them ----
+K1=198.18.62.1 K2=198.18.62.2 K3=198.18.62.3 K4=198.18.62.4
+vw block add --set apiban "$K1" >/dev/null
+vw block add --set crowdsec --for 10m --class prov "$K2" >/dev/null
+vw block del --set manual 198.18.61.0/24 >/dev/null
+vw block flush --set feed >/dev/null
+vw unload --all >"$T/out" 2>&1
+rc=$?
+listing=$(vw_pin_listing | awk '{print $1}' | tr '\n' ' ')
+if [ "$rc" -eq 0 ] && grep -q "kept for the next load" "$T/out" &&
+	[ "$listing" = "./vw_block ./vw_block_meta ./vw_block_sets " ] &&
+	! ip -n "$VW_NS_GW" link show wan | grep -q xdp; then
+	vw_pass flood_cli_unload_keeps_block_sets
+else
+	vw_fail flood_cli_unload_keeps_block_sets "exit $rc, pins '$listing': $(cat "$T/out")"
+fi
+VW_LOADED=0
+# nothing loaded: readers say so (not "incomplete"); block commands change the kept sets
+vw status >"$T/out" 2>&1
+rc=$?
+vw block add --set manual "$K4" >/dev/null 2>"$T/err"
+rc2=$?
+v=$(vw block list -j 2>/dev/null | jget 'sorted((e["set"], e["prefix"], e["classes"], e["seconds_left"] is None) for e in d["entries"])')
+if [ "$rc" -eq 1 ] && grep -q "not loaded (.* holds only 4 block sets (2 entries), kept" "$T/out" &&
+	[ "$rc2" -eq 0 ] && grep -q "working on the block sets kept" "$T/err" &&
+	[ "$v" = "[('apiban', '$K1/32', 'all', True), ('crowdsec', '$K2/32', 'prov', False), ('manual', '$K4/32', 'all', True)]" ]; then
+	vw_pass flood_cli_block_commands_while_not_loaded
+else
+	vw_fail flood_cli_block_commands_while_not_loaded "status exit $rc: $(cat "$T/out"); add exit $rc2; list $v"
+fi
+# a config with a class before prov: the kept entry for prov stays prov's (classes keep their
+# ids by name across the restart)
+sed 's|^class sip|class web 8080/udp policy open\nclass sip|' "$T/vw.conf" >"$T/vw2.conf"
+vw -c "$T/vw2.conf" load wan >"$T/out" 2>&1 && VW_LOADED=1
+left=$(vw block list -j | jget '[e["seconds_left"] for e in d["entries"] if e["set"] == "crowdsec"][0]')
+snap r0
+send "$K1" 69 1
+send "$K2" 69 2
+send "$K4" 69 1
+send "$K3" 69 1
+send "$K2" 8080 1
+snap r1
+if grep -q "block sets kept from before: 4 block sets (3 entries)" "$T/out" &&
+	"$VW_PY" -c "import sys; sys.exit(not 580 < float(sys.argv[1]) <= 600)" "$left"; then
+	check flood_cli_load_reuses_kept_sets r0 r1 "prov|drop|blocklisted=4" "prov|pass|open=1" "web|pass|open=1"
+else
+	vw_fail flood_cli_load_reuses_kept_sets "crowdsec seconds left '$left': $(cat "$T/out")"
+fi
+
+# sets written in another layout are refused, never misread: nothing loaded, nothing changed
+vw unload --all >/dev/null 2>&1 && VW_LOADED=0
+before=$(vw_pin_listing)
+meta=$("$VW_PY" -c 'print(" ".join(["ff", "00", "00", "00"] + ["00"] * 516))')
+# shellcheck disable=SC2086 # one word per byte
+ip netns exec "$VW_NS_GW" bpftool map update pinned "$VW_PIN/vw_block_meta" key hex 00 00 00 00 value hex $meta
+vw -c "$T/vw.conf" load wan >"$T/out" 2>&1
+rc=$?
+if [ "$rc" -eq 1 ] && grep -q "holds block sets this voipwall cannot read: they were written in another layout (layout 255; this voipwall reads layout 1)" "$T/out" &&
+	[ "$(vw_pin_listing)" = "$before" ] && ! ip -n "$VW_NS_GW" link show wan | grep -q xdp; then
+	vw_pass flood_cli_load_refuses_other_layout
+else
+	vw_fail flood_cli_load_refuses_other_layout "exit $rc: $(cat "$T/out")"
+fi
+# --purge removes them with nothing loaded (while loaded: tests/cli unload_all)
+vw unload --all --purge >"$T/out" 2>&1
+rc=$?
+if [ "$rc" -eq 0 ] && grep -q "removed the block sets kept in .*: 4 block sets (3 entries)" "$T/out" &&
+	[ ! -e "$VW_PIN" ]; then
+	vw_pass flood_cli_unload_purge_removes_sets
+else
+	vw_fail flood_cli_unload_purge_removes_sets "exit $rc: $(cat "$T/out"); pins: $(vw_pin_listing 2>&1)"
+fi
