@@ -336,19 +336,13 @@ out:
  * "config", which the config file fills, is left. The set "config" is emptied either way. */
 static bool keep_sets(const struct vw_cli *cli, const struct vw_maps *m, char *desc, size_t len)
 {
-	unsigned long long entries;
-	unsigned int sets;
 	__u32 slot;
 
 	if (cli->purge)
 		return false;
 	if (!vw_block_set_slot(m, VW_BLOCK_SET_CONFIG, false, &slot))
 		vw_block_flush(m, slot);
-	if (vw_keep_count(m, &sets, &entries) || !sets)
-		return false;
-	snprintf(desc, len, "%u block set%s (%llu entr%s)", sets, sets == 1 ? "" : "s", entries,
-		 entries == 1 ? "y" : "ies");
-	return true;
+	return vw_keep_summary(m, desc, len);
 }
 
 /* The same for a pin dir that is not loaded (its kept maps, if complete). */

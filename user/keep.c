@@ -188,19 +188,26 @@ int vw_keep_count(const struct vw_maps *m, unsigned int *sets, unsigned long lon
 	return 0;
 }
 
-bool vw_keep_describe(const char *dir, char *buf, size_t len)
+bool vw_keep_summary(const struct vw_maps *m, char *buf, size_t len)
 {
 	unsigned long long entries;
 	unsigned int sets;
+
+	if (vw_keep_count(m, &sets, &entries) || !sets)
+		return false;
+	snprintf(buf, len, "%u block set%s (%llu entr%s)", sets, sets == 1 ? "" : "s", entries,
+		 entries == 1 ? "y" : "ies");
+	return true;
+}
+
+bool vw_keep_describe(const char *dir, char *buf, size_t len)
+{
 	struct vw_maps m;
 	bool ok;
 
 	if (vw_maps_open_kept(dir, &m))
 		return false;
-	ok = !vw_keep_count(&m, &sets, &entries) && sets;
-	if (ok)
-		snprintf(buf, len, "%u block set%s (%llu entr%s)", sets, sets == 1 ? "" : "s",
-			 entries, entries == 1 ? "y" : "ies");
+	ok = vw_keep_summary(&m, buf, len);
 	vw_maps_close(&m);
 	return ok;
 }

@@ -28,7 +28,9 @@ int vw_keep_activate(const struct vw_maps *m);
 /* The sets an unload keeps (every named set but "config", which the config file fills) and their
  * entries (expired ones included until swept). */
 int vw_keep_count(const struct vw_maps *m, unsigned int *sets, unsigned long long *entries);
-/* "3 block sets (12 entries)" of dir's kept maps into buf; false when nothing usable is kept. */
+/* "3 block sets (12 entries)": the sets of vw_keep_count into buf; false when there is none. */
+bool vw_keep_summary(const struct vw_maps *m, char *buf, size_t len);
+/* The same of dir's kept maps; false when nothing usable is kept. */
 bool vw_keep_describe(const char *dir, char *buf, size_t len);
 
 #endif

@@ -570,11 +570,15 @@ t_concurrent_give_up() {
 # load is the command that pins: the maps and program into a temporary directory beside the pin
 # dir, renamed into place, then one link per interface. Killed at any moment, the pin dir must be
 # absent, or complete without a link (nothing attached), or complete with it (attached); the next
-# load must work and leave no temporary directory behind.
+# load must work and leave no temporary directory behind. Every other run loads over block sets
+# that the unload kept (the full state is swapped in with the directory holding them in one
+# step): the pin dir must then hold the kept sets alone where it would be absent, and the next
+# load must still have the set.
 t_kill_load() {
 	local name=faults-kill-load why=() i=0 killed=0 done_=0 p rc delay t_est l unattached
-	local states="" beside state
+	local states="" beside state kept keep purge n
 	unattached=$(grep -v '^\./link_' <<<"$BASE_LISTING")
+	kept=$(grep -E '^\./vw_block(_sets|_meta)? ' <<<"$BASE_LISTING")
 	if ! vw unload --all >"$VW_TMP/kl.log" 2>&1; then
 		vw_fail $name "unload --all failed: $(head -c 200 "$VW_TMP/kl.log")"
 		return
@@ -587,7 +591,14 @@ t_kill_load() {
 	vw_log "load with $BULK prefixes took $t_est ms"
 	while [ "$killed" -lt "$LOAD_KILLS" ] && [ "$i" -lt $((LOAD_KILLS * 3)) ]; do
 		i=$((i + 1))
-		if ! vw unload --all >"$VW_TMP/kl.log" 2>&1; then
+		keep=$((i % 2)) purge=--purge
+		if [ "$keep" = 1 ]; then
+			purge=
+			vw block add --set faults 198.19.250.1 >"$VW_TMP/kl.log" 2>&1 ||
+				why+=("run $i: block add failed: $(head -c 200 "$VW_TMP/kl.log")")
+		fi
+		# shellcheck disable=SC2086 # no --purge: an empty word
+		if ! vw unload --all $purge >"$VW_TMP/kl.log" 2>&1; then
 			why+=("run $i: unload --all failed: $(head -c 200 "$VW_TMP/kl.log")")
 			break
 		fi
@@ -595,8 +606,10 @@ t_kill_load() {
 		kill_run load "$delay" ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" \
 			-c "$VW_TMP/c1.conf" load wan
 		if [ -d "$VW_PIN" ]; then l=$(vw_pin_listing); else l=; fi
-		if [ -z "$l" ]; then
+		if [ -z "$l" ] && [ "$keep" = 0 ]; then
 			state=absent
+		elif [ "$l" = "$kept" ] && [ "$keep" = 1 ]; then
+			state=kept
 		elif [ "$l" = "$unattached" ]; then
 			state=pinned
 		elif [ "$l" = "$BASE_LISTING" ]; then
@@ -629,6 +642,10 @@ t_kill_load() {
 		l=$(vw_pin_listing)
 		[ "$l" = "$BASE_LISTING" ] ||
 			why+=("run $i: after the next load: pin dir: $(listing_diff "$BASE_LISTING" "$l")")
+		n=$(vw block list -j 2>/dev/null | "$VW_PY" -c 'import json, sys
+print(sum(e["set"] == "faults" for e in json.load(sys.stdin)["entries"]))')
+		[ "$n" = "$keep" ] ||
+			why+=("run $i: after the next load: $n entries in the kept set, want $keep")
 		beside=$(ls -A "$VW_BPFFS" | tr '\n' ' ')
 		[ "$beside" = "$BASE_PARENT" ] ||
 			why+=("run $i: after the next load, beside the pin dir: '$beside', want '$BASE_PARENT'")
