@@ -345,13 +345,22 @@ static bool keep_sets(const struct vw_cli *cli, const struct vw_maps *m, char *d
 	return vw_keep_summary(m, desc, len);
 }
 
-/* The same for a pin dir that is not loaded (its kept maps, if complete). */
+/* The same for a pin dir that is not loaded (its kept maps). Kept maps this voipwall cannot read
+ * stay as they are unless --purge: the next load refuses them, saying why. */
 static bool keep_dir_sets(const struct vw_cli *cli, char *desc, size_t len)
 {
 	struct vw_maps kept;
 	bool keep;
+	int err;
 
-	if (vw_maps_open_kept(cli->pin_dir, &kept))
+	if (cli->purge)
+		return false;
+	err = vw_keep_open(cli->pin_dir, &kept);
+	if (err == -ESTALE) {
+		snprintf(desc, len, "block sets this voipwall cannot read");
+		return !cli->purge;
+	}
+	if (err)
 		return false;
 	keep = keep_sets(cli, &kept, desc, len);
 	vw_maps_close(&kept);

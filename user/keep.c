@@ -65,30 +65,42 @@ static const char *layout_problem(const struct vw_maps *m, struct vw_block_meta 
 	return NULL;
 }
 
+/* Open dir's kept maps and check their layout: 0, -ENOENT (none), another -errno, or -ESTALE
+ * with *why and meta set (nothing of them may then be read as this voipwall's structs). */
+static int open_checked(const char *dir, struct vw_maps *m, const char **why,
+			struct vw_block_meta *meta)
+{
+	int err = vw_maps_open_kept(dir, m);
+
+	*why = NULL;
+	if (err == -EBADF)
+		*why = "some of their maps are missing";
+	else if (!err)
+		*why = layout_problem(m, meta);
+	else
+		return err;
+	if (!*why)
+		return 0;
+	vw_maps_close(m);
+	return -ESTALE;
+}
+
 int vw_keep_open(const char *dir, struct vw_maps *m)
 {
 	struct vw_block_meta meta = {};
 	const char *why;
-	int err = vw_maps_open_kept(dir, m);
+	int err = open_checked(dir, m, &why, &meta);
 
-	if (err == -ENOENT)
+	if (err != -ESTALE) {
+		if (err && err != -ENOENT)
+			pr_warn("cannot open the block sets kept in %s: %s\n", dir, strerror(-err));
 		return err;
-	if (err == -EBADF) {
-		why = "some of their maps are missing";
-	} else if (err) {
-		pr_warn("cannot open the block sets kept in %s: %s\n", dir, strerror(-err));
-		return err;
-	} else {
-		why = layout_problem(m, &meta);
-		if (!why)
-			return 0;
 	}
 	pr_warn("%s holds block sets this voipwall cannot read: %s (layout %u; this voipwall reads "
 		"layout %u). Nothing was changed. List them with the voipwall that wrote them "
 		"('block list -j'), then remove them with 'voipwall unload --all --purge' and load "
 		"again\n",
 		dir, why, meta.layout, VW_BLOCK_LAYOUT);
-	vw_maps_close(m);
 	return -ESTALE;
 }
 
@@ -202,10 +214,16 @@ bool vw_keep_summary(const struct vw_maps *m, char *buf, size_t len)
 
 bool vw_keep_describe(const char *dir, char *buf, size_t len)
 {
+	struct vw_block_meta meta;
+	const char *why;
 	struct vw_maps m;
 	bool ok;
 
-	if (vw_maps_open_kept(dir, &m))
+	if (open_checked(dir, &m, &why, &meta) == -ESTALE) {
+		snprintf(buf, len, "block sets this voipwall cannot read (%s)", why);
+		return true;
+	}
+	if (m.block_sets < 0)
 		return false;
 	ok = vw_keep_summary(&m, buf, len);
 	vw_maps_close(&m);

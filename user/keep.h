@@ -30,7 +30,8 @@ int vw_keep_activate(const struct vw_maps *m);
 int vw_keep_count(const struct vw_maps *m, unsigned int *sets, unsigned long long *entries);
 /* "3 block sets (12 entries)": the sets of vw_keep_count into buf; false when there is none. */
 bool vw_keep_summary(const struct vw_maps *m, char *buf, size_t len);
-/* The same of dir's kept maps; false when nothing usable is kept. */
+/* The same of dir's kept maps; false when nothing is kept. Kept maps this voipwall cannot read
+ * are described as such, never read. */
 bool vw_keep_describe(const char *dir, char *buf, size_t len);
 
 #endif
