@@ -528,8 +528,8 @@ struct vw_block_set {
 /* vw_block_meta: ARRAY[1] of struct vw_block_meta, what a later voipwall needs to read the kept
  * block sets (userspace only): the layout they were written in, and the class names their masks
  * mean (bit c: class_names[c], as the last config loaded named class id c). */
-/* Bump when struct vw_block_val, vw_block_set, vw_block_meta or vw_lpm_key, or the type or size
- * of vw_block, its tries or vw_block_sets change: a load then refuses the sets kept by an older
+/* Bump when struct vw_block_val, vw_block_set, vw_block_meta or vw_lpm_key, the way a set's table
+ * is keyed, or the type or size of vw_block, its tables or vw_block_sets change: a load then refuses the sets kept by an older
  * voipwall instead of misreading them. */
 #define VW_BLOCK_LAYOUT 1
 struct vw_block_meta {

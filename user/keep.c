@@ -25,11 +25,12 @@ static bool map_is(int fd, __u32 type, __u32 key_size, __u32 value_size, __u32 m
 	       info.max_entries == max_entries;
 }
 
-/* Whether every trie of vw_block is one this voipwall reads. */
-static bool tries_ok(int outer)
+/* Whether every table of vw_block is one this voipwall reads (their sizes follow their sets). */
+static bool tables_ok(int outer)
 {
 	for (__u32 s = 0; s < VW_BLOCK_SETS; s++) {
-		__u32 id;
+		struct bpf_map_info info = {};
+		__u32 id, len = sizeof(info);
 		int fd;
 		bool ok;
 
@@ -38,8 +39,9 @@ static bool tries_ok(int outer)
 		fd = bpf_map_get_fd_by_id(id);
 		if (fd < 0)
 			return false;
-		ok = map_is(fd, BPF_MAP_TYPE_LPM_TRIE, sizeof(struct vw_lpm_key),
-			    sizeof(struct vw_block_val), VW_BLOCK_MAX_ENTRIES);
+		ok = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_MAP_TYPE_HASH &&
+		     info.key_size == sizeof(struct vw_lpm_key) &&
+		     info.value_size == sizeof(struct vw_block_val);
 		close(fd);
 		if (!ok)
 			return false;
@@ -60,8 +62,8 @@ static const char *layout_problem(const struct vw_maps *m, struct vw_block_meta 
 		return "vw_block_sets has another layout";
 	if (!map_is(m->block, BPF_MAP_TYPE_ARRAY_OF_MAPS, sizeof(__u32), sizeof(__u32),
 		    VW_BLOCK_SETS) ||
-	    !tries_ok(m->block))
-		return "vw_block or its tries have another layout";
+	    !tables_ok(m->block))
+		return "vw_block or its tables have another layout";
 	return NULL;
 }
 
