@@ -51,7 +51,7 @@ done
 if [ "$QUICK" = 1 ]; then
 	COST_ARGS=(--rounds 3 --packets 500 --repeat 100000 --flood-packets 1000 --block-entries 100000)
 	CAPCOST_ARGS=(--rounds 3 --repeat 200000)
-	LIVE_ROUNDS=2 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
+	LIVE_ROUNDS=1 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
 	CP_ROUNDS=1 STATS_ROUNDS=5
 else
 	COST_ARGS=(--rounds 5 --packets 10000 --repeat 2000000 --flood-packets 20000)
