@@ -169,7 +169,8 @@ static __always_inline __u64 high_bit(__u64 x)
 	return r | (x >> 1);
 }
 
-/* The network-order mask of word w (0..3) of an address under a prefix of plen bits. */
+/* The network-order mask of word w (0..3) of an address under a prefix of plen bits: the
+ * allowlist's prefix_word_mask without its branches, for flood control's keys. */
 static __always_inline __u32 plen_word_mask(__u64 plen, __s64 w)
 {
 	__s64 bits = (__s64)plen - 32 * w, c;
@@ -379,10 +380,10 @@ static __always_inline void flood_decide(__u32 gen, __u32 cls, const __u8 *addr,
 	__builtin_memcpy(fk.addr, addr, 16);
 	if (family == VW_FAMILY_V6) {
 		d = (__u32 *)fk.addr;
-		d[0] &= prefix_word_mask(cf->v6_plen, 0);
-		d[1] &= prefix_word_mask(cf->v6_plen, 1);
-		d[2] &= prefix_word_mask(cf->v6_plen, 2);
-		d[3] &= prefix_word_mask(cf->v6_plen, 3);
+		d[0] &= plen_word_mask(cf->v6_plen, 0);
+		d[1] &= plen_word_mask(cf->v6_plen, 1);
+		d[2] &= plen_word_mask(cf->v6_plen, 2);
+		d[3] &= plen_word_mask(cf->v6_plen, 3);
 	}
 	b = bpf_map_lookup_elem(&vw_buckets, &fk);
 	if (!b) {

@@ -400,7 +400,7 @@ static void lens_of(const struct vw_block_entry *e, size_t n, __u64 *lens4, __u6
 		if (e[i].r.family == VW_FAMILY_V4)
 			*lens4 |= 1ULL << (L & 63);
 		else
-			lens6[L / 64 % 3] |= 1ULL << (L % 64);
+			lens6[L / 64] |= 1ULL << (L % 64);
 	}
 }
 
