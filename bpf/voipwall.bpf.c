@@ -86,18 +86,12 @@ struct {
 	__array(values, struct v6_inner);
 } vw_v6 SEC(".maps");
 
-struct v6_f32_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct vw_v6_f32));
-};
-
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, VW_GENS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_V6_F32_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__array(values, struct v6_f32_inner);
+	__type(value, struct vw_v6_f32_bucket);
 } vw_v6_f32 SEC(".maps");
 
 struct {
@@ -383,25 +377,41 @@ static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 	return mask_of(gen, e);
 }
 
+/* The root entry of the /32 whose first 32 bits are hi, from its two buckets: plain array reads,
+ * inlined by the verifier, so the /32 filter costs no call. */
+static __always_inline int f32_root(__u32 gen, __u32 hi, __u32 *root)
+{
+	struct vw_v6_f32_bucket *bk;
+	__u32 idx, k, s;
+
+#pragma unroll
+	for (k = 0; k < 2; k++) {
+		idx = gen * VW_V6_F32_BUCKETS + (k ? VW_V6_F32_H2(hi) : VW_V6_F32_H1(hi));
+		bk = lookup(&vw_v6_f32, &idx);
+		if (!bk)
+			return 0;
+#pragma unroll
+		for (s = 0; s < VW_V6_F32_SLOTS; s++)
+			if (((bk->used >> s) & 1) && bk->key[s] == hi) {
+				*root = bk->root[s];
+				return 1;
+			}
+	}
+	return 0;
+}
+
 /* IPv6: a bitmap of hashed /32s rules most sources out; a /32 with rules of its own walks from
  * its entry; any other source walks the trie of the rules shorter than /32 from its /16. */
 static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 {
-	struct vw_v6_f32 *f = NULL;
-	__u32 h, idx, *root;
+	__u32 h, idx, *root, f32;
 	__u64 *bloom;
-	void *filter;
 
 	h = VW_V6_BLOOM_HASH(src[0]);
 	idx = gen * VW_V6_BLOOM_WORDS + (h >> 6);
 	bloom = lookup(&vw_v6_bloom, &idx);
-	if (bloom && (*bloom >> (h & 63)) & 1) {
-		filter = lookup(&vw_v6_f32, &gen);
-		if (filter)
-			f = lookup(filter, &src[0]);
-	}
-	if (f)
-		return trie_walk(gen, f->root, src, 4);
+	if (bloom && (*bloom >> (h & 63)) & 1 && f32_root(gen, src[0], &f32))
+		return trie_walk(gen, f32, src, 4);
 	idx = gen * VW_V6_ROOT16 + (bpf_ntohl(src[0]) >> 16);
 	root = lookup(&vw_v6_root16, &idx);
 	if (!root)

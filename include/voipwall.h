@@ -100,8 +100,8 @@ struct vw_leaf {
 
 /* The most map lookups the allowlist decision makes for one source, whatever the config (a
  * test counts them), and never more than one hash probe: IPv4 /16 bit, /24 bit, tbl24, then a
- * node or a probe (with its outer map), then the mask. IPv6: bitmap, /32 filter (outer, inner),
- * up to 12 nodes, a leaf or a probe (with its outer map), the mask; a source without a /32
+ * node or a probe (with its outer map), then the mask. IPv6: bitmap, /32 filter (its two
+ * buckets), up to 12 nodes, a leaf or a probe (with its outer map), the mask; a source without a /32
  * entry: /16 root, up to 2 nodes, a leaf or a probe, the mask. */
 #define VW_V4_MAX_LOOKUPS 6
 #define VW_V6_MAX_LOOKUPS (3 + 12 + 2 + 1)
@@ -322,14 +322,30 @@ struct vw_v6_key {
 	__u8 addr[16];
 };
 
-/* vw_v6_f32: ARRAY_OF_MAPS[VW_GENS] -> HASH, key __u32 (the first 32 bits of an address, network
- * order), one entry per /32 that holds rules of length >= 32. A source whose /32 has no entry is
- * answered by vw_v6_root16 (rules shorter than /32); one whose /32 has an entry walks from root:
- * a mask (rules up to /32 only), a probe (its longer rules have one length), a leaf (one longer
- * rule) or the node of a trie. */
-struct vw_v6_f32 {
-	__u32 root; /* VW_ENT_* entry for the bytes after the /32 */
+/* vw_v6_f32: ARRAY[VW_GENS * VW_V6_F32_BUCKETS] of struct vw_v6_f32_bucket, mmapable: per
+ * generation, one entry per /32 that holds rules of length >= 32, keyed by the address's first 32
+ * bits (network order). A /32 sits in one of its two buckets, VW_V6_F32_H1 or VW_V6_F32_H2 of its
+ * generation's half (two-choice hashing; userspace moves entries between their two buckets to make
+ * room). The program reads both buckets as plain array elements, inlined, so finding a /32 costs
+ * two cache lines and no call. A source whose /32 has no entry is answered by vw_v6_root16 (rules
+ * shorter than /32); one whose /32 has an entry walks from its root: a mask (rules up to /32 only),
+ * a probe (its longer rules have one length), a leaf (one longer rule) or the node of a trie. */
+#define VW_V6_F32_BUCKETS_LOG 18
+#define VW_V6_F32_BUCKETS (1U << VW_V6_F32_BUCKETS_LOG)
+#define VW_V6_F32_SLOTS 7
+/* /32s one generation holds: at most 57% of the slots (16 MiB a generation). */
+#define VW_MAX_V6_F32 (1U << 20)
+struct vw_v6_f32_bucket {
+	__u32 key[VW_V6_F32_SLOTS];  /* the /32: the address's first 4 bytes, as loaded */
+	__u32 root[VW_V6_F32_SLOTS]; /* VW_ENT_* entry for the bytes after the /32 */
+	__u32 used;		     /* bit s: slot s holds a /32 */
+	__u32 pad;
 };
+/* hi32: the address's first 4 bytes loaded as a __u32. Two multiplicative hashes, independent
+ * of each other and of VW_V6_BLOOM_HASH. */
+#define VW_V6_F32_H1(hi32) (((__u32)(hi32) * 0x85EBCA6BU) >> (32 - VW_V6_F32_BUCKETS_LOG))
+#define VW_V6_F32_H2(hi32)                                                                         \
+	((((__u32)(hi32) ^ 0x5BD1E995U) * 0xC2B2AE35U) >> (32 - VW_V6_F32_BUCKETS_LOG))
 #define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths below this */
 
 /* vw_v6_root16: ARRAY[VW_GENS * VW_V6_ROOT16] of __u32 entries, mmapable, index gen *
@@ -398,7 +414,7 @@ _Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
 _Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
 _Static_assert(sizeof(struct vw_v4_key) == 8, "vw_v4_key layout");
 _Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
-_Static_assert(sizeof(struct vw_v6_f32) == 4, "vw_v6_f32 layout");
+_Static_assert(sizeof(struct vw_v6_f32_bucket) == 64, "vw_v6_f32_bucket layout");
 _Static_assert(sizeof(struct vw_node) == 1024, "vw_node layout");
 _Static_assert(sizeof(struct vw_leaf) == 32, "vw_leaf layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");

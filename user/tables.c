@@ -37,6 +37,7 @@
 #define TBL24_ENTRIES	 (1U << 24)
 #define BLOOM_HALF_BYTES ((size_t)VW_V6_BLOOM_WORDS * sizeof(__u64))
 #define ROOT16_HALF_BYTES ((size_t)VW_V6_ROOT16 * MMAP_STRIDE(sizeof(__u32)))
+#define F32_HALF_BYTES ((size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket))
 #define NODES_HALF_BYTES ((size_t)VW_MAX_NODES * sizeof(struct vw_node))
 #define B16_HALF_BYTES ((size_t)VW_V4_B16_WORDS * sizeof(__u64))
 #define B24_HALF_BYTES ((size_t)VW_V4_B24_WORDS * sizeof(__u64))
@@ -623,8 +624,8 @@ struct v6_tables {
 	struct vw_v6_key *keys; /* vw_v6 entries */
 	__u32 *kvals;
 	size_t nkeys;
-	__u32 *f_keys;	      /* vw_v6_f32 entries */
-	struct vw_v6_f32 *f_vals;
+	__u32 *f_keys;	      /* vw_v6_f32 entries: the /32 and its root */
+	__u32 *f_roots;
 	size_t nf;
 };
 
@@ -637,7 +638,7 @@ static void v6_tables_free(struct v6_tables *t)
 	free(t->keys);
 	free(t->kvals);
 	free(t->f_keys);
-	free(t->f_vals);
+	free(t->f_roots);
 }
 
 /* Paint collects the prefixes (sorted, merged); fold gives each its union: walking in order with
@@ -757,9 +758,9 @@ static int v6_long(struct v6_tables *t, struct vw_build *b)
 	int err = 0;
 
 	t->f_keys = malloc((t->n ? t->n : 1) * sizeof(*t->f_keys));
-	t->f_vals = calloc(t->n ? t->n : 1, sizeof(*t->f_vals));
+	t->f_roots = calloc(t->n ? t->n : 1, sizeof(*t->f_roots));
 	group = malloc((t->n ? t->n : 1) * sizeof(*group));
-	if (!t->f_keys || !t->f_vals || !group) {
+	if (!t->f_keys || !t->f_roots || !group) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -777,11 +778,16 @@ static int v6_long(struct v6_tables *t, struct vw_build *b)
 				group[ng++] = t->items[j];
 		t->f_keys[t->nf] = hi;
 		err = vw_trie_entry(b, group, ng, VW_V6_SPLIT, t->upto32[i],
-				    VW_TRIE_LEAVES | VW_TRIE_PROBES, &t->f_vals[t->nf].root);
+				    VW_TRIE_LEAVES | VW_TRIE_PROBES, &t->f_roots[t->nf]);
 		if (err)
 			goto out;
 		t->nf++;
 		i = j;
+	}
+	if (t->nf > VW_MAX_V6_F32) {
+		pr_warn("%zu IPv6 /32s hold rules of /32 or longer, at most %u fit\n", t->nf,
+			VW_MAX_V6_F32);
+		err = -E2BIG;
 	}
 out:
 	free(group);
@@ -806,9 +812,70 @@ static int v6_probe_keys(struct v6_tables *t, const struct vw_build *b)
 	return 0;
 }
 
+/* A free slot of bucket b, or -1. */
+static int f32_free_slot(const struct vw_v6_f32_bucket *b)
+{
+	int s;
+
+	for (s = 0; s < (int)VW_V6_F32_SLOTS; s++)
+		if (!(b->used >> s & 1))
+			return s;
+	return -1;
+}
+
+static void f32_put(struct vw_v6_f32_bucket *b, int s, __u32 key, __u32 root)
+{
+	b->key[s] = key;
+	b->root[s] = root;
+	b->used |= 1U << s;
+}
+
+/* Steps a /32 may push others along before the table counts as full. */
+#define F32_MAX_KICKS 4096
+
+/* A /32 goes to the emptier of its two buckets. When both are full, it takes a slot and the /32 it
+ * pushes out moves to its own other bucket, and so on (cuckoo hashing): every /32 stays in one of
+ * its two buckets, which is all the program reads. */
+int vw_f32_insert(struct vw_v6_f32_bucket *tab, __u32 key, __u32 root)
+{
+	__u32 b1 = VW_V6_F32_H1(key), b2 = VW_V6_F32_H2(key), b, k;
+	int s1 = f32_free_slot(&tab[b1]), s2 = f32_free_slot(&tab[b2]), s;
+
+	if (s1 >= 0 && (s2 < 0 || __builtin_popcount(tab[b1].used) <=
+					 __builtin_popcount(tab[b2].used))) {
+		f32_put(&tab[b1], s1, key, root);
+		return 0;
+	}
+	if (s2 >= 0) {
+		f32_put(&tab[b2], s2, key, root);
+		return 0;
+	}
+	b = key & 1 ? b2 : b1;
+	for (k = 0; k < F32_MAX_KICKS; k++) {
+		__u32 vk, vr;
+
+		/* Push out a slot that varies from step to step, so the walk does not cycle. */
+		s = (int)((k * 5 + key) % VW_V6_F32_SLOTS);
+		vk = tab[b].key[s];
+		vr = tab[b].root[s];
+		tab[b].key[s] = key;
+		tab[b].root[s] = root;
+		key = vk;
+		root = vr;
+		b = VW_V6_F32_H1(key) == b ? VW_V6_F32_H2(key) : VW_V6_F32_H1(key);
+		s = f32_free_slot(&tab[b]);
+		if (s >= 0) {
+			f32_put(&tab[b], s, key, root);
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
 static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 gen,
 		    vw_progress_fn progress, void *ctx)
 {
+	struct vw_v6_f32_bucket *f32 = NULL;
 	__u32 *root16 = NULL;
 	__u64 *bloom = NULL;
 	size_t i;
@@ -816,20 +883,27 @@ static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 ge
 
 	err = install_hash(m->v6, gen, "vw_v6_in", "IPv6 prefixes", sizeof(struct vw_v6_key),
 			   t->keys, sizeof(__u32), t->kvals, t->nkeys, progress, ctx);
-	if (!err)
-		err = install_hash(m->v6_f32, gen, "vw_v6_f32_in", "IPv6 /32 filter",
-				   sizeof(__u32), t->f_keys, sizeof(struct vw_v6_f32), t->f_vals,
-				   t->nf, progress, ctx);
 	if (err)
 		return err;
 	bloom = map_mmap_range(m->v6_bloom, BLOOM_HALF_BYTES, (off_t)gen * BLOOM_HALF_BYTES,
 			       PROT_READ | PROT_WRITE);
 	root16 = map_mmap_range(m->v6_root16, ROOT16_HALF_BYTES, (off_t)gen * ROOT16_HALF_BYTES,
 				PROT_READ | PROT_WRITE);
-	if (!bloom || !root16) {
+	f32 = map_mmap_range(m->v6_f32, F32_HALF_BYTES, (off_t)gen * F32_HALF_BYTES,
+			     PROT_READ | PROT_WRITE);
+	if (!bloom || !root16 || !f32) {
 		err = -errno;
 		pr_warn("cannot map the IPv6 tables: %s\n", strerror(-err));
 		goto out;
+	}
+	memset(f32, 0, F32_HALF_BYTES);
+	for (i = 0; i < t->nf; i++) {
+		err = vw_f32_insert(f32, t->f_keys[i], t->f_roots[i]);
+		if (err) {
+			pr_warn("the IPv6 /32 filter has no room for %zu /32s (placed %zu)\n", t->nf,
+				i);
+			goto out;
+		}
 	}
 	memset(bloom, 0, BLOOM_HALF_BYTES);
 	for (i = 0; i < t->nf; i++)
@@ -842,6 +916,8 @@ out:
 		munmap(bloom, BLOOM_HALF_BYTES);
 	if (root16)
 		munmap(root16, ROOT16_HALF_BYTES);
+	if (f32)
+		munmap(f32, F32_HALF_BYTES);
 	return err;
 }
 

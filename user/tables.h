@@ -29,4 +29,10 @@ int vw_gen_read_config(const struct vw_maps *m, __u32 gen, struct vw_config *cfg
 int vw_apply(const struct vw_maps *m, const struct vw_config *cfg, vw_progress_fn progress,
 	     void *ctx);
 
+/* Place the /32 key (its first 4 bytes as loaded) with its root entry in one of its two buckets of
+ * a generation's vw_v6_f32 half (VW_V6_F32_BUCKETS buckets), moving others to their other bucket
+ * to make room; -ENOSPC when the walk finds none (the table is left holding every other key but
+ * one). */
+int vw_f32_insert(struct vw_v6_f32_bucket *tab, __u32 key, __u32 root);
+
 #endif

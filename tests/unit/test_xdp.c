@@ -1402,7 +1402,8 @@ struct tview {
 	__u32 gen;
 	__u64 *tbl;
 	__u8 *masks, *root16;
-	int long_fd, v6_fd, f32_fd, nodes_fd, leaves_fd;
+	struct vw_v6_f32_bucket *f32;
+	int long_fd, v6_fd, nodes_fd, leaves_fd;
 	struct vw_gen_cfg gc;
 };
 
@@ -1418,7 +1419,7 @@ static int inner_fd(int outer, __u32 gen)
 static int tview_open(struct tview *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->long_fd = v->v6_fd = v->f32_fd = v->nodes_fd = v->leaves_fd = -1;
+	v->long_fd = v->v6_fd = v->nodes_fd = v->leaves_fd = -1;
 	if (vw_gen_active(&T.maps, &v->gen) || vw_gen_cfg_read(&T.maps, v->gen, &v->gc))
 		return -1;
 	v->tbl = mmap(NULL, (size_t)VW_V4_TBL24_WORDS * 8, PROT_READ, MAP_SHARED, T.maps.v4_tbl24,
@@ -1429,11 +1430,12 @@ static int tview_open(struct tview *v)
 			 (off_t)v->gen * VW_V6_ROOT16 * 8);
 	v->long_fd = inner_fd(T.maps.v4_long, v->gen);
 	v->v6_fd = inner_fd(T.maps.v6, v->gen);
-	v->f32_fd = inner_fd(T.maps.v6_f32, v->gen);
+	v->f32 = mmap(NULL, (size_t)VW_V6_F32_BUCKETS * sizeof(*v->f32), PROT_READ, MAP_SHARED,
+		      T.maps.v6_f32, (off_t)v->gen * VW_V6_F32_BUCKETS * sizeof(*v->f32));
 	v->nodes_fd = T.maps.nodes;
 	v->leaves_fd = inner_fd(T.maps.leaves, v->gen);
 	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->root16 == MAP_FAILED ||
-	    v->long_fd < 0 || v->v6_fd < 0 || v->f32_fd < 0 || v->nodes_fd < 0 ||
+	    v->f32 == MAP_FAILED || v->long_fd < 0 || v->v6_fd < 0 || v->nodes_fd < 0 ||
 	    v->leaves_fd < 0)
 		return -1;
 	return 0;
@@ -1451,8 +1453,8 @@ static void tview_close(struct tview *v)
 		close(v->long_fd);
 	if (v->v6_fd >= 0)
 		close(v->v6_fd);
-	if (v->f32_fd >= 0)
-		close(v->f32_fd);
+	if (v->f32 && v->f32 != MAP_FAILED)
+		munmap(v->f32, (size_t)VW_V6_F32_BUCKETS * sizeof(*v->f32));
 	if (v->leaves_fd >= 0)
 		close(v->leaves_fd);
 }
@@ -1543,12 +1545,15 @@ static __u32 tview_v4(const struct tview *v, __u32 a)
  * mask; for a /32 without an entry, the trie of its /16. */
 static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 {
-	struct vw_v6_f32 f;
-	__u32 hi, r16;
+	__u32 hi, r16, b[2], k, s;
 
 	memcpy(&hi, addr, 4);
-	if (!bpf_map_lookup_elem(v->f32_fd, &hi, &f))
-		return tview_walk(v, f.root, addr, 4);
+	b[0] = VW_V6_F32_H1(hi);
+	b[1] = VW_V6_F32_H2(hi);
+	for (k = 0; k < 2; k++)
+		for (s = 0; s < VW_V6_F32_SLOTS; s++)
+			if ((v->f32[b[k]].used >> s & 1) && v->f32[b[k]].key[s] == hi)
+				return tview_walk(v, v->f32[b[k]].root[s], addr, 4);
 	memcpy(&r16, v->root16 + (size_t)(ntohl(hi) >> 16) * 8, 4);
 	return tview_walk(v, r16, addr, 2);
 }
@@ -1780,6 +1785,168 @@ static void test_v6_short_rules(void)
 		run_spec(collided[i].name, collided[i].spec, &collided[i].e, true);
 out:
 	cfg_free(&c);
+}
+
+/* ---- The IPv6 /32 filter's buckets ---- */
+
+/* Move the live generation's entry for addr's /32 from the bucket it sits in to its other bucket
+ * (as the build does when the first is full), or, with drop set, clear its slot's used bit. */
+static int f32_move(const char *addr, bool drop)
+{
+	size_t half = (size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket);
+	struct vw_v6_f32_bucket *tab, *from = NULL, *to;
+	__u32 gen, hi, b[2], k, s, fs = 0;
+	int free_s = -1, err = 0;
+	__u8 a[16];
+
+	if (inet_pton(AF_INET6, addr, a) != 1 || vw_gen_active(&T.maps, &gen))
+		return -EINVAL;
+	memcpy(&hi, a, 4);
+	tab = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_SHARED, T.maps.v6_f32, (off_t)gen * half);
+	if (tab == MAP_FAILED)
+		return -errno;
+	b[0] = VW_V6_F32_H1(hi);
+	b[1] = VW_V6_F32_H2(hi);
+	for (k = 0; k < 2 && !from; k++)
+		for (s = 0; s < VW_V6_F32_SLOTS; s++)
+			if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == hi) {
+				from = &tab[b[k]];
+				fs = s;
+				to = &tab[b[!k]];
+				break;
+			}
+	if (!from || b[0] == b[1]) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (!drop) {
+		for (s = 0; s < VW_V6_F32_SLOTS && free_s < 0; s++)
+			if (!(to->used >> s & 1))
+				free_s = (int)s;
+		if (free_s < 0) {
+			err = -ENOSPC;
+			goto out;
+		}
+		to->key[free_s] = hi;
+		to->root[free_s] = from->root[fs];
+		to->used |= 1U << free_s;
+	}
+	/* The key stays behind: a slot whose used bit is clear must not match. */
+	from->used &= ~(1U << fs);
+out:
+	munmap(tab, half);
+	return err;
+}
+
+/* A /32 is found in either of its two buckets, and only in a used slot. */
+static void test_v6_f32_buckets(void)
+{
+	static const struct xcase cases[] = {
+	    {"v6_f32_48_hit", "eth ip6=3fff:100:5::1>" GW6 " udp=1>5060", E(P, R_ALLOW, SIP)},
+	    {"v6_f32_48_miss", "eth ip6=3fff:100:6::1>" GW6 " udp=1>5060", E(D, R_NOT, SIP)},
+	    {"v6_f32_host_hit", "eth ip6=3fff:101::7>" GW6 " tcp=1>22", E(P, R_ALLOW, MGMT)},
+	    {"v6_f32_host_miss", "eth ip6=3fff:101::8>" GW6 " tcp=1>22", E(D, R_NOT, MGMT)},
+	};
+	static const struct xcase unused[] = {
+	    {"v6_f32_unused_slot_48", "eth ip6=3fff:100:5::1>" GW6 " udp=1>5060", E(D, R_NOT, SIP)},
+	    {"v6_f32_unused_slot_host", "eth ip6=3fff:101::7>" GW6 " tcp=1>22",
+	     E(D, R_NOT, MGMT)},
+	};
+	char name[96];
+	struct vw_config c;
+	unsigned int i, pass_no;
+	int err;
+
+	cfg_init(&c, "test_xdp v6 f32 buckets");
+	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
+	cfg_class(&c, "mgmt", MGMT, VW_POLICY_DROP, "22/tcp");
+	cfg_allow(&c, BIT(SIP), "3fff:100:5::/48");
+	cfg_allow(&c, BIT(MGMT), "3fff:101::7/128");
+	if (apply(&c, "v6_f32_buckets"))
+		goto out;
+	/* As built, then with each entry in its other bucket. */
+	for (pass_no = 0; pass_no < 2; pass_no++) {
+		if (pass_no && ((err = f32_move("3fff:100::", false)) ||
+				(err = f32_move("3fff:101::", false)))) {
+			fail("v6_f32_other_bucket", NULL, 0, "cannot move the entries: %s",
+			     strerror(-err));
+			goto out;
+		}
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct xcase x = cases[i];
+
+			snprintf(name, sizeof(name), "%s%s", cases[i].name,
+				 pass_no ? "_other_bucket" : "");
+			x.name = name;
+			run_spec(x.name, x.spec, &x.e, true);
+		}
+	}
+	if ((err = f32_move("3fff:100::", true)) || (err = f32_move("3fff:101::", true))) {
+		fail("v6_f32_unused_slot", NULL, 0, "cannot clear the slots: %s", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+		run_spec(unused[i].name, unused[i].spec, &unused[i].e, true);
+out:
+	cfg_free(&c);
+}
+
+/* The build's placement: a full generation's worth of /32s, and /32s that all want one bucket,
+ * are each found in one of their two buckets, once. */
+static void test_v6_f32_placement(void)
+{
+	size_t half = (size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket);
+	struct vw_v6_f32_bucket *tab = calloc(1, half);
+	__u32 *keys = malloc(VW_MAX_V6_F32 * sizeof(*keys)), n = 0, i, k, s, x = 0x12345678, found;
+	const char *name = "v6_f32_full_generation";
+	__u32 round;
+	int err = 0;
+
+	if (!tab || !keys) {
+		fail(name, NULL, 0, "out of memory");
+		goto out;
+	}
+	for (round = 0; round < 2; round++) {
+		memset(tab, 0, half);
+		n = 0;
+		err = 0;
+		if (!round) {
+			/* VW_MAX_V6_F32 distinct keys (an odd multiplier is a bijection). */
+			for (i = 0; i < VW_MAX_V6_F32; i++)
+				keys[n++] = (i + 1) * 0x9E3779B1U ^ x;
+		} else {
+			/* Four buckets' worth of keys with one first bucket. */
+			name = "v6_f32_crowded_bucket";
+			for (i = 1; n < 4 * VW_V6_F32_SLOTS; i++)
+				if (VW_V6_F32_H1(i) == VW_V6_F32_H1(0x20010db8U))
+					keys[n++] = i;
+		}
+		for (i = 0; i < n && !err; i++)
+			err = vw_f32_insert(tab, keys[i], i + 1);
+		if (err) {
+			fail(name, NULL, 0, "placing key %u of %u: %s", i, n, strerror(-err));
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			__u32 b[2] = {VW_V6_F32_H1(keys[i]), VW_V6_F32_H2(keys[i])};
+
+			found = 0;
+			for (k = 0; k < (b[0] == b[1] ? 1U : 2U); k++)
+				for (s = 0; s < VW_V6_F32_SLOTS; s++)
+					if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == keys[i])
+						found += tab[b[k]].root[s] == i + 1 ? 1 : 100;
+			if (found != 1)
+				break;
+		}
+		if (i < n)
+			fail(name, NULL, 0, "key %u (%#x) found %u times in its buckets", i, keys[i],
+			     found);
+		else
+			pass(name);
+	}
+out:
+	free(tab);
+	free(keys);
 }
 
 /* ---- Generations ---- */
@@ -2240,6 +2407,9 @@ int main(void)
 	check_elsewhere("slots");
 	test_v6_short_rules();
 	check_elsewhere("v6_short_rules");
+	test_v6_f32_buckets();
+	check_elsewhere("v6_f32_buckets");
+	test_v6_f32_placement();
 	test_generations();
 	test_empty_config();
 	test_build_errors();
