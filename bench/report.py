@@ -114,7 +114,13 @@ def hot_floods_worst(cost, out):
         worst.append({"family": w["family"], "repeat": w["repeat"],
                       "worst_lookups": w["worst_lookups"], "typical_lookups": w["typical_lookups"],
                       "bound_lookups": w["bound_lookups"], "worst_ns": summary(w["worst_ns"]),
-                      "typical_ns": summary(w["typical_ns"]), "ratio": summary(w["ratio"])})
+                      "typical_ns": summary(w["typical_ns"]), "ratio": summary(w["ratio"]),
+                      # Each frame's median over the rounds; the worst frame's over the
+                      # typical frames' median.
+                      "frame_median_ratio": ratio(
+                          max(statistics.median(f) for f in w["worst_frames_ns"]),
+                          statistics.median([statistics.median(f)
+                                             for f in w["typical_frames_ns"]]))})
     out["worst_case"] = worst
     floods = []
     for fl in cost["floods"]:
@@ -236,7 +242,7 @@ def build(args):
 
     fam = {4: "IPv4", 6: "IPv6"}
     for w in out["worst_case"]:
-        r = w["ratio"]["median"]
+        r = w["frame_median_ratio"]
         target("worst-case source <= 3x a typical attack source, %s (hostile config, test runs)"
                % fam[w["family"]], r, 3.0, r <= 3.0)
     for h in out["hot_path"]:
@@ -342,14 +348,15 @@ def print_table(d, f):
             "%.2f" % h["ratio_to_xdp_filter"] if h.get("ratio_to_xdp_filter") else "n/a"))
     f.write("\nB. Worst-case sources of a hostile config (every length /25../32 in one /24, "
             "/33../128 under one /32), test runs (repeat %d)\n" % d["worst_case"][0]["repeat"])
-    f.write("  %-6s %-18s %-20s %-20s %s\n" % ("family", "lookups worst/typ", "worst ns",
-                                               "typical ns", "worst / typical"))
+    f.write("  %-6s %-18s %-20s %-20s %-22s %s\n" % (
+        "family", "lookups worst/typ", "worst ns", "typical ns", "per round (slowest)",
+        "per frame (medians)"))
     for w in d["worst_case"]:
-        f.write("  %-6s %-18s %-20s %-20s %s\n" % (
+        f.write("  %-6s %-18s %-20s %-20s %-22s %.2f\n" % (
             fam[w["family"]], "%d/%d (bound %d)" % (w["worst_lookups"], w["typical_lookups"],
                                                    w["bound_lookups"]),
             fmt_summary(w["worst_ns"]), fmt_summary(w["typical_ns"]),
-            fmt_summary(w["ratio"], "%.2f")))
+            fmt_summary(w["ratio"], "%.2f"), w["frame_median_ratio"]))
     f.write("\nC. Random-source floods: every frame a new source (unicast IPv4, 2000::/3), "
             "run once; ns per packet, and above the floor run the same way\n")
     f.write("  %-9s %-6s %-22s %-22s %-22s %-20s %s\n" % (
