@@ -119,6 +119,10 @@ int vw_cli_maps_error(const struct vw_cli *cli, int err)
 		pr_warn("%s is incomplete (some maps are missing); run 'voipwall unload --all' "
 			"and load again\n",
 			cli->pin_dir);
+	else if (err == -EPROTO)
+		pr_warn("%s was pinned by another version of voipwall; run 'voipwall unload --all' "
+			"and load again\n",
+			cli->pin_dir);
 	else
 		pr_warn("cannot open the maps pinned in %s: %s\n", cli->pin_dir,
 			vw_bpf_strerror(err));

@@ -487,11 +487,13 @@ int cmd_unload(struct vw_cli *cli)
 		goto out;
 	}
 	err = vw_maps_open_pinned(cli->pin_dir, &st.maps);
-	if (err == -EBADF && cli->all) {
-		/* damaged (maps missing): removing every pin detaches every link */
+	if ((err == -EBADF || err == -EPROTO) && cli->all) {
+		/* damaged (maps missing) or another version's: removing every pin detaches every
+		 * link */
 		keep = keep_dir_sets(cli, kept, sizeof(kept));
-		fprintf(stderr, "voipwall: %s is incomplete; removing all of it%s%s\n", cli->pin_dir,
-			keep ? " but " : "", keep ? kept : "");
+		fprintf(stderr, "voipwall: %s is %s; removing all of it%s%s\n", cli->pin_dir,
+			err == -EBADF ? "incomplete" : "another version's", keep ? " but " : "",
+			keep ? kept : "");
 		err = vw_state_remove(&st, keep) ? -EIO : 0;
 		if (!err && !cli->json)
 			printf("removed the pinned state in %s\n", cli->pin_dir);

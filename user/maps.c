@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The map list in its userspace forms, checked against the program's skeleton. */
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "maps.h"
@@ -51,6 +53,45 @@ void vw_maps_close(struct vw_maps *m)
 			close(*fd);
 		*fd = -1;
 	}
+}
+
+int vw_maps_check_layout(struct vw_maps *m)
+{
+	struct voipwall_bpf *skel = voipwall_bpf__open();
+	int err = 0;
+
+	if (!skel) {
+		err = -errno;
+		pr_warn("cannot open this voipwall's BPF object: %s\n", strerror(-err));
+		return err;
+	}
+	for (unsigned int i = 0; i < VW_NUM_MAPS && !err; i++) {
+		const struct bpf_map *want;
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		/* The kept maps carry their own layout record (user/keep.c). */
+		if (vw_map_descs[i].kept)
+			continue;
+		want = bpf_object__find_map_by_name(skel->obj, vw_map_descs[i].name);
+		if (!want || bpf_obj_get_info_by_fd(*vw_maps_fd(m, i), &info, &len)) {
+			err = -errno ? -errno : -ENOENT;
+			pr_warn("cannot check the pinned map %s: %s\n", vw_map_descs[i].name,
+				strerror(-err));
+			break;
+		}
+		if (info.type == bpf_map__type(want) && info.key_size == bpf_map__key_size(want) &&
+		    info.value_size == bpf_map__value_size(want))
+			continue;
+		pr_warn("the pinned map %s is %s (%u-byte keys, %u-byte values) where this voipwall "
+			"has %s (%u, %u)\n",
+			vw_map_descs[i].name, libbpf_bpf_map_type_str(info.type), info.key_size,
+			info.value_size, libbpf_bpf_map_type_str(bpf_map__type(want)),
+			bpf_map__key_size(want), bpf_map__value_size(want));
+		err = -EPROTO;
+	}
+	voipwall_bpf__destroy(skel);
+	return err;
 }
 
 int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m)

@@ -40,6 +40,10 @@ void vw_maps_close(struct vw_maps *m);
 struct bpf_object;
 /* Fill m with the fds of a loaded object's maps, found by name (the pinned names too).
  * Returns 0, or -ENOENT naming the first map missing. */
+/* Whether the pinned maps in m have this voipwall's layout (type, key and value sizes of every map
+ * but the kept ones); -EPROTO, with the first that differs named, when another version pinned
+ * them. */
+int vw_maps_check_layout(struct vw_maps *m);
 int vw_maps_from_obj(struct bpf_object *obj, struct vw_maps *m);
 
 #endif

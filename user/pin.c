@@ -73,8 +73,11 @@ int vw_maps_open_pinned(const char *dir, struct vw_maps *m)
 	unsigned int plain, kept;
 	int err = open_maps(dir, m, false, &plain, &kept);
 
-	if (!err && plain + kept == VW_NUM_MAPS)
-		return 0;
+	if (!err && plain + kept == VW_NUM_MAPS) {
+		err = vw_maps_check_layout(m);
+		if (!err)
+			return 0;
+	}
 	/* the kept maps alone are no loaded state: voipwall is not loaded */
 	if (!err)
 		err = plain ? -EBADF : -ENOENT;

@@ -777,6 +777,29 @@ if expect_rc $t 1; then
 	fi
 fi
 
+t=other_version_pin_dir
+# A map pinned by another version of voipwall (another type or size): every command says so,
+# changes nothing, and unload --all clears it.
+run vw load vw0
+rm -f "$PIN/vw_v6_f32"
+if ! bpftool map create "$PIN/vw_v6_f32" type hash key 4 value 4 entries 1 name vw_v6_f32 2>"$err"; then
+	fail $t "cannot pin a stand-in map: $(cat "$err")"
+else
+	run vw reload
+	if expect_rc $t 1; then
+		r_err=$(cat "$err")
+		run vw unload --all
+		left=$(ours_left)
+		if ! grep -q 'vw_v6_f32 is hash' <<<"$r_err" || ! grep -q 'another version' <<<"$r_err"; then
+			fail $t "reload says: $r_err"
+		elif [ "$rc" -ne 0 ] || [ -n "$left" ] || ip -n "$GW" link show | grep -q xdp; then
+			fail $t "unload --all: exit $rc, left '$left'"
+		else
+			pass $t
+		fi
+	fi
+fi
+
 t=foreign_xdp_refused
 ip -n "$GW" link set dev vwbr0 xdpgeneric obj "$(dirname "$VOIPWALL")/floor.bpf.o" sec xdp.frags 2>/dev/null ||
 	ip -n "$GW" link set dev vwbr0 xdpgeneric obj "$(dirname "$VOIPWALL")/voipwall.bpf.o" sec xdp.frags 2>/dev/null
