@@ -81,11 +81,16 @@ static void build_frame(void)
 
 static void prog_open(struct prog *p, const char *path, const struct vw_config *cfg)
 {
+	struct bpf_program *ip;
 	int err;
 
 	p->obj = bpf_object__open_file(path, NULL);
 	if (!p->obj)
 		bench_die(PROG, "opening %s: %s", path, strerror(errno));
+	/* Only the Ethernet entry point is run; the raw-IP one stays unloaded. */
+	ip = bpf_object__find_program_by_name(p->obj, "voipwall_xdp_ip");
+	if (ip)
+		bpf_program__set_autoload(ip, false);
 	err = bpf_object__load(p->obj);
 	if (err)
 		bench_die(PROG, "loading %s: %s", path, strerror(-err));
