@@ -9,39 +9,12 @@ KIND: sip (UDP to 5060 carrying an OPTIONS request), rtp (UDP to 10000), mgmt (T
 malformed (IPv4 total length past the frame). SIZE pads the frame to that many bytes.
 Frames are built by hand (no scapy): the tests time what they send, and importing scapy takes
 seconds on a busy machine."""
-import socket
-import struct
+import os
 import sys
 import time
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ipv4(src, dst, proto, l4, tot=None):
-    tot = 20 + len(l4) if tot is None else tot
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tot, 1, 0, 64, proto, 0, socket.inet_aton(src),
-                    socket.inet_aton(dst))
-    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + l4
-
-
-def udp(src, dst, sport, dport, payload):
-    hdr = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, 8 + len(payload))
-    c = csum(pseudo + hdr + payload) or 0xFFFF
-    return hdr[:6] + struct.pack("!H", c) + payload
-
-
-def tcp_syn(src, dst, sport, dport):
-    hdr = struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x02, 65535, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(hdr))
-    return hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from frames import ipv4, raw_socket, tcp_syn, udp  # noqa: E402 (tests/lib/frames.py)
 
 
 def frame(kind, src, dst, size):
@@ -55,7 +28,7 @@ def frame(kind, src, dst, size):
     if kind == "rtp":
         return eth + ipv4(src, dst, 17, udp(src, dst, 5099, 10000, b"\x80" * 40))
     if kind == "mgmt":
-        return eth + ipv4(src, dst, 6, tcp_syn(src, dst, 40000, 22))
+        return eth + ipv4(src, dst, 6, tcp_syn(src, dst, 40000, 22, seq=1, window=65535))
     if kind == "malformed":
         return eth + ipv4(src, dst, 17, udp(src, dst, 5099, 5060, b"x" * 20), tot=1400)
     sys.exit(f"unknown kind {kind}")
@@ -65,8 +38,7 @@ def main():
     iface, kind, count, src, dst = sys.argv[1:6]
     size = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     data = frame(kind, src, dst, size)
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((iface, 0))
+    s = raw_socket(iface)
     start = time.monotonic()
     for _ in range(int(count)):
         s.send(data)

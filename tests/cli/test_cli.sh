@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # CLI tests for the voipwall command, in two namespaces joined by a veth pair, with a temporary
 # bpffs as --pin-dir: check, load, status, allow, reload, stats (three formats, checked against
-# traffic sent with scapy), top, anti-lockout, privileges, locking, unload.
+# frames sent through a raw socket), top, anti-lockout, privileges, locking, unload.
 # Prints "PASS name", "FAIL name: why" or "SKIP name: why" per test (see tests/run.sh).
 set -u
 cd "$(dirname "$0")/../.."
@@ -18,7 +18,6 @@ skip_all() {
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (namespaces, XDP)"
 [ -x "$VOIPWALL" ] || skip_all "$VOIPWALL not built"
 command -v ip >/dev/null || skip_all "iproute2 missing"
-"$PY" -c 'import scapy.all' 2>/dev/null || skip_all "$PY has no scapy (apt-get install python3-scapy)"
 
 # shellcheck source=../../scripts/topology.sh
 . scripts/topology.sh
@@ -64,21 +63,6 @@ expect_rc() {
 }
 
 # ---- helpers in Python: traffic and parsing ------------------------------------------------
-cat >"$tmp/send.py" <<'EOF'
-# send.py IFACE DSTMAC SPEC...: SPEC is src,dst,udp|tcp,dport,count; 18 bytes of payload, so an
-# IPv4 UDP frame is 60 bytes and an IPv6 one 80.
-import logging, sys
-logging.getLogger("scapy.runtime").setLevel(logging.ERROR)  # no "no route" warnings for IPv6
-from scapy.all import Ether, IP, IPv6, UDP, TCP, Raw, sendp
-iface, mac = sys.argv[1], sys.argv[2]
-frames = []
-for spec in sys.argv[3:]:
-    src, dst, proto, dport, count = spec.split(",")
-    l3 = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
-    l4 = UDP(sport=40000, dport=int(dport)) if proto == "udp" else TCP(sport=40000, dport=int(dport), flags="S")
-    frames += [Ether(dst=mac) / l3 / l4 / Raw(b"x" * 18)] * int(count)
-sendp(frames, iface=iface, verbose=False)
-EOF
 cat >"$tmp/parse.py" <<'EOF'
 # parse.py FORMAT FILE [IFACE CLASS VERDICT REASON]: prints "packets bytes" of that counter
 # (0 0 when absent) from `stats` output in FORMAT json|prom|human; exits 1 if FILE is malformed.
@@ -129,7 +113,9 @@ p, b = found.get(want, (0, 0))
 print(p, b)
 EOF
 
-send() { ip netns exec "$PEER" "$PY" "$tmp/send.py" vw1 "$GW_MAC" "$@"; }
+# send SPEC...: frames from the peer (tests/lib/frames.py: SPEC is src,dst,udp|tcp,dport,count;
+# 18 bytes of payload, so an IPv4 UDP frame is 60 bytes and an IPv6 one 80)
+send() { ip netns exec "$PEER" "$PY" tests/lib/frames.py vw1 "$GW_MAC" "$@"; }
 # counter FORMAT IFACE CLASS VERDICT REASON: "packets bytes" from a fresh `stats` in FORMAT.
 counter() {
 	local f=$1

@@ -18,7 +18,7 @@ vw_topo_init 62 || { vw_fail fail2ban_setup "cannot build the topology"; exit 1;
 T=$VW_TMP
 PEER=198.18.62.2
 ip -n "$VW_NS_EXT" addr add "$PEER/24" dev ext
-send() { ip netns exec "$VW_NS_EXT" "$VW_PY" tests/flood/send.py ext "$VW_WAN_MAC" "$1" "$VW_GW4" udp "$2" "$3"; }
+send() { ip netns exec "$VW_NS_EXT" "$VW_PY" tests/lib/frames.py ext "$VW_WAN_MAC" "$1,$VW_GW4,udp,$2,$3"; }
 snap() { vw_snap >"$T/$1"; }
 check() {
 	local name=$1 a=$2 b=$3

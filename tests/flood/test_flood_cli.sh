@@ -20,7 +20,7 @@ PEER=198.18.61.2
 ip -n "$VW_NS_EXT" addr add "$PEER/24" dev ext
 
 send() { # send SRC PORT COUNT: UDP frames from the ext namespace
-	ip netns exec "$VW_NS_EXT" "$VW_PY" tests/flood/send.py ext "$VW_WAN_MAC" "$1" "$VW_GW4" udp "$2" "$3"
+	ip netns exec "$VW_NS_EXT" "$VW_PY" tests/lib/frames.py ext "$VW_WAN_MAC" "$1,$VW_GW4,udp,$2,$3"
 }
 snap() { vw_snap >"$T/$1"; }
 # check NAME BEFORE AFTER KEY=N...: exact counter deltas on wan
