@@ -23,6 +23,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import vwstats  # noqa: E402
+import quickscapy  # noqa: E402,F401 (tests/lib/quickscapy.py: before any scapy module)
 
 from scapy.config import conf  # noqa: E402
 

@@ -37,6 +37,7 @@ import sys
 import time
 import os
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import vwstats  # noqa: E402  (tests/lib/vwstats.py: stats documents and their deltas)
 
@@ -324,7 +325,12 @@ def model(frame, ports, allow, frags):
 
 
 def cmd_replay(args):
-    from scapy.all import rdpcap, Ether, IP, IPv6, TCP, UDP, conf
+    import quickscapy  # noqa: F401 (tests/lib/quickscapy.py: before any scapy module)
+    from scapy.config import conf
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap
     conf.verb = 0
     pcap, confpath, iface, smac, dmac, src4, src6, dst4, dst6, out = args
     ports, allow = parse_conf(confpath)
@@ -366,8 +372,13 @@ def cmd_replay(args):
 
 
 def cmd_craft(args):
-    from scapy.all import Ether, Dot1Q, Dot1AD, IP, IPv6, UDP, TCP, Raw, conf
+    import quickscapy  # noqa: F401 (tests/lib/quickscapy.py: before any scapy module)
+    from scapy.config import conf
+    from scapy.layers.inet import IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
     from scapy.layers.sctp import SCTP, SCTPChunkInit
+    from scapy.packet import Raw
     conf.verb = 0
     iface, smac, dmac, tags, proto, src, dst, dport, count = args
     dport, count = int(dport), int(count)
