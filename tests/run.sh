@@ -79,7 +79,20 @@ for s in "${suites[@]}"; do
 	*) shared+=("$s") ;;
 	esac
 done
+# Longest first (from the times of a clean-clone run), so that the last to start are short and
+# the slots end close together; the suites not named here follow in the usual order.
+longest=(test_faults.sh test_e2e.sh test_cli.sh test_capture.sh test_xdp test_evasion.sh
+	test_flood test_flood_cli.sh test_fuzz.sh test_fail2ban.sh test_ops.sh test_lookups)
+ordered=()
+for name in "${longest[@]}"; do
+	for s in "${shared[@]}"; do
+		[ "$(basename "$s")" = "$name" ] && ordered+=("$s")
+	done
+done
 for s in "${shared[@]}"; do
+	[[ " ${longest[*]} " == *" $(basename "$s") "* ]] || ordered+=("$s")
+done
+for s in "${ordered[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
 		wait -n
 	done

@@ -95,7 +95,7 @@ PROBE_NAMES="A B X C"
 PROBE_SIG=
 PROBE_ERR=
 probe() {
-	local tag=$1 name port cls exp=() s0 s1 d srcs=()
+	local tag=$1 name port cls exp=() s0 s1 d srcs=() i counted passed
 	local -A cnt=()
 	s0="$VW_TMP/probe0.json" s1="$VW_TMP/probe1.json"
 	for name in $PROBE_NAMES; do
@@ -103,11 +103,17 @@ probe() {
 	done
 	vw_snap >"$s0"
 	ext "$VW_PY" "$UDPSEQ" matrix --dst "$GW" --port 5060 --port 161 --tag "$tag" --n 3 "${srcs[@]}"
-	sleep 0.3
+	# Frames cross the veth asynchronously: wait (5 s at most) until the counters hold all of
+	# them, then (in signature) until the listener has logged the ones they say were passed.
+	for ((i = 0; i < 50; i++)); do
+		vw_snap >"$s1"
+		read -r counted passed < <("$VW_PY" "$VWSTATS" total "$s0" "$s1" wan)
+		[ "${counted:-0}" -lt $((6 * ${#srcs[@]})) ] || break
+		sleep 0.1
+	done
 	# shellcheck disable=SC2086
 	PROBE_SIG=$("$VW_PY" "$UDPSEQ" signature --log "$RX" --tag "$tag" --n 3 --port 5060 \
-		--port 161 $PROBE_NAMES)
-	vw_snap >"$s1"
+		--port 161 --wait "${passed:-0}" $PROBE_NAMES)
 	for name in $PROBE_NAMES; do
 		for port in 5060 161; do
 			if [ "$port" = 5060 ]; then cls=sip; else cls=mgmt; fi

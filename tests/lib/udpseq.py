@@ -14,6 +14,8 @@ matrix --dst ADDR --port P... --tag TAG --n N NAME=ADDR...
 signature --log FILE --tag TAG --n N --port P... NAME...
     Print the pairs delivered whole, e.g. "A:5060 B:161" ("-" for none); a pair that got some
     but not all of its N datagrams is printed as "A:5060(partial 2/3)".
+    With --wait K, first waits (--timeout seconds at most, 5) until the log holds K datagrams
+    of TAG: the ones the counters say were passed.
 check --log FILE --tag TAG --count N
     Exit 0 when the log holds exactly the sequence numbers 0..N-1 for TAG (N may be 0);
     else print what is missing or extra.
@@ -129,11 +131,21 @@ def read_log(path):
         return []
 
 
-def cmd_signature(a):
+def tagged(path, tag):
+    """{"TAG-NAME-PORT": {seq, ...}} of the log's datagrams of TAG."""
     got = {}
-    for parts in read_log(a.log):
-        if len(parts) == 4:
+    for parts in read_log(path):
+        if len(parts) == 4 and parts[2].startswith(tag + "-"):
             got.setdefault(parts[2], set()).add(parts[3])
+    return got
+
+
+def cmd_signature(a):
+    got = tagged(a.log, a.tag)
+    deadline = time.monotonic() + a.timeout
+    while sum(map(len, got.values())) < a.wait and time.monotonic() < deadline:
+        time.sleep(0.02)
+        got = tagged(a.log, a.tag)
     out = []
     for name in a.names:
         for port in a.port:
@@ -186,6 +198,8 @@ def main():
     g.add_argument("--tag", required=True)
     g.add_argument("--n", type=int, default=3)
     g.add_argument("--port", type=int, action="append", required=True)
+    g.add_argument("--wait", type=int, default=0)
+    g.add_argument("--timeout", type=float, default=5)
     g.add_argument("names", nargs="+", metavar="NAME")
     c = sub.add_parser("check")
     c.add_argument("--log", required=True)

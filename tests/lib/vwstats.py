@@ -7,6 +7,8 @@ delta A B        print the non-zero differences B - A (flat files), one "key pac
 check A B IFACE KEY=N...   exit 0 when, on IFACE, the packet deltas are exactly the KEY=N given
                  ("class|verdict|reason=N") and every other key is zero, noise aside (pass
                  non_ip/unprotected with class none); else print what differed and exit 1
+total A B IFACE  print "COUNTED PASSED": the packets counted on IFACE between A and B, noise
+                 aside, and how many of them passed
 """
 import json
 import sys
@@ -94,6 +96,17 @@ def check(a, b, iface, expected):
     return problems
 
 
+def total(a, b, iface):
+    """(packets counted, packets passed) on iface between a and b, noise aside."""
+    counted = passed = 0
+    for k, (p, _) in deltas(a, b).items():
+        i, c, v, r = k.split("|")
+        if i == iface and (c, v, r) not in NOISE:
+            counted += p
+            passed += p if v == "pass" else 0
+    return counted, passed
+
+
 def main(argv):
     if len(argv) >= 1 and argv[0] == "flatten":
         text = sys.stdin.read()
@@ -111,6 +124,9 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "delta":
         for k, (p, b) in sorted(deltas(load(argv[1]), load(argv[2])).items()):
             print(k, p, b)
+        return 0
+    if len(argv) == 4 and argv[0] == "total":
+        print("%d %d" % total(load(argv[1]), load(argv[2]), argv[3]))
         return 0
     if len(argv) >= 4 and argv[0] == "check":
         exp = {}
