@@ -1116,8 +1116,8 @@ static int run_worst(struct progs *p, const struct opts *o)
 		json_array_u32("typical_ns", tns[0], o->rounds);
 		printf(",");
 		json_array_dbl("ratio", ratio, o->rounds < 64 ? o->rounds : 64);
-		/* Every frame's rounds: the report also takes each frame's median over the rounds,
-		 * which one slow round of one frame does not move. */
+		/* Every frame's rounds: the report also takes each frame's fastest round, which the
+		 * machine's other load does not move. */
 		for (i = 0; i < 2; i++) {
 			printf(",\"%s_frames_ns\":[", i ? "typical" : "worst");
 			for (k = 0; k < WORST_PICK; k++)

@@ -115,12 +115,11 @@ def hot_floods_worst(cost, out):
                       "worst_lookups": w["worst_lookups"], "typical_lookups": w["typical_lookups"],
                       "bound_lookups": w["bound_lookups"], "worst_ns": summary(w["worst_ns"]),
                       "typical_ns": summary(w["typical_ns"]), "ratio": summary(w["ratio"]),
-                      # Each frame's median over the rounds; the worst frame's over the
-                      # typical frames' median.
-                      "frame_median_ratio": ratio(
-                          max(statistics.median(f) for f in w["worst_frames_ns"]),
-                          statistics.median([statistics.median(f)
-                                             for f in w["typical_frames_ns"]]))})
+                      # Each frame's fastest round (the machine's other load only ever adds
+                      # time); the slowest worst-case frame's over the typical frames' median.
+                      "frame_min_ratio": ratio(
+                          max(min(f) for f in w["worst_frames_ns"]),
+                          statistics.median([min(f) for f in w["typical_frames_ns"]]))})
     out["worst_case"] = worst
     floods = []
     for fl in cost["floods"]:
@@ -242,7 +241,7 @@ def build(args):
 
     fam = {4: "IPv4", 6: "IPv6"}
     for w in out["worst_case"]:
-        r = w["frame_median_ratio"]
+        r = w["frame_min_ratio"]
         target("worst-case source <= 3x a typical attack source, %s (hostile config, test runs)"
                % fam[w["family"]], r, 3.0, r <= 3.0)
     for h in out["hot_path"]:
@@ -350,13 +349,13 @@ def print_table(d, f):
             "/33../128 under one /32), test runs (repeat %d)\n" % d["worst_case"][0]["repeat"])
     f.write("  %-6s %-18s %-20s %-20s %-22s %s\n" % (
         "family", "lookups worst/typ", "worst ns", "typical ns", "per round (slowest)",
-        "per frame (medians)"))
+        "per frame (fastest rounds)"))
     for w in d["worst_case"]:
         f.write("  %-6s %-18s %-20s %-20s %-22s %.2f\n" % (
             fam[w["family"]], "%d/%d (bound %d)" % (w["worst_lookups"], w["typical_lookups"],
                                                    w["bound_lookups"]),
             fmt_summary(w["worst_ns"]), fmt_summary(w["typical_ns"]),
-            fmt_summary(w["ratio"], "%.2f"), w["frame_median_ratio"]))
+            fmt_summary(w["ratio"], "%.2f"), w["frame_min_ratio"]))
     f.write("\nC. Random-source floods: every frame a new source (unicast IPv4, 2000::/3), "
             "run once; ns per packet, and above the floor run the same way\n")
     f.write("  %-9s %-6s %-22s %-22s %-22s %-20s %s\n" % (
