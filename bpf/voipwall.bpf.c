@@ -197,6 +197,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VW_SRC_LRU_SIZE);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct vw_src_key);
 	__type(value, struct vw_src_val);
 } vw_sources SEC(".maps");

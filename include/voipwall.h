@@ -125,12 +125,15 @@ struct vw_leaf {
 #define VW_FRAG_TIMEOUT_V6_NS (60ULL * 1000000000ULL)
 /* Sources seen dropped/monitored, read by `voipwall top`. */
 #define VW_SRC_LRU_SIZE 65536
-/* Recording a dropped source is a hash update, the costliest step of the drop path. Each CPU
- * records every drop up to VW_SRC_EXACT drops per VW_SRC_WINDOW_NS (100k drops/s: any scanner
- * short of a flood is counted exactly); past that, one drop in VW_SRC_SAMPLE is recorded with
- * weight VW_SRC_SAMPLE, so `top` still ranks a flood's sources while the filter keeps line rate. */
+/* Recording a dropped source is a hash update, the costliest step of the drop path: a new source
+ * is an LRU insert, which under a flood of random sources also evicts. Each CPU records every drop
+ * up to VW_SRC_EXACT drops per VW_SRC_WINDOW_NS (10k drops/s: a scanner, which sends tens to
+ * hundreds of requests a second, is counted exactly); past that, one drop in VW_SRC_SAMPLE is
+ * recorded with weight VW_SRC_SAMPLE, so `top` still ranks a flood's sources while the filter
+ * keeps line rate. The LRU lists are per CPU (BPF_F_NO_COMMON_LRU): a CPU that inserts or evicts
+ * takes no lock another CPU waits on. */
 #define VW_SRC_WINDOW_NS 100000000ULL
-#define VW_SRC_EXACT 10000
+#define VW_SRC_EXACT 1000
 #define VW_SRC_SAMPLE 64
 
 /* IPv6 extension headers walked before giving up (RFC 8200 places no limit; RFC 9098 notes
