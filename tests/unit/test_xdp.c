@@ -2345,6 +2345,32 @@ static void test_build_errors(void)
 		pass("build_error_too_many_masks");
 	cfg_free(&c);
 
+	/* More IPv6 /32s holding rules of /32 or longer than the /32 filter takes: refused before
+	 * anything is written, and the live generation still answers. */
+	cfg_init(&c, "test_xdp f32 limit");
+	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
+	{
+		__u32 gen_before = ~0U, gen_after = ~1U, i;
+
+		for (i = 0; i <= VW_MAX_V6_F32; i++) {
+			struct vw_rule r = {.family = 6, .plen = 48, .mask = BIT(SIP)};
+			__u32 hi = htonl(0x20000000U + i);
+
+			memcpy(r.addr, &hi, 4);
+			cfg_add(&c, &r);
+		}
+		vw_gen_active(&T.maps, &gen_before);
+		err = vw_apply(&T.maps, &c, NULL, NULL);
+		vw_gen_active(&T.maps, &gen_after);
+		if (err != -E2BIG || gen_after != gen_before)
+			fail("build_error_too_many_v6_32s", NULL, 0,
+			     "vw_apply gave %d (want -E2BIG), live generation %u then %u", err,
+			     gen_before, gen_after);
+		else
+			pass("build_error_too_many_v6_32s");
+	}
+	cfg_free(&c);
+
 	/* A rule for an undefined class, and a port in two classes. */
 	cfg_init(&c, "test_xdp bad");
 	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
