@@ -121,9 +121,10 @@ vw_load() {
 	VW_LOADED=1
 }
 
-# Counter snapshot as a flat JSON object {"iface|class|verdict|reason": [packets, bytes]}.
+# Counter snapshot: `stats -j` as it is, which vwstats.py delta, check and total read (no Python
+# here: a snapshot is taken before and after every probe).
 vw_snap() {
-	vw stats -j 2>"$VW_TMP/stats.err" | "$VW_PY" "$VW_HELPERS/vwstats.py" flatten
+	vw stats -j 2>"$VW_TMP/stats.err"
 }
 
 # Sorted listing (relative path, type, mode) of the pin directory, for comparisons.

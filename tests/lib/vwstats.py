@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """Counters from `voipwall stats -j` as flat {"iface|class|verdict|reason": [packets, bytes]}.
+The files that delta, check and total read are flat files or `stats -j` output as it is.
 
 flatten          read stats JSON on stdin, print the flat form
 delta A B        print the non-zero differences B - A (flat files), one "key packets bytes" a line
@@ -67,6 +68,22 @@ def load(path):
         return json.load(f)
 
 
+def load_counters(path):
+    """The counters of a flat file or of a `voipwall stats -j` document (flattened here)."""
+    with open(path) as f:
+        text = f.read()
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        sys.exit("vwstats: %s is not JSON: %s: %.200s" % (path, e, text))
+    if isinstance(doc, dict) and "counters" in doc:
+        flat = flatten(doc)
+        if not flat and '"packets"' in text:
+            print("vwstats: no counter rows recognised in: %.300s" % text, file=sys.stderr)
+        return flat
+    return doc
+
+
 def deltas(a, b):
     d = {}
     for k in set(a) | set(b):
@@ -122,18 +139,18 @@ def main(argv):
         print()
         return 0
     if len(argv) == 3 and argv[0] == "delta":
-        for k, (p, b) in sorted(deltas(load(argv[1]), load(argv[2])).items()):
+        for k, (p, b) in sorted(deltas(load_counters(argv[1]), load_counters(argv[2])).items()):
             print(k, p, b)
         return 0
     if len(argv) == 4 and argv[0] == "total":
-        print("%d %d" % total(load(argv[1]), load(argv[2]), argv[3]))
+        print("%d %d" % total(load_counters(argv[1]), load_counters(argv[2]), argv[3]))
         return 0
     if len(argv) >= 4 and argv[0] == "check":
         exp = {}
         for item in argv[4:]:
             k, _, n = item.rpartition("=")
             exp[k] = int(n)
-        problems = check(load(argv[1]), load(argv[2]), argv[3], exp)
+        problems = check(load_counters(argv[1]), load_counters(argv[2]), argv[3], exp)
         for p in problems:
             print(p)
         return 1 if problems else 0
