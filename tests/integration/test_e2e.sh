@@ -58,20 +58,19 @@ cp "$HERE/e2e.conf" "$CONF"
 
 vw() { topo_gw "$VOIPWALL" --pin-dir "$TOPO_PIN" -c "$CONF" "$@"; }
 
-# snap NAME: counters now, as $T/NAME.json ({"iface|class|verdict|reason": [packets, bytes]}).
+# snap NAME: counters now, as $T/NAME.counters (the Prometheus text, which vwe2e.py expect reads).
 snap() {
-	vw stats --prometheus >"$T/$1.prom" 2>"$T/$1.err" || {
+	vw stats --prometheus >"$T/$1.counters" 2>"$T/$1.err" || {
 		log "voipwall stats --prometheus failed: $(cat "$T/$1.err")"
 		return 1
 	}
-	$E2E prom "$T/$1.prom" >"$T/$1.json"
 }
 
 # expect NAME A B IFACE ARGS...: counter deltas between snapshots A and B (see vwe2e.py expect).
 expect() {
 	local name=$1 a=$2 b=$3 iface=$4 out
 	shift 4
-	if out=$($E2E expect "$T/$a.json" "$T/$b.json" "$iface" "$@"); then
+	if out=$($E2E expect "$T/$a.counters" "$T/$b.counters" "$iface" "$@"); then
 		return 0
 	fi
 	fail "$name" "counters on $iface: $out"
@@ -85,10 +84,10 @@ settle() {
 	shift 3
 	for ((i = 0; i < 50; i++)); do
 		snap "$b" || return 1
-		$E2E expect "$T/$a.json" "$T/$b.json" "$iface" "$@" >/dev/null && return 0
+		$E2E expect "$T/$a.counters" "$T/$b.counters" "$iface" "$@" >/dev/null && return 0
 		sleep 0.1
 	done
-	$E2E expect "$T/$a.json" "$T/$b.json" "$iface" "$@"
+	$E2E expect "$T/$a.counters" "$T/$b.counters" "$iface" "$@"
 }
 
 # Messages a sipp UAS logged as received (its -message_file).
@@ -234,7 +233,7 @@ scanner_flood() {
 	expect scanner_flood scan.a scan.b "$TOPO_WAN" --noise "sip|drop|not_allowlisted=$sent" ||
 		return
 	# `voipwall -j stats` must tell the same (nothing else is dropped meanwhile).
-	if ! vw -j stats >"$T/scan.c.raw" 2>&1 || ! $E2E json "$T/scan.c.raw" >"$T/scan.c.json"; then
+	if ! vw -j stats >"$T/scan.c.raw" 2>&1 || ! $E2E json "$T/scan.c.raw" >"$T/scan.c.counters"; then
 		fail scanner_flood "voipwall -j stats: $(oneline "$T/scan.c.raw")"
 		return
 	fi

@@ -9,7 +9,8 @@ json FILE                       the counters of a `voipwall -j stats` output, in
 want FILE                       the expected counts of a replay (its OUT) as KEY=PACKETS:BYTES lines
 delta A B                       B - A of two such JSON files, non-zero entries only, as JSON
 expect A B IFACE EXACT... [--at-least KEY=N...] [--noise]
-                                compare the deltas B - A on IFACE with KEY=N ("class|verdict|reason",
+                                compare the deltas B - A (files of prom's JSON form, or the
+                                Prometheus text itself) on IFACE with KEY=N ("class|verdict|reason",
                                 N packets, or N:BYTES); every other key must not move unless --noise
                                 (class none, pass non_ip/unprotected: ARP, neighbour discovery)
 udp-send SRC DST PORT COUNT SIZE
@@ -88,10 +89,17 @@ def parse_expect(item):
     return key, int(pk), (int(by) if by else None)
 
 
+def load_counters(path):
+    """A flat JSON file (see prom), or `voipwall stats --prometheus` output as it is."""
+    with open(path) as f:
+        text = f.read()
+    return json.loads(text) if text.lstrip().startswith("{") else prom_parse(text)
+
+
 def cmd_expect(args):
     if len(args) < 3:
         die("expect A B IFACE [KEY=N...] [--at-least KEY=N...] [--noise]")
-    a, b, iface = vwstats.load(args[0]), vwstats.load(args[1]), args[2]
+    a, b, iface = load_counters(args[0]), load_counters(args[1]), args[2]
     exact, atleast, noise, mode = {}, {}, False, "exact"
     for item in args[3:]:
         if item == "--noise":
