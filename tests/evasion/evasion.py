@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
@@ -574,10 +575,12 @@ def run_case(case):
     problems = []
     log0 = len(read_log())
     s0 = snapshot()
-    sniffer = AsyncSniffer(iface=A.iface, store=True,
+    started = threading.Event()
+    sniffer = AsyncSniffer(iface=A.iface, store=True, started_callback=started.set,
                            lfilter=lambda p: p.haslayer(Ether) and p[Ether].src == A.wan_mac)
     sniffer.start()
-    time.sleep(0.2)
+    if not started.wait(5):  # its socket is open: it sees every answer from here on
+        problems.append("the sniffer did not start within 5 s")
     sendp([f.pkt for f in case.frames], iface=A.iface)
     time.sleep(0.5)
     replies = sniffer.stop() or []
