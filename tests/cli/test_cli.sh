@@ -64,8 +64,9 @@ expect_rc() {
 
 # ---- helpers in Python: traffic and parsing ------------------------------------------------
 cat >"$tmp/parse.py" <<'EOF'
-# parse.py FORMAT FILE [IFACE CLASS VERDICT REASON]: prints "packets bytes" of that counter
-# (0 0 when absent) from `stats` output in FORMAT json|prom|human; exits 1 if FILE is malformed.
+# parse.py FORMAT FILE [IFACE CLASS VERDICT REASON]...: prints "packets bytes" of each counter
+# named (0 0 when absent), on one line, from `stats` output in FORMAT json|prom|human; exits 1 if
+# FILE is malformed.
 # parse.py get FILE EXPR: prints EXPR evaluated on the JSON document d.
 import json, re, sys
 fmt, path = sys.argv[1], sys.argv[2]
@@ -74,7 +75,7 @@ if fmt == "get":
     d = json.loads(text)
     print(eval(sys.argv[3]))
     sys.exit(0)
-want = tuple(sys.argv[3:7])
+want = sys.argv[3:]
 found = {}
 if fmt == "json":
     for c in json.loads(text)["counters"]:
@@ -109,14 +110,14 @@ elif fmt == "human":
     for line in lines[1:]:
         f = line.split()
         found[tuple(f[:4])] = (int(f[4]), int(f[5]))
-p, b = found.get(want, (0, 0))
-print(p, b)
+print(" ".join("%d %d" % found.get(tuple(want[i:i + 4]), (0, 0)) for i in range(0, len(want), 4)))
 EOF
 
 # send SPEC...: frames from the peer (tests/lib/frames.py: SPEC is src,dst,udp|tcp,dport,count;
 # 18 bytes of payload, so an IPv4 UDP frame is 60 bytes and an IPv6 one 80)
 send() { ip netns exec "$PEER" "$PY" tests/lib/frames.py vw1 "$GW_MAC" "$@"; }
-# counter FORMAT IFACE CLASS VERDICT REASON: "packets bytes" from a fresh `stats` in FORMAT.
+# counter FORMAT [IFACE CLASS VERDICT REASON]...: "packets bytes" of each, from one fresh `stats`
+# in FORMAT.
 counter() {
 	local f=$1
 	shift
@@ -344,9 +345,8 @@ v=$(wait_counter vw0 mgmt drop not_allowlisted 1)
 
 check_stats() { # FORMAT
 	local f=$1 got want
-	got="$(counter "$f" vw0 sip drop not_allowlisted) $(counter "$f" vw0 sip pass allowlisted)"
-	got="$got $(counter "$f" vw0 rtp monitor not_allowlisted) $(counter "$f" vw0 none pass unprotected)"
-	got="$got $(counter "$f" vw0 mgmt drop not_allowlisted)"
+	got=$(counter "$f" vw0 sip drop not_allowlisted vw0 sip pass allowlisted \
+		vw0 rtp monitor not_allowlisted vw0 none pass unprotected vw0 mgmt drop not_allowlisted)
 	# sip drops: 7 IPv4 UDP (60 B) + 6 IPv6 TCP (14+40+20+18 = 92 B); sip passes: 5 * 60 + 2 * 80
 	want="13 972 7 460 3 180 4 240 1 72"
 	if [ "$got" = "$want" ]; then
@@ -629,10 +629,13 @@ lockfile=$(topo_lock_file)
 	exec 9>"$lockfile"
 	flock -x 9
 	echo $BASHPID >&9
-	sleep 3
+	exec sleep 10 # holds the lock (fd 9) until killed below
 ) &
 holder=$!
-sleep 0.5
+for i in $(seq 100); do # until it holds the lock and has written its pid (10 s at most)
+	! flock -n "$lockfile" true && [ "$(cat "$lockfile" 2>/dev/null)" = "$holder" ] && break
+	sleep 0.1
+done
 run vw allow add sip 198.18.0.50 --wait 1
 if expect_rc $t 1; then
 	if grep -q "waiting for .*pid $holder" "$err" && grep -q 'gave up' "$err"; then
@@ -641,7 +644,8 @@ if expect_rc $t 1; then
 		fail $t "messages: $(cat "$err")"
 	fi
 fi
-wait $holder
+kill $holder
+wait $holder 2>/dev/null
 t=lock_released
 run vw allow add sip 198.18.0.50
 expect_rc $t 0 && pass $t
