@@ -81,8 +81,8 @@ for s in "${suites[@]}"; do
 done
 # Longest first (from the times of a clean-clone run), so that the last to start are short and
 # the slots end close together; the suites not named here follow in the usual order.
-longest=(test_faults.sh test_e2e.sh test_cli.sh test_capture.sh test_xdp test_evasion.sh
-	test_flood test_flood_cli.sh test_fuzz.sh test_fail2ban.sh test_ops.sh test_lookups)
+longest=(test_faults.sh test_e2e.sh test_capture.sh test_cli.sh test_xdp test_fuzz.sh test_flood
+	test_flood_cli.sh test_evasion.sh test_ops.sh test_fail2ban.sh test_lookups test_iface_unit.sh)
 ordered=()
 for name in "${longest[@]}"; do
 	for s in "${shared[@]}"; do

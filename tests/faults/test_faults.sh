@@ -95,40 +95,16 @@ PROBE_NAMES="A B X C"
 PROBE_SIG=
 PROBE_ERR=
 probe() {
-	local tag=$1 name port cls exp=() s0 s1 d srcs=() i counted passed
-	local -A cnt=()
-	s0="$VW_TMP/probe0.json" s1="$VW_TMP/probe1.json"
+	local tag=$1 name s0=$VW_TMP/probe0.json srcs=()
 	for name in $PROBE_NAMES; do
 		srcs+=("$name=${ADDR[$name]}")
 	done
 	vw_snap >"$s0"
 	ext "$VW_PY" "$UDPSEQ" matrix --dst "$GW" --port 5060 --port 161 --tag "$tag" --n 3 "${srcs[@]}"
-	# Frames cross the veth asynchronously: wait (5 s at most) until the counters hold all of
-	# them, then (in signature) until the listener has logged the ones they say were passed.
-	for ((i = 0; i < 50; i++)); do
-		vw_snap >"$s1"
-		read -r counted passed < <("$VW_PY" "$VWSTATS" total "$s0" "$s1" wan)
-		[ "${counted:-0}" -lt $((6 * ${#srcs[@]})) ] || break
-		sleep 0.1
-	done
 	# shellcheck disable=SC2086
-	PROBE_SIG=$("$VW_PY" "$UDPSEQ" signature --log "$RX" --tag "$tag" --n 3 --port 5060 \
-		--port 161 --wait "${passed:-0}" $PROBE_NAMES)
-	for name in $PROBE_NAMES; do
-		for port in 5060 161; do
-			if [ "$port" = 5060 ]; then cls=sip; else cls=mgmt; fi
-			if [[ " $PROBE_SIG " == *" $name:$port "* ]]; then
-				d="$cls|pass|allowlisted"
-			else
-				d="$cls|drop|not_allowlisted"
-			fi
-			cnt[$d]=$((${cnt[$d]:-0} + 3))
-		done
-	done
-	for d in "${!cnt[@]}"; do
-		exp+=("$d=${cnt[$d]}")
-	done
-	PROBE_ERR=$("$VW_PY" "$VWSTATS" check "$s0" "$s1" wan "${exp[@]}" | tr '\n' ';')
+	{ read -r PROBE_SIG; read -r PROBE_ERR; } < <("$VW_PY" "$HERE/probe.py" --before "$s0" \
+		--log "$RX" --tag "$tag" --n 3 --port 5060=sip --port 161=mgmt --names $PROBE_NAMES \
+		-- ip netns exec "$VW_NS_GW" "$VOIPWALL" --pin-dir "$VW_PIN" stats -j)
 }
 
 # ---- permissions ------------------------------------------------------------------------------

@@ -14,8 +14,6 @@ matrix --dst ADDR --port P... --tag TAG --n N NAME=ADDR...
 signature --log FILE --tag TAG --n N --port P... NAME...
     Print the pairs delivered whole, e.g. "A:5060 B:161" ("-" for none); a pair that got some
     but not all of its N datagrams is printed as "A:5060(partial 2/3)".
-    With --wait K, first waits (--timeout seconds at most, 5) until the log holds K datagrams
-    of TAG: the ones the counters say were passed.
 check --log FILE --tag TAG --count N
     Exit 0 when the log holds exactly the sequence numbers 0..N-1 for TAG (N may be 0);
     else print what is missing or extra.
@@ -140,20 +138,23 @@ def tagged(path, tag):
     return got
 
 
+def signature(got, tag, names, ports, n):
+    """The pairs "NAME:PORT" delivered whole, "NAME:PORT(partial k/N)" those delivered in part,
+    from tagged()'s answer."""
+    out = []
+    for name in names:
+        for port in ports:
+            k = len(got.get("%s-%s-%d" % (tag, name, port), ()))
+            if k == n:
+                out.append("%s:%d" % (name, port))
+            elif k:
+                out.append("%s:%d(partial %d/%d)" % (name, port, k, n))
+    return out
+
+
 def cmd_signature(a):
     got = tagged(a.log, a.tag)
-    deadline = time.monotonic() + a.timeout
-    while sum(map(len, got.values())) < a.wait and time.monotonic() < deadline:
-        time.sleep(0.02)
-        got = tagged(a.log, a.tag)
-    out = []
-    for name in a.names:
-        for port in a.port:
-            n = len(got.get("%s-%s-%d" % (a.tag, name, port), ()))
-            if n == a.n:
-                out.append("%s:%d" % (name, port))
-            elif n:
-                out.append("%s:%d(partial %d/%d)" % (name, port, n, a.n))
+    out = signature(got, a.tag, a.names, a.port, a.n)
     print(" ".join(out) if out else "-")
     return 0
 
@@ -198,8 +199,6 @@ def main():
     g.add_argument("--tag", required=True)
     g.add_argument("--n", type=int, default=3)
     g.add_argument("--port", type=int, action="append", required=True)
-    g.add_argument("--wait", type=int, default=0)
-    g.add_argument("--timeout", type=float, default=5)
     g.add_argument("names", nargs="+", metavar="NAME")
     c = sub.add_parser("check")
     c.add_argument("--log", required=True)

@@ -8,8 +8,6 @@ delta A B        print the non-zero differences B - A (flat files), one "key pac
 check A B IFACE KEY=N...   exit 0 when, on IFACE, the packet deltas are exactly the KEY=N given
                  ("class|verdict|reason=N") and every other key is zero, noise aside (pass
                  non_ip/unprotected with class none); else print what differed and exit 1
-total A B IFACE  print "COUNTED PASSED": the packets counted on IFACE between A and B, noise
-                 aside, and how many of them passed
 """
 import json
 import sys
@@ -141,9 +139,6 @@ def main(argv):
     if len(argv) == 3 and argv[0] == "delta":
         for k, (p, b) in sorted(deltas(load_counters(argv[1]), load_counters(argv[2])).items()):
             print(k, p, b)
-        return 0
-    if len(argv) == 4 and argv[0] == "total":
-        print("%d %d" % total(load_counters(argv[1]), load_counters(argv[2]), argv[3]))
         return 0
     if len(argv) >= 4 and argv[0] == "check":
         exp = {}
