@@ -263,9 +263,9 @@ run scanner scanner_top
 
 # ---- management ports 22 and 80 on the gateway and the handset ---------------------------------
 # socat listeners greet each connection; the support address gets in, the PBX (allowlisted for sip
-# only) and the scanner do not. Probes run in parallel; a refused one times out after 3 s.
+# only) and the scanner do not. Probes run at once (one process); a refused one times out after 3 s.
 mgmt() {
-	local ns addr port src name pids=() results=$T/mgmt.results bad
+	local ns addr port src name probes=() results=$T/mgmt.results bad
 	for ns in gw hs; do
 		for port in 22 80; do
 			topo_bg "$ns" "$T/listen-$ns-$port.log" socat \
@@ -277,25 +277,18 @@ mgmt() {
 		done
 	done
 	snap mgmt.a || { fail mgmt_counters "no counters"; return; }
-	: >"$results"
 	for who in "support $TOPO_SUP4 $TOPO_SUP6" "pbx $TOPO_PBX4 $TOPO_PBX6" \
 		"scanner $TOPO_SCAN4 $TOPO_SCAN6"; do
 		read -r name s4 s6 <<<"$who"
 		for dst in "$s4 $TOPO_GW4" "$s4 $TOPO_HS4" "$s6 $TOPO_GW6" "$s6 $TOPO_HS6"; do
 			read -r src addr <<<"$dst"
 			for port in 22 80; do
-				(
-					if topo_inet $E2E tcp-probe "$src" "$addr" "$port" 3; then
-						echo "$name $src $addr $port open" >>"$results"
-					else
-						echo "$name $src $addr $port closed" >>"$results"
-					fi
-				) &
-				pids+=($!)
+				probes+=("$name,$src,$addr,$port")
 			done
 		done
 	done
-	wait "${pids[@]}"
+	# all at once (one process, a thread each): "NAME SRC DST PORT open|closed" per probe
+	topo_inet $E2E tcp-probes 3 "${probes[@]}" >"$results"
 	snap mgmt.b || { fail mgmt_counters "no counters"; return; }
 	sort "$results"
 	bad=$(awk '$1 == "support" && $5 != "open" {printf "%s -> %s:%s refused; ", $2, $3, $4}' \

@@ -20,6 +20,8 @@ invite SRC DST PORT SIZE        send one SIP INVITE of SIZE bytes in one UDP dat
                                 the kernel above the path MTU)
 tcp-probe SRC DST PORT TIMEOUT  exit 0 when a TCP connection from SRC to DST:PORT is accepted and
                                 the listener's greeting arrives, 1 otherwise
+tcp-probes TIMEOUT NAME,SRC,DST,PORT...
+                                those probes at once, one line each: "NAME SRC DST PORT open|closed"
 craft IFACE SMAC DMAC TAGS PROTO SRC DST DPORT COUNT
                                 send COUNT crafted frames on IFACE: TAGS is "none", "vlan" (802.1Q)
                                 or "qinq" (802.1ad + 802.1Q), PROTO udp, tcp (SYN) or sctp (INIT);
@@ -213,19 +215,40 @@ def cmd_invite(args):
     return 0
 
 
-def cmd_tcp_probe(args):
-    src, dst, port, timeout = args[0], args[1], int(args[2]), float(args[3])
+def tcp_probe(src, dst, port, timeout):
+    """True when a connection from src to dst:port is accepted and the greeting arrives."""
     s = socket.socket(family(dst), socket.SOCK_STREAM)
     s.bind((src, 0))
     s.settimeout(timeout)
     try:
         s.connect((dst, port))
-        data = s.recv(64)
+        return bool(s.recv(64))
     except OSError:
-        return 1
+        return False
     finally:
         s.close()
-    return 0 if data else 1
+
+
+def cmd_tcp_probe(args):
+    return 0 if tcp_probe(args[0], args[1], int(args[2]), float(args[3])) else 1
+
+
+def cmd_tcp_probes(args):
+    import threading
+    timeout, results = float(args[0]), {}
+
+    def one(spec):
+        name, src, dst, port = spec.split(",")
+        results[spec] = "%s %s %s %s %s" % (name, src, dst, port, "open" if tcp_probe(
+            src, dst, int(port), timeout) else "closed")
+    threads = [threading.Thread(target=one, args=(spec,)) for spec in args[1:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for spec in args[1:]:
+        print(results[spec])
+    return 0
 
 
 # ---- pcap replay ---------------------------------------------------------------------------
@@ -445,7 +468,7 @@ def main():
         print()
         return 0
     table = {"expect": cmd_expect, "udp-send": cmd_udp_send, "udp-recv": cmd_udp_recv,
-             "invite": cmd_invite, "tcp-probe": cmd_tcp_probe, "replay": cmd_replay,
+             "invite": cmd_invite, "tcp-probe": cmd_tcp_probe, "tcp-probes": cmd_tcp_probes, "replay": cmd_replay,
              "craft": cmd_craft}
     if cmd not in table:
         die("unknown command %s\n%s" % (cmd, __doc__))
