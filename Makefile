@@ -187,6 +187,8 @@ BENCH_SKELS := $(patsubst bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF_SRCS
 .SECONDARY: $(BENCH_SKELS:.skel.h=.bpf.o)
 BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+# A plain make builds the benchmark's programs too.
+all: $(BENCH_BINS)
 
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c include/voipwall.h | $(BUILD)
 	@mkdir -p $(dir $@)
