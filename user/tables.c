@@ -872,6 +872,20 @@ int vw_f32_insert(struct vw_v6_f32_bucket *tab, __u32 key, __u32 root)
 	return -ENOSPC;
 }
 
+struct vw_v6_f32_bucket *vw_f32_find(struct vw_v6_f32_bucket *tab, __u32 key, unsigned int *slot)
+{
+	__u32 b[2] = {VW_V6_F32_H1(key), VW_V6_F32_H2(key)};
+	unsigned int k, s;
+
+	for (k = 0; k < 2; k++)
+		for (s = 0; s < VW_V6_F32_SLOTS; s++)
+			if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == key) {
+				*slot = s;
+				return &tab[b[k]];
+			}
+	return NULL;
+}
+
 static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 gen,
 		    vw_progress_fn progress, void *ctx)
 {

@@ -34,5 +34,8 @@ int vw_apply(const struct vw_maps *m, const struct vw_config *cfg, vw_progress_f
  * to make room; -ENOSPC when the walk finds none (the table is left holding every other key but
  * one). */
 int vw_f32_insert(struct vw_v6_f32_bucket *tab, __u32 key, __u32 root);
+/* The slot holding key in its two buckets, as the program reads them: NULL when none does, else
+ * its bucket and *slot. */
+struct vw_v6_f32_bucket *vw_f32_find(struct vw_v6_f32_bucket *tab, __u32 key, unsigned int *slot);
 
 #endif

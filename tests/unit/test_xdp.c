@@ -1545,15 +1545,14 @@ static __u32 tview_v4(const struct tview *v, __u32 a)
  * mask; for a /32 without an entry, the trie of its /16. */
 static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 {
-	__u32 hi, r16, b[2], k, s;
+	struct vw_v6_f32_bucket *bk;
+	unsigned int s;
+	__u32 hi, r16;
 
 	memcpy(&hi, addr, 4);
-	b[0] = VW_V6_F32_H1(hi);
-	b[1] = VW_V6_F32_H2(hi);
-	for (k = 0; k < 2; k++)
-		for (s = 0; s < VW_V6_F32_SLOTS; s++)
-			if ((v->f32[b[k]].used >> s & 1) && v->f32[b[k]].key[s] == hi)
-				return tview_walk(v, v->f32[b[k]].root[s], addr, 4);
+	bk = vw_f32_find(v->f32, hi, &s);
+	if (bk)
+		return tview_walk(v, bk->root[s], addr, 4);
 	memcpy(&r16, v->root16 + (size_t)(ntohl(hi) >> 16) * 8, 4);
 	return tview_walk(v, r16, addr, 2);
 }
@@ -1794,8 +1793,9 @@ out:
 static int f32_move(const char *addr, bool drop)
 {
 	size_t half = (size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket);
-	struct vw_v6_f32_bucket *tab, *from = NULL, *to;
-	__u32 gen, hi, b[2], k, s, fs = 0;
+	struct vw_v6_f32_bucket *tab, *from, *to;
+	__u32 gen, hi, s;
+	unsigned int fs = 0;
 	int free_s = -1, err = 0;
 	__u8 a[16];
 
@@ -1805,17 +1805,9 @@ static int f32_move(const char *addr, bool drop)
 	tab = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_SHARED, T.maps.v6_f32, (off_t)gen * half);
 	if (tab == MAP_FAILED)
 		return -errno;
-	b[0] = VW_V6_F32_H1(hi);
-	b[1] = VW_V6_F32_H2(hi);
-	for (k = 0; k < 2 && !from; k++)
-		for (s = 0; s < VW_V6_F32_SLOTS; s++)
-			if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == hi) {
-				from = &tab[b[k]];
-				fs = s;
-				to = &tab[b[!k]];
-				break;
-			}
-	if (!from || b[0] == b[1]) {
+	from = vw_f32_find(tab, hi, &fs);
+	to = from == &tab[VW_V6_F32_H1(hi)] ? &tab[VW_V6_F32_H2(hi)] : &tab[VW_V6_F32_H1(hi)];
+	if (!from || from == to) {
 		err = -ENOENT;
 		goto out;
 	}
