@@ -49,14 +49,14 @@ for t in ip nft xdp-filter taskset; do
 	command -v "$t" >/dev/null || die "missing $t; run: make setup"
 done
 
-# QUICK leaves out the 1,000,000-prefix figures (the allowlist scale at 1,000,000 and its reload):
-# building and applying that table is most of a minute on a small machine. Their targets stay in
-# the report, marked as measured in the full run only.
+# QUICK (docs/performance.md, "Quick run") does less of the same work, and leaves out the
+# 1,000,000-prefix figures (the allowlist scale at 1,000,000 and its reload: about 20 s on a 2-core
+# machine); their targets stay in the report, marked as measured in the full run only.
 if [ "$QUICK" = 1 ]; then
-	COST_ARGS=(--rounds 3 --packets 500 --repeat 20000 --flood-packets 500 --block-entries 100000
+	COST_ARGS=(--rounds 3 --packets 500 --repeat 10000 --flood-packets 500 --block-entries 100000
 		--scales 10,10000,100000)
-	CAPCOST_ARGS=(--rounds 3 --repeat 50000)
-	LIVE_ROUNDS=1 LIVE_WARMUP=0.2 LIVE_WINDOW=0.6
+	CAPCOST_ARGS=(--rounds 3 --repeat 20000)
+	LIVE_ROUNDS=1 LIVE_WARMUP=0.2 LIVE_WINDOW=0.4
 	CP_ROUNDS=1 STATS_ROUNDS=5 CP_1M=
 else
 	COST_ARGS=(--rounds 5 --packets 10000 --repeat 2000000 --flood-packets 20000)
@@ -76,11 +76,12 @@ NS_RX="vwbench-rx-$$-$id"
 IF_TX="vt$id"
 IF_RX="vr$id"
 BPFFS="$work/bpf"
-gen_pid=
+gen_pid= keep_pid=
 
 cleanup() {
 	set +e
 	[ -n "$gen_pid" ] && kill "$gen_pid" 2>/dev/null && wait "$gen_pid" 2>/dev/null
+	[ -n "$keep_pid" ] && wait "$keep_pid" 2>/dev/null
 	if [ -e "/run/netns/$NS_RX" ]; then
 		ip netns exec "$NS_RX" "$VW" --pin-dir "$BPFFS/vw" unload --all >/dev/null 2>&1
 		LIBXDP_BPFFS="$BPFFS/xdp" ip netns exec "$NS_RX" xdp-filter unload --all \
@@ -286,11 +287,21 @@ measure() {
 				sp}' >>"$work/live.txt"
 }
 
+# The control plane's inputs: generated configs and a feed's list, 100,000 distinct IPv4 hosts of
+# 100.64.0.0/10, one a line.
+cp_inputs() {
+	[ -z "$CP_1M" ] || "$B/cost" --write-config "$work/p1m.conf" --prefixes 1000000
+	"$B/cost" --write-config "$work/p100k.conf" --prefixes 100000 --seed 7
+	"$PYTHON" -c 'import sys
+sys.stdout.write("".join("100.%d.%d.%d\n" % (64 + (i >> 16), i >> 8 & 255, i & 255) for i in range(100000)))' >"$work/b100k.txt"
+}
+
 # QUICK loads voipwall once, on a spare veth pair of the receiver's namespace that carries no
 # traffic: taking it off the measured veth then leaves its program and maps pinned, and the next
 # `voipwall load` of the measured veth attaches that program again with the same config, without
 # loading (verifying) it anew. What the windows then share: the sources the earlier ones recorded.
-# The full run loads it afresh for every window.
+# The full run loads it afresh for every window. While it loads (nothing is measured then), the
+# control plane's inputs are written.
 KEEP_IF=
 if [ "$QUICK" = 1 ]; then
 	KEEP_IF="vk$id"
@@ -298,10 +309,15 @@ if [ "$QUICK" = 1 ]; then
 	ip -n "$NS_RX" link set "$KEEP_IF" up
 	ip -n "$NS_RX" link set "vq$id" up
 	rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/live.conf" load "$KEEP_IF" --mode native \
-		>"$work/setup.log" 2>&1 || {
-		cat "$work/setup.log" >&2
+		>"$work/keep.log" 2>&1 &
+	keep_pid=$!
+	cp_inputs
+	wait "$keep_pid" || {
+		keep_pid=
+		cat "$work/keep.log" >&2
 		die "loading voipwall on the spare veth failed"
 	}
+	keep_pid=
 fi
 
 : >"$work/live.txt"
@@ -315,11 +331,7 @@ done
 
 # ---- 3. Control plane ---------------------------------------------------------------------------
 log "control plane: reload ${CP_1M:+"1,000,000 and "}100,000 prefixes, block replace 100,000, stats"
-[ -z "$CP_1M" ] || "$B/cost" --write-config "$work/p1m.conf" --prefixes 1000000
-"$B/cost" --write-config "$work/p100k.conf" --prefixes 100000 --seed 7
-# a feed's list: 100,000 distinct IPv4 hosts of 100.64.0.0/10, one a line
-"$PYTHON" -c 'import sys
-sys.stdout.write("".join("100.%d.%d.%d\n" % (64 + (i >> 16), i >> 8 & 255, i & 255) for i in range(100000)))' >"$work/b100k.txt"
+[ -e "$work/b100k.txt" ] || cp_inputs
 setup_voipwall
 if [ -n "$KEEP_IF" ]; then
 	# The measured veth holds the program now: the spare one goes, as in the full run.

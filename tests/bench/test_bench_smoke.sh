@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Smoke test of `make bench`: runs the QUICK mode and checks that it wrote a well-formed
 # $BUILD/bench.json with every figure a quick run measures, that the figures it leaves out (those
-# at 1,000,000 prefixes) are the only ones marked "full run only", and that every measured path got
-# the verdict it is meant to measure. Not a speed assertion: no figure is compared with a limit here.
+# at 1,000,000 prefixes) are the only ones marked "full run only", and that every measured path
+# got the verdict it is meant to measure. Not a speed assertion: no figure is compared with a
+# limit here.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
