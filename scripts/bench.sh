@@ -53,7 +53,7 @@ done
 # 1,000,000-prefix figures (the allowlist scale at 1,000,000 and its reload: about 20 s on a 2-core
 # machine); their targets stay in the report, marked as measured in the full run only.
 if [ "$QUICK" = 1 ]; then
-	COST_ARGS=(--rounds 3 --packets 500 --repeat 10000 --flood-packets 500 --block-entries 100000
+	COST_ARGS=(--rounds 2 --packets 500 --repeat 10000 --flood-packets 500 --block-entries 100000
 		--scales 10,10000,100000)
 	CAPCOST_ARGS=(--rounds 3 --repeat 20000)
 	LIVE_ROUNDS=1 LIVE_WARMUP=0.2 LIVE_WINDOW=0.4
@@ -255,12 +255,21 @@ count() {
 # scattered over all unicast IPv4 (spread); appends to live.txt
 # "kind round dropped_pps offered_pps napi_mode dropped_per_napi_cpu_second spread"
 measure() {
+	receiver_up "$1"
+	window "$@"
+	receiver_down "$1"
+}
+receiver_up() {
+	"setup_$1" >"$work/setup.log" 2>&1 || {
+		cat "$work/setup.log" >&2
+		die "setting up receiver $1 failed"
+	}
+}
+receiver_down() { "teardown_$1" >/dev/null 2>&1 || die "removing receiver $1 failed"; }
+# window KIND ROUND SPREAD: measure's window, with the receiver set up
+window() {
 	local kind=$1 round=$2 spread=$3 c0 c1 t0 t1 a b secs s0 s1 sargs=()
 	[ "$spread" = spread ] && sargs=(--spread)
-	"setup_$kind" >"$work/setup.log" 2>&1 || {
-		cat "$work/setup.log" >&2
-		die "setting up receiver $kind failed"
-	}
 	pin_napi
 	secs=$(awk -v w="$LIVE_WARMUP" -v d="$LIVE_WINDOW" 'BEGIN {print w + d + 0.3}')
 	ip netns exec "$NS_TX" "$B/trafficgen" -i "$IF_TX" --dst-mac "$MAC_RX" --src-mac "$MAC_TX" \
@@ -278,7 +287,6 @@ measure() {
 	t1=$(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.6f", (a + b) / 2}')
 	wait "$gen_pid" || die "the traffic generator failed"
 	gen_pid=
-	"teardown_$kind" >/dev/null 2>&1 || die "removing receiver $kind failed"
 	awk -v k="$kind" -v r="$round" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" \
 		-v m="$napi_mode" -v g="$(cat "$work/gen.json")" -v s0="$s0" -v s1="$s1" -v sp="$spread" \
 		'BEGIN {match(g, /"pps":[0-9.]+/); o = substr(g, RSTART + 6, RLENGTH - 6);
@@ -297,11 +305,10 @@ sys.stdout.write("".join("100.%d.%d.%d\n" % (64 + (i >> 16), i >> 8 & 255, i & 2
 }
 
 # QUICK loads voipwall once, on a spare veth pair of the receiver's namespace that carries no
-# traffic: taking it off the measured veth then leaves its program and maps pinned, and the next
-# `voipwall load` of the measured veth attaches that program again with the same config, without
-# loading (verifying) it anew. What the windows then share: the sources the earlier ones recorded.
-# The full run loads it afresh for every window. While it loads (nothing is measured then), the
-# control plane's inputs are written.
+# traffic: `voipwall load` of the measured veth then attaches that pinned program with the same
+# config without loading (verifying) it anew, and taking it off the measured veth leaves it pinned
+# for the control plane. The full run loads it afresh for every window. While it loads (nothing
+# is measured then), the control plane's inputs are written.
 KEEP_IF=
 if [ "$QUICK" = 1 ]; then
 	KEEP_IF="vk$id"
@@ -321,13 +328,27 @@ if [ "$QUICK" = 1 ]; then
 fi
 
 : >"$work/live.txt"
-for spread in one16 spread; do
-	for round in $(seq 1 "$LIVE_ROUNDS"); do
-		for kind in floor voipwall xdp_filter nftables; do
-			measure "$kind" "$round" "$spread"
+if [ "$QUICK" = 1 ]; then
+	# Each receiver set up once for its windows of both source distributions (voipwall's second
+	# window starts with the sources it recorded in the first).
+	for kind in floor voipwall xdp_filter nftables; do
+		receiver_up "$kind"
+		for spread in one16 spread; do
+			for round in $(seq 1 "$LIVE_ROUNDS"); do
+				window "$kind" "$round" "$spread"
+			done
+		done
+		receiver_down "$kind"
+	done
+else
+	for spread in one16 spread; do
+		for round in $(seq 1 "$LIVE_ROUNDS"); do
+			for kind in floor voipwall xdp_filter nftables; do
+				measure "$kind" "$round" "$spread"
+			done
 		done
 	done
-done
+fi
 
 # ---- 3. Control plane ---------------------------------------------------------------------------
 log "control plane: reload ${CP_1M:+"1,000,000 and "}100,000 prefixes, block replace 100,000, stats"
