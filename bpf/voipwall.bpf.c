@@ -57,18 +57,12 @@ struct {
 	__type(value, __u32);
 } vw_masks SEC(".maps");
 
-struct v4_long_inner {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__uint(key_size, sizeof(struct vw_v4_key));
-	__uint(value_size, sizeof(__u32));
-};
-
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, VW_GENS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VW_GENS * VW_CUCKOO_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__array(values, struct v4_long_inner);
+	__type(value, struct vw_cuckoo_bucket);
 } vw_v4_long SEC(".maps");
 
 struct v6_inner {
@@ -88,10 +82,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VW_GENS * VW_V6_F32_BUCKETS);
+	__uint(max_entries, VW_GENS * VW_CUCKOO_BUCKETS);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct vw_v6_f32_bucket);
+	__type(value, struct vw_cuckoo_bucket);
 } vw_v6_f32 SEC(".maps");
 
 struct {
@@ -332,15 +326,36 @@ static __always_inline __u32 trie_walk(__u32 gen, __u32 e, const __u32 *src, __u
 	return mask_of(gen, e);
 }
 
+/* The value of key in a cuckoo table (vw_v4_long, vw_v6_f32), from its two buckets of the
+ * generation's half: plain array reads, inlined by the verifier, so a lookup costs no call. */
+static __always_inline int cuckoo_find(void *table, __u32 gen, __u32 key, __u32 *val)
+{
+	struct vw_cuckoo_bucket *bk;
+	__u32 idx, k, s;
+
+#pragma unroll
+	for (k = 0; k < 2; k++) {
+		idx = gen * VW_CUCKOO_BUCKETS + (k ? VW_CUCKOO_H2(key) : VW_CUCKOO_H1(key));
+		bk = lookup(table, &idx);
+		if (!bk)
+			return 0;
+#pragma unroll
+		for (s = 0; s < VW_CUCKOO_SLOTS; s++)
+			if (((bk->used >> s) & 1) && bk->key[s] == key) {
+				*val = bk->val[s];
+				return 1;
+			}
+	}
+	return 0;
+}
+
 /* IPv4: the /16 and /24 bitmaps answer most sources from cache; then one tbl24 entry: a mask, a
  * probe (the /24 holds longer rules of one length) or a node holding the /24's 256 addresses. */
 static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 {
-	__u32 a = bpf_ntohl(saddr), i, e, len, *m;
-	struct vw_v4_key key;
+	__u32 a = bpf_ntohl(saddr), i, e, len, m;
 	struct vw_node *node;
 	__u64 *w;
-	void *inner;
 
 	i = gen * VW_V4_B16_WORDS + (a >> 22);
 	w = lookup(&vw_v4_b16, &i);
@@ -366,39 +381,11 @@ static __always_inline __u32 allow_mask_v4(__u32 gen, __be32 saddr)
 		/* The /24's longer rules have one length: a hit holds the union (userspace folded
 		 * the covering rules in). */
 		len = VW_ENT_PLEN(e);
-		inner = lookup(&vw_v4_long, &gen);
-		if (inner && len > 24 && len <= 32) {
-			key.plen = len;
-			key.addr = saddr & bpf_htonl(~0U << (32 - len));
-			m = lookup(inner, &key);
-			if (m)
-				return *m;
-		}
+		if (len > 24 && len <= 32 &&
+		    cuckoo_find(&vw_v4_long, gen, saddr & bpf_htonl(~0U << (32 - len)), &m))
+			return m;
 	}
 	return mask_of(gen, e);
-}
-
-/* The root entry of the /32 whose first 32 bits are hi, from its two buckets: plain array reads,
- * inlined by the verifier, so the /32 filter costs no call. */
-static __always_inline int f32_root(__u32 gen, __u32 hi, __u32 *root)
-{
-	struct vw_v6_f32_bucket *bk;
-	__u32 idx, k, s;
-
-#pragma unroll
-	for (k = 0; k < 2; k++) {
-		idx = gen * VW_V6_F32_BUCKETS + (k ? VW_V6_F32_H2(hi) : VW_V6_F32_H1(hi));
-		bk = lookup(&vw_v6_f32, &idx);
-		if (!bk)
-			return 0;
-#pragma unroll
-		for (s = 0; s < VW_V6_F32_SLOTS; s++)
-			if (((bk->used >> s) & 1) && bk->key[s] == hi) {
-				*root = bk->root[s];
-				return 1;
-			}
-	}
-	return 0;
 }
 
 /* IPv6: a bitmap of hashed /32s rules most sources out; a /32 with rules of its own walks from
@@ -411,7 +398,7 @@ static __always_inline __u32 allow_mask_v6(__u32 gen, const __u32 *src)
 	h = VW_V6_BLOOM_HASH(src[0]);
 	idx = gen * VW_V6_BLOOM_WORDS + (h >> 6);
 	bloom = lookup(&vw_v6_bloom, &idx);
-	if (bloom && (*bloom >> (h & 63)) & 1 && f32_root(gen, src[0], &f32))
+	if (bloom && (*bloom >> (h & 63)) & 1 && cuckoo_find(&vw_v6_f32, gen, src[0], &f32))
 		return trie_walk(gen, f32, src, 4);
 	idx = gen * VW_V6_ROOT16 + (bpf_ntohl(src[0]) >> 16);
 	root = lookup(&vw_v6_root16, &idx);

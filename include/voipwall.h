@@ -47,9 +47,9 @@
 #define VW_ENT_MASK 0U /* bits 0..14: index into vw_masks (0: the empty mask) */
 #define VW_ENT_NODE 1U /* index into the generation's vw_nodes: descend one byte */
 #define VW_ENT_LEAF 2U /* index into the generation's vw_leaves: compare one prefix */
-/* Probe the family's hash (vw_v4_long, vw_v6) once, at the length in bits 16..23: a hit holds
- * the union of the rules covering the source; a miss falls back to the mask in bits 0..14. Every
- * prefix below this slot has that one length. */
+/* Probe the family's long-prefix table (vw_v4_long, vw_v6) once, at the length in bits 16..23: a
+ * hit holds the union of the rules covering the source; a miss falls back to the mask in bits
+ * 0..14. Every prefix below this slot has that one length. */
 #define VW_ENT_PROBE 3U
 #define VW_ENT_PLEN_SHIFT 16
 #define VW_ENT_PLEN(e) (((__u32)(e) >> VW_ENT_PLEN_SHIFT) & 0xffU)
@@ -100,9 +100,9 @@ struct vw_leaf {
 
 /* The most map lookups the allowlist decision makes for one source, whatever the config (a
  * test counts them), and never more than one hash probe: IPv4 /16 bit, /24 bit, tbl24, then a
- * node or a probe (with its outer map), then the mask. IPv6: bitmap, /32 filter (its two
- * buckets), up to 12 nodes, a leaf or a probe (with its outer map), the mask; a source without a /32
- * entry: /16 root, up to 2 nodes, a leaf or a probe, the mask. */
+ * node or a probe (the two buckets of vw_v4_long, no hash), then the mask. IPv6: bitmap, /32
+ * filter (its two buckets), up to 12 nodes, a leaf or a probe (with its outer map), the mask; a
+ * source without a /32 entry: /16 root, up to 2 nodes, a leaf or a probe, the mask. */
 #define VW_V4_MAX_LOOKUPS 6
 #define VW_V6_MAX_LOOKUPS (3 + 12 + 2 + 1)
 
@@ -112,8 +112,7 @@ struct vw_leaf {
 /* Rules (allow statements, one prefix each) one generation can hold: 4M keeps a generation's
  * rule record at 96 MiB while leaving room beyond the 1,000,000 prefixes we promise. */
 #define VW_MAX_RULES (4U << 20)
-/* vw_v4_long and vw_v6 entries one generation can hold. */
-#define VW_MAX_V4_LONG (8U << 20)
+/* vw_v6 entries one generation can hold. */
 #define VW_MAX_V6 (4U << 20)
 
 /* Fragments whose first fragment was seen: enough for ~64k datagrams in flight. */
@@ -309,13 +308,34 @@ struct vw_port_cls {
 /* vw_masks: ARRAY[VW_GENS * VW_MAX_MASKS] of __u32, mmapable: gen * VW_MAX_MASKS + index ->
  * class mask. Index 0 always holds 0. */
 
-/* vw_v4_long: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v4_key, one per /25../32 rule in a
- * /24 whose longer rules all have one length (a VW_ENT_PROBE tbl24 entry; others are nodes),
- * value __u32 class mask: the union of the masks of all rules covering that prefix. */
-struct vw_v4_key {
-	__u32 addr; /* network order, host bits zero */
-	__u32 plen; /* 25..32 */
+/* A cuckoo table (vw_v4_long, vw_v6_f32): a fixed, mmapable ARRAY of 64-byte buckets,
+ * VW_CUCKOO_BUCKETS per generation. A key sits in one of its two buckets, VW_CUCKOO_H1 or
+ * VW_CUCKOO_H2 of its generation's half; userspace moves keys between their two buckets to make
+ * room (cuckoo hashing). The program reads both buckets as plain array elements, inlined, so a
+ * lookup costs two cache lines and no call (a hash map probe is a call into the kernel). */
+#define VW_CUCKOO_BUCKETS_LOG 18
+#define VW_CUCKOO_BUCKETS (1U << VW_CUCKOO_BUCKETS_LOG)
+#define VW_CUCKOO_SLOTS 7
+struct vw_cuckoo_bucket {
+	__u32 key[VW_CUCKOO_SLOTS];
+	__u32 val[VW_CUCKOO_SLOTS];
+	__u32 used; /* bit s: slot s holds a key */
+	__u32 pad;
 };
+/* Two multiplicative hashes of a 32-bit key, independent of each other and of
+ * VW_V6_BLOOM_HASH. */
+#define VW_CUCKOO_H1(key) (((__u32)(key) * 0x85EBCA6BU) >> (32 - VW_CUCKOO_BUCKETS_LOG))
+#define VW_CUCKOO_H2(key)                                                                          \
+	((((__u32)(key) ^ 0x5BD1E995U) * 0xC2B2AE35U) >> (32 - VW_CUCKOO_BUCKETS_LOG))
+/* Keys one generation of a cuckoo table holds: at most 57% of the slots (16 MiB a
+ * generation). */
+#define VW_MAX_CUCKOO_KEYS (1U << 20)
+
+/* vw_v4_long: a cuckoo table, one key per /25../32 prefix in a /24 whose longer rules all have
+ * one length (a VW_ENT_PROBE tbl24 entry, which gives the length; /24s with several lengths are
+ * nodes). Key: the address masked to that length, network order, as loaded; value: the class
+ * mask, the union of the masks of all rules covering that prefix. Under one /24 every key has the
+ * probe's length, so the masked address alone names the prefix. */
 
 /* vw_v6: ARRAY_OF_MAPS[VW_GENS] -> HASH, key struct vw_v6_key (address masked to plen), one per
  * prefix below a VW_ENT_PROBE slot, value __u32 class mask: the union of the masks of all rules
@@ -325,30 +345,11 @@ struct vw_v6_key {
 	__u8 addr[16];
 };
 
-/* vw_v6_f32: ARRAY[VW_GENS * VW_V6_F32_BUCKETS] of struct vw_v6_f32_bucket, mmapable: per
- * generation, one entry per /32 that holds rules of length >= 32, keyed by the address's first 32
- * bits (network order). A /32 sits in one of its two buckets, VW_V6_F32_H1 or VW_V6_F32_H2 of its
- * generation's half (two-choice hashing; userspace moves entries between their two buckets to make
- * room). The program reads both buckets as plain array elements, inlined, so finding a /32 costs
- * two cache lines and no call. A source whose /32 has no entry is answered by vw_v6_root16 (rules
- * shorter than /32); one whose /32 has an entry walks from its root: a mask (rules up to /32 only),
- * a probe (its longer rules have one length), a leaf (one longer rule) or the node of a trie. */
-#define VW_V6_F32_BUCKETS_LOG 18
-#define VW_V6_F32_BUCKETS (1U << VW_V6_F32_BUCKETS_LOG)
-#define VW_V6_F32_SLOTS 7
-/* /32s one generation holds: at most 57% of the slots (16 MiB a generation). */
-#define VW_MAX_V6_F32 (1U << 20)
-struct vw_v6_f32_bucket {
-	__u32 key[VW_V6_F32_SLOTS];  /* the /32: the address's first 4 bytes, as loaded */
-	__u32 root[VW_V6_F32_SLOTS]; /* VW_ENT_* entry for the bytes after the /32 */
-	__u32 used;		     /* bit s: slot s holds a /32 */
-	__u32 pad;
-};
-/* hi32: the address's first 4 bytes loaded as a __u32. Two multiplicative hashes, independent
- * of each other and of VW_V6_BLOOM_HASH. */
-#define VW_V6_F32_H1(hi32) (((__u32)(hi32) * 0x85EBCA6BU) >> (32 - VW_V6_F32_BUCKETS_LOG))
-#define VW_V6_F32_H2(hi32)                                                                         \
-	((((__u32)(hi32) ^ 0x5BD1E995U) * 0xC2B2AE35U) >> (32 - VW_V6_F32_BUCKETS_LOG))
+/* vw_v6_f32: a cuckoo table, one key per /32 that holds rules of length >= 32: the address's
+ * first 4 bytes, as loaded; value: the VW_ENT_* root entry for the bytes after the /32. A source
+ * whose /32 has no entry is answered by vw_v6_root16 (rules shorter than /32); one whose /32 has
+ * an entry walks from its root: a mask (rules up to /32 only), a probe (its longer rules have one
+ * length), a leaf (one longer rule) or the node of a trie. */
 #define VW_V6_SPLIT 32 /* vw_v6_f32 keys are /32s; v6_lens lists the lengths below this */
 
 /* vw_v6_root16: ARRAY[VW_GENS * VW_V6_ROOT16] of __u32 entries, mmapable, index gen *
@@ -415,9 +416,8 @@ struct vw_src_val {
 #ifndef __bpf__
 _Static_assert(sizeof(struct vw_counter) == 16, "vw_counter layout");
 _Static_assert(sizeof(struct vw_port_cls) == 4, "vw_port_cls layout");
-_Static_assert(sizeof(struct vw_v4_key) == 8, "vw_v4_key layout");
 _Static_assert(sizeof(struct vw_v6_key) == 20, "vw_v6_key layout");
-_Static_assert(sizeof(struct vw_v6_f32_bucket) == 64, "vw_v6_f32_bucket layout");
+_Static_assert(sizeof(struct vw_cuckoo_bucket) == 64, "vw_cuckoo_bucket layout");
 _Static_assert(sizeof(struct vw_node) == 1024, "vw_node layout");
 _Static_assert(sizeof(struct vw_leaf) == 32, "vw_leaf layout");
 _Static_assert(sizeof(struct vw_rule) == 24, "vw_rule layout");

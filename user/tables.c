@@ -34,10 +34,9 @@
 #define PORTS_HALF_BYTES ((size_t)VW_PORTS * MMAP_STRIDE(sizeof(struct vw_port_cls)))
 #define MASKS_HALF_BYTES ((size_t)VW_MAX_MASKS * MMAP_STRIDE(sizeof(__u32)))
 #define TBL24_HALF_BYTES ((size_t)VW_V4_TBL24_WORDS * sizeof(__u64))
-#define TBL24_ENTRIES	 (1U << 24)
 #define BLOOM_HALF_BYTES ((size_t)VW_V6_BLOOM_WORDS * sizeof(__u64))
 #define ROOT16_HALF_BYTES ((size_t)VW_V6_ROOT16 * MMAP_STRIDE(sizeof(__u32)))
-#define F32_HALF_BYTES ((size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket))
+#define BUCKETS_HALF_BYTES ((size_t)VW_CUCKOO_BUCKETS * sizeof(struct vw_cuckoo_bucket))
 #define NODES_HALF_BYTES ((size_t)VW_MAX_NODES * sizeof(struct vw_node))
 #define B16_HALF_BYTES ((size_t)VW_V4_B16_WORDS * sizeof(__u64))
 #define B24_HALF_BYTES ((size_t)VW_V4_B24_WORDS * sizeof(__u64))
@@ -272,15 +271,25 @@ out:
 	return err;
 }
 
-/* ---- IPv4 ---- */
+/* ---- Sorting ---- */
 
-/* Sort 64-bit items by their upper 32 bits (the address), LSD radix in two
- * 16-bit passes: a million /32 rules sort in a few milliseconds. */
-static int radix_sort_hi32(__u64 *a, size_t n)
+/* The 16-bit digit d of a prefix's sort key, the address's bytes then its length: digit
+ * addr_bytes / 2 is the length, digit i < addr_bytes / 2 the address bytes 2i and 2i + 1. */
+static unsigned int pfx_digit(const struct vw_pfx *p, unsigned int d, unsigned int addr_bytes)
 {
-	__u64 *tmp, *src = a, *dst;
-	size_t *count;
-	int pass;
+	if (d == addr_bytes / 2)
+		return p->plen;
+	return (unsigned int)p->addr[2 * d] << 8 | p->addr[2 * d + 1];
+}
+
+/* Sorts prefixes by address, then shorter first (a prefix is then followed directly by all the
+ * prefixes it covers), with an LSD radix sort of 16 bits a pass; a pass where every prefix has the same digit is skipped. A million prefixes sort in
+ * tens of milliseconds, where qsort with a comparison call per step took most of a second. */
+static int pfx_sort(struct vw_pfx *a, size_t n, unsigned int addr_bytes)
+{
+	struct vw_pfx *tmp, *src = a, *dst;
+	size_t *count, i, sum;
+	unsigned int d;
 
 	if (n < 2)
 		return 0;
@@ -292,29 +301,139 @@ static int radix_sort_hi32(__u64 *a, size_t n)
 		return -ENOMEM;
 	}
 	dst = tmp;
-	for (pass = 0; pass < 2; pass++) {
-		unsigned int shift = 32 + 16 * pass;
-		size_t i, sum = 0;
-
+	for (d = addr_bytes / 2 + 1; d-- > 0;) {
 		memset(count, 0, 65536 * sizeof(*count));
 		for (i = 0; i < n; i++)
-			count[(src[i] >> shift) & 0xffff]++;
-		for (i = 0; i < 65536; i++) {
+			count[pfx_digit(&src[i], d, addr_bytes)]++;
+		if (count[pfx_digit(&src[0], d, addr_bytes)] == n)
+			continue;
+		for (i = 0, sum = 0; i < 65536; i++) {
 			size_t c = count[i];
 
 			count[i] = sum;
 			sum += c;
 		}
 		for (i = 0; i < n; i++)
-			dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
-		src = dst;
-		dst = src == a ? tmp : a;
+			dst[count[pfx_digit(&src[i], d, addr_bytes)]++] = src[i];
+		dst = src;
+		src = src == a ? tmp : a;
 	}
-	/* Two passes: the result is back in a. */
+	if (src != a)
+		memcpy(a, src, n * sizeof(*a));
 	free(tmp);
 	free(count);
 	return 0;
 }
+
+/* ---- Cuckoo tables ---- */
+
+/* A free slot of bucket b, or -1. */
+static int bucket_free_slot(const struct vw_cuckoo_bucket *b)
+{
+	int s;
+
+	for (s = 0; s < (int)VW_CUCKOO_SLOTS; s++)
+		if (!(b->used >> s & 1))
+			return s;
+	return -1;
+}
+
+static void bucket_put(struct vw_cuckoo_bucket *b, int s, __u32 key, __u32 val)
+{
+	b->key[s] = key;
+	b->val[s] = val;
+	b->used |= 1U << s;
+}
+
+/* Steps a key may push others along before the table counts as full. */
+#define BUCKET_MAX_KICKS 4096
+
+/* A key goes to the emptier of its two buckets. When both are full, it takes a slot and the key it
+ * pushes out moves to its own other bucket, and so on (cuckoo hashing): every key stays in one of
+ * its two buckets, which is all the program reads. */
+int vw_cuckoo_insert(struct vw_cuckoo_bucket *tab, __u32 key, __u32 val)
+{
+	__u32 b1 = VW_CUCKOO_H1(key), b2 = VW_CUCKOO_H2(key), b, k;
+	int s1 = bucket_free_slot(&tab[b1]), s2 = bucket_free_slot(&tab[b2]), s;
+
+	if (s1 >= 0 && (s2 < 0 || __builtin_popcount(tab[b1].used) <=
+					 __builtin_popcount(tab[b2].used))) {
+		bucket_put(&tab[b1], s1, key, val);
+		return 0;
+	}
+	if (s2 >= 0) {
+		bucket_put(&tab[b2], s2, key, val);
+		return 0;
+	}
+	b = key & 1 ? b2 : b1;
+	for (k = 0; k < BUCKET_MAX_KICKS; k++) {
+		__u32 vk, vv;
+
+		/* Push out a slot that varies from step to step, so the walk does not cycle. */
+		s = (int)((k * 5 + key) % VW_CUCKOO_SLOTS);
+		vk = tab[b].key[s];
+		vv = tab[b].val[s];
+		tab[b].key[s] = key;
+		tab[b].val[s] = val;
+		key = vk;
+		val = vv;
+		b = VW_CUCKOO_H1(key) == b ? VW_CUCKOO_H2(key) : VW_CUCKOO_H1(key);
+		s = bucket_free_slot(&tab[b]);
+		if (s >= 0) {
+			bucket_put(&tab[b], s, key, val);
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+struct vw_cuckoo_bucket *vw_cuckoo_find(struct vw_cuckoo_bucket *tab, __u32 key,
+					unsigned int *slot)
+{
+	__u32 b[2] = {VW_CUCKOO_H1(key), VW_CUCKOO_H2(key)};
+	unsigned int k, s;
+
+	for (k = 0; k < 2; k++)
+		for (s = 0; s < VW_CUCKOO_SLOTS; s++)
+			if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == key) {
+				*slot = s;
+				return &tab[b[k]];
+			}
+	return NULL;
+}
+
+/* Maps a generation's half of a cuckoo table, empties it and places n keys with their values:
+ * what the half held before goes, so no key of an earlier build can answer a lookup. */
+static int write_buckets(int fd, __u32 gen, const char *what, const __u32 *keys,
+			 const __u32 *vals, size_t n)
+{
+	struct vw_cuckoo_bucket *tab;
+	size_t i;
+	int err = 0;
+
+	if (n > VW_MAX_CUCKOO_KEYS) {
+		pr_warn("%zu %s, at most %u fit\n", n, what, VW_MAX_CUCKOO_KEYS);
+		return -E2BIG;
+	}
+	tab = map_mmap_range(fd, BUCKETS_HALF_BYTES, (off_t)gen * BUCKETS_HALF_BYTES,
+			     PROT_READ | PROT_WRITE);
+	if (!tab) {
+		err = -errno;
+		pr_warn("cannot map the table of %s: %s\n", what, strerror(-err));
+		return err;
+	}
+	memset(tab, 0, BUCKETS_HALF_BYTES);
+	for (i = 0; i < n && !err; i++) {
+		err = vw_cuckoo_insert(tab, keys[i], vals[i]);
+		if (err)
+			pr_warn("the table of %s has no room for %zu of them (placed %zu)\n", what,
+				n, i);
+	}
+	munmap(tab, BUCKETS_HALF_BYTES);
+	return err;
+}
+
+/* ---- IPv4 ---- */
 
 /* netmask of a prefix length, host order */
 static __u32 v4_netmask(unsigned int plen)
@@ -339,20 +458,26 @@ struct v4_long24 {
 };
 
 struct v4_tables {
-	__u32 *mask24;		   /* per /24: the union of the rules up to /24 covering it */
+	/* The generation's tbl24 half, mapped. While the build paints and folds, a /24's entry holds
+	 * the raw union of the rules up to /24 covering it (valid in the /16s of used16 only); the
+	 * write turns each into its entry in place. Painting into the map's own pages, which exist
+	 * as long as the map does, costs no fresh 64 MiB, whose first touch was a page fault per
+	 * 4 KiB. */
+	__u64 *tbl;
 	__u64 used16[VW_V4_B16_WORDS]; /* the /16s holding any rule: the only ones written */
 	struct vw_pfx *longs;	   /* /25../32 prefixes, sorted by address then length, merged */
 	size_t nlong;
 	struct v4_long24 *long24;  /* the /24s holding longer rules, ascending */
 	size_t nlong24;
-	struct vw_v4_key *keys;	   /* vw_v4_long entries */
+	__u32 *keys;		   /* vw_v4_long entries: the prefix, network order */
 	__u32 *vals;
 	size_t nkeys;
 };
 
 static void v4_tables_free(struct v4_tables *t)
 {
-	free(t->mask24);
+	if (t->tbl)
+		munmap(t->tbl, TBL24_HALF_BYTES);
 	free(t->longs);
 	free(t->long24);
 	free(t->keys);
@@ -367,77 +492,90 @@ static __u32 pfx_v4(const struct vw_pfx *p)
 	return ntohl(a);
 }
 
+/* The entry of a /24: half of a 64-bit word, as VW_TBL24_SHIFT reads it. */
+static void tbl_set(__u64 *tbl, __u32 s24, __u32 e)
+{
+	unsigned int sh = 32 * (s24 & 1);
+
+	tbl[s24 >> 1] = (tbl[s24 >> 1] & ~(0xffffffffULL << sh)) | (__u64)e << sh;
+}
+
+static __u32 tbl_get(const __u64 *tbl, __u32 s24)
+{
+	return (__u32)(tbl[s24 >> 1] >> (32 * (s24 & 1)));
+}
+
+/* Claims /16 s16 for this build: its 256 entries still hold what an earlier build of the half
+ * wrote, so the first claim zeroes them. */
+static void v4_claim16(struct v4_tables *t, __u32 s16)
+{
+	if (test_bit64(t->used16, s16))
+		return;
+	set_bit64(t->used16, s16);
+	memset(&t->tbl[s16 << 7], 0, 128 * sizeof(*t->tbl));
+}
+
 /* Paint: rules up to /24 OR their mask into the /24s they cover (the union falls out whatever the
  * order); longer ones are collected, sorted by address then length, identical ones merged. */
-static int v4_paint(struct v4_tables *t, const struct vw_config *cfg)
+static int v4_paint(struct v4_tables *t, const struct vw_maps *m, __u32 gen,
+		    const struct vw_config *cfg)
 {
-	size_t i, n = 0, npairs = 0;
-	unsigned int plen;
-	__u64 *pairs;
+	size_t i, n = 0, w;
 	int err;
 
-	t->mask24 = calloc(TBL24_ENTRIES, sizeof(*t->mask24));
-	if (!t->mask24)
+	t->tbl = map_mmap_range(m->v4_tbl24, TBL24_HALF_BYTES, (off_t)gen * TBL24_HALF_BYTES,
+				PROT_READ | PROT_WRITE);
+	if (!t->tbl) {
+		err = -errno;
+		pr_warn("cannot map the IPv4 table: %s\n", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < cfg->nrules; i++)
+		n += cfg->rules[i].family == VW_FAMILY_V4 && cfg->rules[i].plen > 24;
+	t->longs = malloc((n ? n : 1) * sizeof(*t->longs));
+	if (!t->longs)
 		return -ENOMEM;
-	for (i = 0; i < cfg->nrules; i++) {
+	for (i = 0, n = 0; i < cfg->nrules; i++) {
 		const struct vw_rule *r = &cfg->rules[i];
 		__u32 a, k;
 
 		if (r->family != VW_FAMILY_V4)
 			continue;
-		if (r->plen > 24) {
-			npairs++;
-			continue;
-		}
 		memcpy(&a, r->addr, 4);
 		a = ntohl(a) & v4_netmask(r->plen);
-		for (k = 0; k < 1U << (24 - r->plen); k++)
-			t->mask24[(a >> 8) + k] |= r->mask;
-		for (k = 0; k < 1U << (r->plen < 16 ? 16 - r->plen : 0); k++)
-			set_bit64(t->used16, (a >> 16) + k);
-	}
-	if (npairs > VW_MAX_V4_LONG) {
-		pr_warn("%zu IPv4 prefixes longer than /24, at most %u fit\n", npairs,
-			VW_MAX_V4_LONG);
-		return -E2BIG;
-	}
-	pairs = malloc((npairs ? npairs : 1) * sizeof(*pairs));
-	t->longs = malloc((npairs ? npairs : 1) * sizeof(*t->longs));
-	if (!pairs || !t->longs) {
-		free(pairs);
-		return -ENOMEM;
-	}
-	/* (address << 32 | rule index), shortest length first, sorted stably by address. */
-	for (plen = 25; plen <= 32; plen++) {
-		for (i = 0; i < cfg->nrules; i++) {
-			const struct vw_rule *r = &cfg->rules[i];
-			__u32 a;
+		if (r->plen > 24) {
+			struct vw_pfx *l = &t->longs[n++];
 
-			if (r->family != VW_FAMILY_V4 || r->plen != plen)
-				continue;
-			memcpy(&a, r->addr, 4);
-			pairs[n++] = (__u64)(ntohl(a) & v4_netmask(plen)) << 32 | i;
-		}
-	}
-	err = radix_sort_hi32(pairs, n);
-	for (i = 0; !err && i < n; i++) {
-		const struct vw_rule *r = &cfg->rules[(__u32)pairs[i]];
-		__u32 a = htonl(pairs[i] >> 32);
-		struct vw_pfx *last = t->nlong ? &t->longs[t->nlong - 1] : NULL;
-
-		if (last && last->plen == r->plen && !memcmp(last->addr, &a, 4)) {
-			last->mask |= r->mask;
+			memset(l, 0, sizeof(*l));
+			a = htonl(a);
+			memcpy(l->addr, &a, 4);
+			l->plen = r->plen;
+			l->mask = r->mask;
 			continue;
 		}
-		set_bit64(t->used16, pairs[i] >> 48);
-		last = &t->longs[t->nlong++];
-		memset(last, 0, sizeof(*last));
-		memcpy(last->addr, &a, 4);
-		last->plen = r->plen;
-		last->mask = r->mask;
+		for (k = 0; k < 1U << (24 - r->plen); k++) {
+			__u32 s24 = (a >> 8) + k;
+
+			v4_claim16(t, s24 >> 8);
+			tbl_set(t->tbl, s24, tbl_get(t->tbl, s24) | r->mask);
+		}
 	}
-	free(pairs);
-	return err;
+	err = pfx_sort(t->longs, n, 4);
+	if (err)
+		return err;
+	for (i = 0, w = 0; i < n; i++) {
+		struct vw_pfx *last = w ? &t->longs[w - 1] : NULL;
+
+		if (last && last->plen == t->longs[i].plen &&
+		    !memcmp(last->addr, t->longs[i].addr, 4)) {
+			last->mask |= t->longs[i].mask;
+			continue;
+		}
+		t->longs[w++] = t->longs[i];
+		v4_claim16(t, pfx_v4(&t->longs[i]) >> 16);
+	}
+	t->nlong = w;
+	return 0;
 }
 
 /* Fold: per /24 holding longer rules, either one length (each prefix a vw_v4_long entry holding
@@ -463,54 +601,49 @@ static int v4_fold(struct v4_tables *t, struct vw_build *b)
 			one_len &= t->longs[j].plen == plen;
 		l->slash24 = s24;
 		if (one_len) {
-			err = vw_mask_entry(b, t->mask24[s24], &l->entry);
+			err = vw_mask_entry(b, tbl_get(t->tbl, s24), &l->entry);
 			if (err)
 				return err;
 			l->entry |= VW_ENT(VW_ENT_PROBE, plen << VW_ENT_PLEN_SHIFT);
 			for (; i < j; i++) {
-				memcpy(&t->keys[t->nkeys].addr, t->longs[i].addr, 4);
-				t->keys[t->nkeys].plen = plen;
-				t->vals[t->nkeys++] = t->longs[i].mask | t->mask24[s24];
+				memcpy(&t->keys[t->nkeys], t->longs[i].addr, 4);
+				t->vals[t->nkeys++] = t->longs[i].mask | tbl_get(t->tbl, s24);
 			}
 		} else {
-			err = vw_trie_entry(b, &t->longs[i], j - i, 24, t->mask24[s24], 0,
+			err = vw_trie_entry(b, &t->longs[i], j - i, 24, tbl_get(t->tbl, s24), 0,
 					    &l->entry);
 			if (err)
 				return err;
 			i = j;
 		}
 	}
+	if (t->nkeys > VW_MAX_CUCKOO_KEYS) {
+		pr_warn("%zu IPv4 prefixes longer than /24 sit in /24s whose longer prefixes have one "
+			"length, at most %u fit\n",
+			t->nkeys, VW_MAX_CUCKOO_KEYS);
+		return -E2BIG;
+	}
 	return 0;
 }
 
-/* The entry of a /24: half of a 64-bit word, as VW_TBL24_SHIFT reads it. */
-static void tbl_set(__u64 *tbl, __u32 s24, __u32 e)
-{
-	unsigned int sh = 32 * (s24 & 1);
-
-	tbl[s24 >> 1] = (tbl[s24 >> 1] & ~(0xffffffffULL << sh)) | (__u64)e << sh;
-}
-
 /* Write: the /16 and /24 bitmaps of the /24s with any rule, their tbl24 entries (mask entries,
- * with the /24s holding longer rules patched in), and the vw_v4_long hash. The program reads a
+ * with the /24s holding longer rules patched in), and the vw_v4_long buckets. The program reads a
  * tbl24 entry only under a set /24 bit, so the bitmaps are rebuilt whole and only the /16s
  * holding a rule are visited: entries left in this half by its previous build are unreachable,
  * and a reload costs what the rules cover, not the 2^24 /24s. */
 static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct vw_maps *m,
 		    __u32 gen, vw_progress_fn progress, void *ctx)
 {
-	__u64 *tbl = NULL, *b16 = NULL, *b24 = NULL;
+	__u64 *b16 = NULL, *b24 = NULL;
 	size_t l = 0;
 	__u32 s16, s24;
 	int err = 0;
 
-	tbl = map_mmap_range(m->v4_tbl24, TBL24_HALF_BYTES, (off_t)gen * TBL24_HALF_BYTES,
-			     PROT_READ | PROT_WRITE);
 	b16 = map_mmap_range(m->v4_b16, B16_HALF_BYTES, (off_t)gen * B16_HALF_BYTES,
 			     PROT_READ | PROT_WRITE);
 	b24 = map_mmap_range(m->v4_b24, B24_HALF_BYTES, (off_t)gen * B24_HALF_BYTES,
 			     PROT_READ | PROT_WRITE);
-	if (!tbl || !b16 || !b24) {
+	if (!b16 || !b24) {
 		err = -errno;
 		pr_warn("cannot map the IPv4 tables: %s\n", strerror(-err));
 		goto out;
@@ -521,29 +654,27 @@ static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct 
 		if (!test_bit64(t->used16, s16))
 			continue;
 		for (s24 = s16 << 8; s24 < (s16 + 1) << 8; s24++) {
-			__u32 e = 0;
+			__u32 e = 0, mask = tbl_get(t->tbl, s24);
 
 			if (l < t->nlong24 && t->long24[l].slash24 == s24) {
 				e = t->long24[l++].entry;
-			} else if (t->mask24[s24]) {
-				err = vw_mask_entry(b, t->mask24[s24], &e);
+			} else if (mask) {
+				err = vw_mask_entry(b, mask, &e);
 				if (err)
 					goto out;
 			}
+			tbl_set(t->tbl, s24, e);
 			if (!e)
 				continue;
-			tbl_set(tbl, s24, e);
 			set_bit64(b24, s24);
 			set_bit64(b16, s16);
 		}
 	}
 	progress_report(progress, ctx, "IPv4 table", 1, 1);
-	err = install_hash(m->v4_long, gen, "vw_v4_long_in", "IPv4 /25-/32 prefixes",
-			   sizeof(struct vw_v4_key), t->keys, sizeof(__u32), t->vals, t->nkeys,
-			   progress, ctx);
+	err = write_buckets(m->v4_long, gen, "IPv4 prefixes longer than /24", t->keys, t->vals,
+			    t->nkeys);
+	progress_report(progress, ctx, "IPv4 /25-/32 prefixes", 1, 1);
 out:
-	if (tbl)
-		munmap(tbl, TBL24_HALF_BYTES);
 	if (b16)
 		munmap(b16, B16_HALF_BYTES);
 	if (b24)
@@ -557,7 +688,7 @@ static int build_v4(const struct vw_maps *m, __u32 gen, const struct vw_config *
 	struct v4_tables t = {0};
 	int err;
 
-	err = v4_paint(&t, cfg);
+	err = v4_paint(&t, m, gen, cfg);
 	if (!err) {
 		progress_report(progress, ctx, "IPv4 prefixes up to /24", 1, 1);
 		err = v4_fold(&t, b);
@@ -582,18 +713,6 @@ static void v6_mask_addr(__u8 *addr, unsigned int plen)
 		addr[i] &= (__u8)(0xff00 >> plen);
 		plen = 0;
 	}
-}
-
-/* Order by address, then shorter prefix first: a prefix is then followed
- * directly by all the prefixes it covers. */
-static int pfx_cmp(const void *pa, const void *pb)
-{
-	const struct vw_pfx *a = pa, *b = pb;
-	int c = memcmp(a->addr, b->addr, 16);
-
-	if (c)
-		return c;
-	return (int)a->plen - (int)b->plen;
 }
 
 static bool pfx_covers(const struct vw_pfx *outer, const struct vw_pfx *inner)
@@ -665,8 +784,8 @@ static int v6_paint_fold(struct v6_tables *t, const struct vw_config *cfg)
 		t->items[n].plen = r->plen;
 		t->items[n++].mask = r->mask;
 	}
-	if (n > 1)
-		qsort(t->items, n, sizeof(*t->items), pfx_cmp);
+	if (pfx_sort(t->items, n, 16))
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		const struct vw_pfx *it = &t->items[i];
 
@@ -784,9 +903,9 @@ static int v6_long(struct v6_tables *t, struct vw_build *b)
 		t->nf++;
 		i = j;
 	}
-	if (t->nf > VW_MAX_V6_F32) {
+	if (t->nf > VW_MAX_CUCKOO_KEYS) {
 		pr_warn("%zu IPv6 /32s hold rules of /32 or longer, at most %u fit\n", t->nf,
-			VW_MAX_V6_F32);
+			VW_MAX_CUCKOO_KEYS);
 		err = -E2BIG;
 	}
 out:
@@ -812,84 +931,9 @@ static int v6_probe_keys(struct v6_tables *t, const struct vw_build *b)
 	return 0;
 }
 
-/* A free slot of bucket b, or -1. */
-static int f32_free_slot(const struct vw_v6_f32_bucket *b)
-{
-	int s;
-
-	for (s = 0; s < (int)VW_V6_F32_SLOTS; s++)
-		if (!(b->used >> s & 1))
-			return s;
-	return -1;
-}
-
-static void f32_put(struct vw_v6_f32_bucket *b, int s, __u32 key, __u32 root)
-{
-	b->key[s] = key;
-	b->root[s] = root;
-	b->used |= 1U << s;
-}
-
-/* Steps a /32 may push others along before the table counts as full. */
-#define F32_MAX_KICKS 4096
-
-/* A /32 goes to the emptier of its two buckets. When both are full, it takes a slot and the /32 it
- * pushes out moves to its own other bucket, and so on (cuckoo hashing): every /32 stays in one of
- * its two buckets, which is all the program reads. */
-int vw_f32_insert(struct vw_v6_f32_bucket *tab, __u32 key, __u32 root)
-{
-	__u32 b1 = VW_V6_F32_H1(key), b2 = VW_V6_F32_H2(key), b, k;
-	int s1 = f32_free_slot(&tab[b1]), s2 = f32_free_slot(&tab[b2]), s;
-
-	if (s1 >= 0 && (s2 < 0 || __builtin_popcount(tab[b1].used) <=
-					 __builtin_popcount(tab[b2].used))) {
-		f32_put(&tab[b1], s1, key, root);
-		return 0;
-	}
-	if (s2 >= 0) {
-		f32_put(&tab[b2], s2, key, root);
-		return 0;
-	}
-	b = key & 1 ? b2 : b1;
-	for (k = 0; k < F32_MAX_KICKS; k++) {
-		__u32 vk, vr;
-
-		/* Push out a slot that varies from step to step, so the walk does not cycle. */
-		s = (int)((k * 5 + key) % VW_V6_F32_SLOTS);
-		vk = tab[b].key[s];
-		vr = tab[b].root[s];
-		tab[b].key[s] = key;
-		tab[b].root[s] = root;
-		key = vk;
-		root = vr;
-		b = VW_V6_F32_H1(key) == b ? VW_V6_F32_H2(key) : VW_V6_F32_H1(key);
-		s = f32_free_slot(&tab[b]);
-		if (s >= 0) {
-			f32_put(&tab[b], s, key, root);
-			return 0;
-		}
-	}
-	return -ENOSPC;
-}
-
-struct vw_v6_f32_bucket *vw_f32_find(struct vw_v6_f32_bucket *tab, __u32 key, unsigned int *slot)
-{
-	__u32 b[2] = {VW_V6_F32_H1(key), VW_V6_F32_H2(key)};
-	unsigned int k, s;
-
-	for (k = 0; k < 2; k++)
-		for (s = 0; s < VW_V6_F32_SLOTS; s++)
-			if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == key) {
-				*slot = s;
-				return &tab[b[k]];
-			}
-	return NULL;
-}
-
 static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 gen,
 		    vw_progress_fn progress, void *ctx)
 {
-	struct vw_v6_f32_bucket *f32 = NULL;
 	__u32 *root16 = NULL;
 	__u64 *bloom = NULL;
 	size_t i;
@@ -903,22 +947,15 @@ static int v6_write(const struct v6_tables *t, const struct vw_maps *m, __u32 ge
 			       PROT_READ | PROT_WRITE);
 	root16 = map_mmap_range(m->v6_root16, ROOT16_HALF_BYTES, (off_t)gen * ROOT16_HALF_BYTES,
 				PROT_READ | PROT_WRITE);
-	f32 = map_mmap_range(m->v6_f32, F32_HALF_BYTES, (off_t)gen * F32_HALF_BYTES,
-			     PROT_READ | PROT_WRITE);
-	if (!bloom || !root16 || !f32) {
+	if (!bloom || !root16) {
 		err = -errno;
 		pr_warn("cannot map the IPv6 tables: %s\n", strerror(-err));
 		goto out;
 	}
-	memset(f32, 0, F32_HALF_BYTES);
-	for (i = 0; i < t->nf; i++) {
-		err = vw_f32_insert(f32, t->f_keys[i], t->f_roots[i]);
-		if (err) {
-			pr_warn("the IPv6 /32 filter has no room for %zu /32s (placed %zu)\n", t->nf,
-				i);
-			goto out;
-		}
-	}
+	err = write_buckets(m->v6_f32, gen, "IPv6 /32s holding rules of /32 or longer", t->f_keys,
+			    t->f_roots, t->nf);
+	if (err)
+		goto out;
 	memset(bloom, 0, BLOOM_HALF_BYTES);
 	for (i = 0; i < t->nf; i++)
 		set_bit64(bloom, VW_V6_BLOOM_HASH(t->f_keys[i]));
@@ -930,8 +967,6 @@ out:
 		munmap(bloom, BLOOM_HALF_BYTES);
 	if (root16)
 		munmap(root16, ROOT16_HALF_BYTES);
-	if (f32)
-		munmap(f32, F32_HALF_BYTES);
 	return err;
 }
 

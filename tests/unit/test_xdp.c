@@ -1402,8 +1402,8 @@ struct tview {
 	__u32 gen;
 	__u64 *tbl;
 	__u8 *masks, *root16;
-	struct vw_v6_f32_bucket *f32;
-	int long_fd, v6_fd, nodes_fd, leaves_fd;
+	struct vw_cuckoo_bucket *f32, *v4_long;
+	int v6_fd, nodes_fd, leaves_fd;
 	struct vw_gen_cfg gc;
 };
 
@@ -1419,7 +1419,7 @@ static int inner_fd(int outer, __u32 gen)
 static int tview_open(struct tview *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->long_fd = v->v6_fd = v->nodes_fd = v->leaves_fd = -1;
+	v->v6_fd = v->nodes_fd = v->leaves_fd = -1;
 	if (vw_gen_active(&T.maps, &v->gen) || vw_gen_cfg_read(&T.maps, v->gen, &v->gc))
 		return -1;
 	v->tbl = mmap(NULL, (size_t)VW_V4_TBL24_WORDS * 8, PROT_READ, MAP_SHARED, T.maps.v4_tbl24,
@@ -1428,14 +1428,15 @@ static int tview_open(struct tview *v)
 			(off_t)v->gen * VW_MAX_MASKS * 8);
 	v->root16 = mmap(NULL, (size_t)VW_V6_ROOT16 * 8, PROT_READ, MAP_SHARED, T.maps.v6_root16,
 			 (off_t)v->gen * VW_V6_ROOT16 * 8);
-	v->long_fd = inner_fd(T.maps.v4_long, v->gen);
 	v->v6_fd = inner_fd(T.maps.v6, v->gen);
-	v->f32 = mmap(NULL, (size_t)VW_V6_F32_BUCKETS * sizeof(*v->f32), PROT_READ, MAP_SHARED,
-		      T.maps.v6_f32, (off_t)v->gen * VW_V6_F32_BUCKETS * sizeof(*v->f32));
+	v->f32 = mmap(NULL, (size_t)VW_CUCKOO_BUCKETS * sizeof(*v->f32), PROT_READ, MAP_SHARED,
+		      T.maps.v6_f32, (off_t)v->gen * VW_CUCKOO_BUCKETS * sizeof(*v->f32));
+	v->v4_long = mmap(NULL, (size_t)VW_CUCKOO_BUCKETS * sizeof(*v->v4_long), PROT_READ, MAP_SHARED,
+			  T.maps.v4_long, (off_t)v->gen * VW_CUCKOO_BUCKETS * sizeof(*v->v4_long));
 	v->nodes_fd = T.maps.nodes;
 	v->leaves_fd = inner_fd(T.maps.leaves, v->gen);
 	if (v->tbl == MAP_FAILED || v->masks == MAP_FAILED || v->root16 == MAP_FAILED ||
-	    v->f32 == MAP_FAILED || v->long_fd < 0 || v->v6_fd < 0 || v->nodes_fd < 0 ||
+	    v->f32 == MAP_FAILED || v->v4_long == MAP_FAILED || v->v6_fd < 0 || v->nodes_fd < 0 ||
 	    v->leaves_fd < 0)
 		return -1;
 	return 0;
@@ -1449,12 +1450,12 @@ static void tview_close(struct tview *v)
 		munmap(v->masks, (size_t)VW_MAX_MASKS * 8);
 	if (v->root16 && v->root16 != MAP_FAILED)
 		munmap(v->root16, (size_t)VW_V6_ROOT16 * 8);
-	if (v->long_fd >= 0)
-		close(v->long_fd);
 	if (v->v6_fd >= 0)
 		close(v->v6_fd);
 	if (v->f32 && v->f32 != MAP_FAILED)
-		munmap(v->f32, (size_t)VW_V6_F32_BUCKETS * sizeof(*v->f32));
+		munmap(v->f32, (size_t)VW_CUCKOO_BUCKETS * sizeof(*v->f32));
+	if (v->v4_long && v->v4_long != MAP_FAILED)
+		munmap(v->v4_long, (size_t)VW_CUCKOO_BUCKETS * sizeof(*v->v4_long));
 	if (v->leaves_fd >= 0)
 		close(v->leaves_fd);
 }
@@ -1521,9 +1522,10 @@ static __u32 tview_walk(const struct tview *v, __u32 e, const __u8 *addr, unsign
 
 static __u32 tview_v4(const struct tview *v, __u32 a)
 {
-	__u32 entry = (__u32)(v->tbl[a >> 9] >> VW_TBL24_SHIFT(a)), mask, len;
-	struct vw_v4_key key;
+	__u32 entry = (__u32)(v->tbl[a >> 9] >> VW_TBL24_SHIFT(a)), len, key;
+	struct vw_cuckoo_bucket *bk;
 	__u8 addr[16] = {0};
+	unsigned int s;
 
 	if (VW_ENT_KIND(entry) == VW_ENT_NODE) {
 		a = htonl(a);
@@ -1532,10 +1534,10 @@ static __u32 tview_v4(const struct tview *v, __u32 a)
 	}
 	if (VW_ENT_KIND(entry) == VW_ENT_PROBE) {
 		len = VW_ENT_PLEN(entry);
-		key.plen = len;
-		key.addr = htonl(a & (~0U << (32 - len)));
-		if (!bpf_map_lookup_elem(v->long_fd, &key, &mask))
-			return mask;
+		key = htonl(a & (~0U << (32 - len)));
+		bk = vw_cuckoo_find(v->v4_long, key, &s);
+		if (bk)
+			return bk->val[s];
 	}
 	return tview_mask(v, entry & VW_TBL24_MASK_IDX);
 }
@@ -1545,14 +1547,14 @@ static __u32 tview_v4(const struct tview *v, __u32 a)
  * mask; for a /32 without an entry, the trie of its /16. */
 static __u32 tview_v6(const struct tview *v, const __u8 *addr)
 {
-	struct vw_v6_f32_bucket *bk;
+	struct vw_cuckoo_bucket *bk;
 	unsigned int s;
 	__u32 hi, r16;
 
 	memcpy(&hi, addr, 4);
-	bk = vw_f32_find(v->f32, hi, &s);
+	bk = vw_cuckoo_find(v->f32, hi, &s);
 	if (bk)
-		return tview_walk(v, bk->root[s], addr, 4);
+		return tview_walk(v, bk->val[s], addr, 4);
 	memcpy(&r16, v->root16 + (size_t)(ntohl(hi) >> 16) * 8, 4);
 	return tview_walk(v, r16, addr, 2);
 }
@@ -1786,41 +1788,40 @@ out:
 	cfg_free(&c);
 }
 
-/* ---- The IPv6 /32 filter's buckets ---- */
+/* ---- Bucketed tables: the IPv6 /32 filter and the IPv4 long prefixes ---- */
 
-/* Move the live generation's entry for addr's /32 from the bucket it sits in to its other bucket
- * (as the build does when the first is full), or, with drop set, clear its slot's used bit. */
-static int f32_move(const char *addr, bool drop)
+/* Move the live generation's entry for key in a cuckoo table from the bucket it sits in to its
+ * other bucket (as the build does when the first is full), or, with drop set, clear its slot's
+ * used bit. */
+static int bucket_move(int fd, __u32 key, bool drop)
 {
-	size_t half = (size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket);
-	struct vw_v6_f32_bucket *tab, *from, *to;
-	__u32 gen, hi, s;
+	size_t half = (size_t)VW_CUCKOO_BUCKETS * sizeof(struct vw_cuckoo_bucket);
+	struct vw_cuckoo_bucket *tab, *from, *to;
+	__u32 gen, s;
 	unsigned int fs = 0;
 	int free_s = -1, err = 0;
-	__u8 a[16];
 
-	if (inet_pton(AF_INET6, addr, a) != 1 || vw_gen_active(&T.maps, &gen))
+	if (vw_gen_active(&T.maps, &gen))
 		return -EINVAL;
-	memcpy(&hi, a, 4);
-	tab = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_SHARED, T.maps.v6_f32, (off_t)gen * half);
+	tab = mmap(NULL, half, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)gen * half);
 	if (tab == MAP_FAILED)
 		return -errno;
-	from = vw_f32_find(tab, hi, &fs);
-	to = from == &tab[VW_V6_F32_H1(hi)] ? &tab[VW_V6_F32_H2(hi)] : &tab[VW_V6_F32_H1(hi)];
+	from = vw_cuckoo_find(tab, key, &fs);
+	to = from == &tab[VW_CUCKOO_H1(key)] ? &tab[VW_CUCKOO_H2(key)] : &tab[VW_CUCKOO_H1(key)];
 	if (!from || from == to) {
 		err = -ENOENT;
 		goto out;
 	}
 	if (!drop) {
-		for (s = 0; s < VW_V6_F32_SLOTS && free_s < 0; s++)
+		for (s = 0; s < VW_CUCKOO_SLOTS && free_s < 0; s++)
 			if (!(to->used >> s & 1))
 				free_s = (int)s;
 		if (free_s < 0) {
 			err = -ENOSPC;
 			goto out;
 		}
-		to->key[free_s] = hi;
-		to->root[free_s] = from->root[fs];
+		to->key[free_s] = key;
+		to->val[free_s] = from->val[fs];
 		to->used |= 1U << free_s;
 	}
 	/* The key stays behind: a slot whose used bit is clear must not match. */
@@ -1830,103 +1831,145 @@ out:
 	return err;
 }
 
-/* A /32 is found in either of its two buckets, and only in a used slot. */
-static void test_v6_f32_buckets(void)
+/* The key of a table entry: an IPv6 /32's first 4 bytes, or an IPv4 prefix's address, as
+ * loaded. */
+static int bucket_key(const char *addr, __u32 *key)
 {
-	static const struct xcase cases[] = {
-	    {"v6_f32_48_hit", "eth ip6=3fff:100:5::1>" GW6 " udp=1>5060", E(P, R_ALLOW, SIP)},
-	    {"v6_f32_48_miss", "eth ip6=3fff:100:6::1>" GW6 " udp=1>5060", E(D, R_NOT, SIP)},
-	    {"v6_f32_host_hit", "eth ip6=3fff:101::7>" GW6 " tcp=1>22", E(P, R_ALLOW, MGMT)},
-	    {"v6_f32_host_miss", "eth ip6=3fff:101::8>" GW6 " tcp=1>22", E(D, R_NOT, MGMT)},
+	__u8 a[16];
+
+	if (inet_pton(AF_INET6, addr, a) != 1 && inet_pton(AF_INET, addr, a) != 1)
+		return -EINVAL;
+	memcpy(key, a, 4);
+	return 0;
+}
+
+struct bucket_table {
+	const char *name;
+	int fd;
+	const char *keys[2]; /* the entries the cases hit */
+};
+
+/* An entry is found in either of its two buckets, and only in a used slot: for each table, the
+ * cases as built, with every entry moved to its other bucket, and with every entry's slot unused
+ * (the hits then fall back to what the covering shorter rules give: nothing). */
+static void test_buckets(void)
+{
+	static const struct xcase cases[2][4] = {
+	    {
+		{"v6_f32_48_hit", "eth ip6=3fff:100:5::1>" GW6 " udp=1>5060", E(P, R_ALLOW, SIP)},
+		{"v6_f32_48_miss", "eth ip6=3fff:100:6::1>" GW6 " udp=1>5060", E(D, R_NOT, SIP)},
+		{"v6_f32_host_hit", "eth ip6=3fff:101::7>" GW6 " tcp=1>22", E(P, R_ALLOW, MGMT)},
+		{"v6_f32_host_miss", "eth ip6=3fff:101::8>" GW6 " tcp=1>22", E(D, R_NOT, MGMT)},
+	    },
+	    {
+		{"v4_long_26_hit", "eth ip4=198.51.100.200>" GW4 " udp=1>5060", E(P, R_ALLOW, SIP)},
+		{"v4_long_26_miss", "eth ip4=198.51.100.100>" GW4 " udp=1>5060", E(D, R_NOT, SIP)},
+		{"v4_long_host_hit", "eth ip4=192.0.2.7>" GW4 " tcp=1>22", E(P, R_ALLOW, MGMT)},
+		{"v4_long_host_miss", "eth ip4=192.0.2.8>" GW4 " tcp=1>22", E(D, R_NOT, MGMT)},
+	    },
 	};
-	static const struct xcase unused[] = {
-	    {"v6_f32_unused_slot_48", "eth ip6=3fff:100:5::1>" GW6 " udp=1>5060", E(D, R_NOT, SIP)},
-	    {"v6_f32_unused_slot_host", "eth ip6=3fff:101::7>" GW6 " tcp=1>22",
-	     E(D, R_NOT, MGMT)},
+	const struct bucket_table tables[2] = {
+	    {"v6_f32", T.maps.v6_f32, {"3fff:100::", "3fff:101::"}},
+	    {"v4_long", T.maps.v4_long, {"198.51.100.192", "192.0.2.7"}},
 	};
 	char name[96];
 	struct vw_config c;
-	unsigned int i, pass_no;
+	unsigned int t, i, k, pass_no;
+	__u32 key;
 	int err;
 
-	cfg_init(&c, "test_xdp v6 f32 buckets");
+	cfg_init(&c, "test_xdp cuckoo tables");
 	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
 	cfg_class(&c, "mgmt", MGMT, VW_POLICY_DROP, "22/tcp");
 	cfg_allow(&c, BIT(SIP), "3fff:100:5::/48");
 	cfg_allow(&c, BIT(MGMT), "3fff:101::7/128");
-	if (apply(&c, "v6_f32_buckets"))
+	/* one length under each /24: probes of vw_v4_long */
+	cfg_allow(&c, BIT(SIP), "198.51.100.192/26");
+	cfg_allow(&c, BIT(SIP), "198.51.100.0/26");
+	cfg_allow(&c, BIT(MGMT), "192.0.2.7/32");
+	if (apply(&c, "cuckoo_tables"))
 		goto out;
-	/* As built, then with each entry in its other bucket. */
-	for (pass_no = 0; pass_no < 2; pass_no++) {
-		if (pass_no && ((err = f32_move("3fff:100::", false)) ||
-				(err = f32_move("3fff:101::", false)))) {
-			fail("v6_f32_other_bucket", NULL, 0, "cannot move the entries: %s",
-			     strerror(-err));
-			goto out;
-		}
-		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-			struct xcase x = cases[i];
+	/* As built, then with each entry in its other bucket, then with each slot unused. */
+	for (pass_no = 0; pass_no < 3; pass_no++) {
+		for (t = 0; t < 2; t++) {
+			for (k = 0; pass_no && k < 2; k++) {
+				err = bucket_key(tables[t].keys[k], &key);
+				if (!err)
+					err = bucket_move(tables[t].fd, key, pass_no == 2);
+				if (err) {
+					fail(tables[t].name, NULL, 0, "cannot %s the entry of %s: %s",
+					     pass_no == 2 ? "clear" : "move", tables[t].keys[k],
+					     strerror(-err));
+					goto out;
+				}
+			}
+			for (i = 0; i < 4; i++) {
+				struct xcase x = cases[t][i];
 
-			snprintf(name, sizeof(name), "%s%s", cases[i].name,
-				 pass_no ? "_other_bucket" : "");
-			x.name = name;
-			run_spec(x.name, x.spec, &x.e, true);
+				snprintf(name, sizeof(name), "%s%s", x.name,
+					 pass_no == 1 ? "_other_bucket" :
+					 pass_no == 2 ? "_unused_slot" : "");
+				x.name = name;
+				if (pass_no == 2 && x.e.verdict == P)
+					x.e = (struct expect)E(D, R_NOT, x.e.cls);
+				run_spec(x.name, x.spec, &x.e, true);
+			}
 		}
 	}
-	if ((err = f32_move("3fff:100::", true)) || (err = f32_move("3fff:101::", true))) {
-		fail("v6_f32_unused_slot", NULL, 0, "cannot clear the slots: %s", strerror(-err));
-		goto out;
-	}
-	for (i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
-		run_spec(unused[i].name, unused[i].spec, &unused[i].e, true);
 out:
 	cfg_free(&c);
 }
 
-/* The build's placement: a full generation's worth of /32s, and /32s that all want one bucket,
- * are each found in one of their two buckets, once. */
-static void test_v6_f32_placement(void)
+/* The build's placement: a full generation's worth of keys (random ones, and the host addresses
+ * of a dense IPv4 block, as loaded), and keys that all want one bucket, are each found in one of
+ * their two buckets, once. */
+static void test_bucket_placement(void)
 {
-	size_t half = (size_t)VW_V6_F32_BUCKETS * sizeof(struct vw_v6_f32_bucket);
-	struct vw_v6_f32_bucket *tab = calloc(1, half);
-	__u32 *keys = malloc(VW_MAX_V6_F32 * sizeof(*keys)), n = 0, i, k, s, x = 0x12345678, found;
-	const char *name = "v6_f32_full_generation";
-	__u32 round;
+	size_t half = (size_t)VW_CUCKOO_BUCKETS * sizeof(struct vw_cuckoo_bucket);
+	struct vw_cuckoo_bucket *tab = calloc(1, half);
+	__u32 *keys = malloc(VW_MAX_CUCKOO_KEYS * sizeof(*keys)), n = 0, i, k, s, x = 0x12345678;
+	const char *name = "buckets_full_generation";
+	__u32 round, found = 0;
 	int err = 0;
 
 	if (!tab || !keys) {
 		fail(name, NULL, 0, "out of memory");
 		goto out;
 	}
-	for (round = 0; round < 2; round++) {
+	for (round = 0; round < 3; round++) {
 		memset(tab, 0, half);
 		n = 0;
 		err = 0;
-		if (!round) {
-			/* VW_MAX_V6_F32 distinct keys (an odd multiplier is a bijection). */
-			for (i = 0; i < VW_MAX_V6_F32; i++)
+		if (round == 0) {
+			/* VW_MAX_CUCKOO_KEYS distinct keys (an odd multiplier is a bijection). */
+			for (i = 0; i < VW_MAX_CUCKOO_KEYS; i++)
 				keys[n++] = (i + 1) * 0x9E3779B1U ^ x;
+		} else if (round == 1) {
+			/* Every address of 16.0.0.0/12, in network order as loaded. */
+			name = "buckets_dense_ipv4_hosts";
+			for (i = 0; i < VW_MAX_CUCKOO_KEYS; i++)
+				keys[n++] = htonl(0x10000000U + i);
 		} else {
 			/* Four buckets' worth of keys with one first bucket. */
-			name = "v6_f32_crowded_bucket";
-			for (i = 1; n < 4 * VW_V6_F32_SLOTS; i++)
-				if (VW_V6_F32_H1(i) == VW_V6_F32_H1(0x20010db8U))
+			name = "buckets_crowded_bucket";
+			for (i = 1; n < 4 * VW_CUCKOO_SLOTS; i++)
+				if (VW_CUCKOO_H1(i) == VW_CUCKOO_H1(0x20010db8U))
 					keys[n++] = i;
 		}
 		for (i = 0; i < n && !err; i++)
-			err = vw_f32_insert(tab, keys[i], i + 1);
+			err = vw_cuckoo_insert(tab, keys[i], i + 1);
 		if (err) {
 			fail(name, NULL, 0, "placing key %u of %u: %s", i, n, strerror(-err));
 			continue;
 		}
 		for (i = 0; i < n; i++) {
-			__u32 b[2] = {VW_V6_F32_H1(keys[i]), VW_V6_F32_H2(keys[i])};
+			__u32 b[2] = {VW_CUCKOO_H1(keys[i]), VW_CUCKOO_H2(keys[i])};
 
 			found = 0;
 			for (k = 0; k < (b[0] == b[1] ? 1U : 2U); k++)
-				for (s = 0; s < VW_V6_F32_SLOTS; s++)
+				for (s = 0; s < VW_CUCKOO_SLOTS; s++)
 					if ((tab[b[k]].used >> s & 1) && tab[b[k]].key[s] == keys[i])
-						found += tab[b[k]].root[s] == i + 1 ? 1 : 100;
+						found += tab[b[k]].val[s] == i + 1 ? 1 : 100;
 			if (found != 1)
 				break;
 		}
@@ -2214,14 +2257,15 @@ static void test_million(void)
 		goto out;
 	}
 	{
-		struct bpf_map_info i4 = {}, i6 = {};
-		__u32 l4 = sizeof(i4), l6 = sizeof(i6);
+		struct bpf_map_info i6 = {};
+		__u32 l6 = sizeof(i6), n4 = 0, b;
 
-		if (!bpf_obj_get_info_by_fd(v.long_fd, &i4, &l4) &&
-		    !bpf_obj_get_info_by_fd(v.v6_fd, &i6, &l6))
+		for (b = 0; b < VW_CUCKOO_BUCKETS; b++)
+			n4 += (__u32)__builtin_popcount(v.v4_long[b].used);
+		if (!bpf_obj_get_info_by_fd(v.v6_fd, &i6, &l6))
 			printf("  1M tables: %u IPv4 /25-/32 prefixes in vw_v4_long, %u IPv6 "
 			       "prefixes in %u lengths\n",
-			       i4.max_entries, i6.max_entries, v.gc.v6_nlens);
+			       n4, i6.max_entries, v.gc.v6_nlens);
 	}
 	/* Sampled rules: an address inside each must carry at least the rule's
 	 * classes. */
@@ -2344,7 +2388,7 @@ static void test_build_errors(void)
 	{
 		__u32 gen_before = ~0U, gen_after = ~1U, i;
 
-		for (i = 0; i <= VW_MAX_V6_F32; i++) {
+		for (i = 0; i <= VW_MAX_CUCKOO_KEYS; i++) {
 			struct vw_rule r = {.family = 6, .plen = 48, .mask = BIT(SIP)};
 			__u32 hi = htonl(0x20000000U + i);
 
@@ -2360,6 +2404,32 @@ static void test_build_errors(void)
 			     gen_before, gen_after);
 		else
 			pass("build_error_too_many_v6_32s");
+	}
+	cfg_free(&c);
+
+	/* More IPv4 prefixes longer than /24 in one-length /24s than vw_v4_long takes: every host of
+	 * a /12, and one more. Refused, and the live generation still answers. */
+	cfg_init(&c, "test_xdp v4 long limit");
+	cfg_class(&c, "sip", SIP, VW_POLICY_DROP, "5060/udp");
+	{
+		__u32 gen_before = ~0U, gen_after = ~1U, i;
+
+		for (i = 0; i <= VW_MAX_CUCKOO_KEYS; i++) {
+			struct vw_rule r = {.family = 4, .plen = 32, .mask = BIT(SIP)};
+			__u32 a = htonl(0x10000000U + i);
+
+			memcpy(r.addr, &a, 4);
+			cfg_add(&c, &r);
+		}
+		vw_gen_active(&T.maps, &gen_before);
+		err = vw_apply(&T.maps, &c, NULL, NULL);
+		vw_gen_active(&T.maps, &gen_after);
+		if (err != -E2BIG || gen_after != gen_before)
+			fail("build_error_too_many_v4_long", NULL, 0,
+			     "vw_apply gave %d (want -E2BIG), live generation %u then %u", err,
+			     gen_before, gen_after);
+		else
+			pass("build_error_too_many_v4_long");
 	}
 	cfg_free(&c);
 
@@ -2425,9 +2495,9 @@ int main(void)
 	check_elsewhere("slots");
 	test_v6_short_rules();
 	check_elsewhere("v6_short_rules");
-	test_v6_f32_buckets();
-	check_elsewhere("v6_f32_buckets");
-	test_v6_f32_placement();
+	test_buckets();
+	check_elsewhere("cuckoo_tables");
+	test_bucket_placement();
 	test_generations();
 	test_empty_config();
 	test_build_errors();
