@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addrtext.h"
 #include "config.h"
 #include "names.h"
 
@@ -90,31 +91,26 @@ static void clear_host_bits(__u8 *addr, unsigned int nbytes, unsigned int plen)
 /* Parses s into r (mask 0). On PFX_HOST_BITS, r holds the address and length as written. */
 static enum prefix_err parse_prefix(const char *s, struct vw_rule *r)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(s, '/');
 	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
 	bool v6 = memchr(s, ':', alen) != NULL;
 	unsigned int max = v6 ? 128 : 32, plen = max;
 
 	memset(r, 0, sizeof(*r));
-	if (alen == 0 || alen >= sizeof(addr))
-		return v6 ? PFX_BAD_V6 : PFX_BAD_V4;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, r->addr) != 1) {
+	if (alen == 0 || alen > INET6_ADDRSTRLEN ||
+	    !(v6 ? vw_text_v6(s, alen, r->addr) : vw_text_v4(s, alen, r->addr))) {
 		memset(r->addr, 0, sizeof(r->addr));
 		return v6 ? PFX_BAD_V6 : PFX_BAD_V4;
 	}
 	r->family = v6 ? VW_FAMILY_V6 : VW_FAMILY_V4;
 	if (slash) {
 		const char *p = slash + 1;
-		size_t n = strlen(p);
+		size_t n;
 
 		/* plain decimal, at most 3 digits: no sign, no spaces, no hex */
-		if (n == 0 || n > 3 || strspn(p, "0123456789") != n)
-			return v6 ? PFX_BAD_LEN_V6 : PFX_BAD_LEN_V4;
-		plen = (unsigned int)strtoul(p, NULL, 10);
-		if (plen > max)
+		for (n = 0, plen = 0; n < 4 && p[n] >= '0' && p[n] <= '9'; n++)
+			plen = plen * 10 + (unsigned int)(p[n] - '0');
+		if (n == 0 || n > 3 || p[n] || plen > max)
 			return v6 ? PFX_BAD_LEN_V6 : PFX_BAD_LEN_V4;
 	}
 	r->plen = (__u8)plen;
@@ -210,6 +206,16 @@ static size_t idx_find(const struct vw_config *cfg, const struct vw_rule *r, boo
 			return i;
 		}
 	}
+}
+
+/* Rules ahead whose index slot is fetched while the current one is added: a million-rule index is
+ * far larger than the cache, and each add otherwise waits for its slot's cache miss. */
+#define IDX_PREFETCH 16
+
+static void idx_prefetch(const struct vw_config *cfg, const struct vw_rule *r)
+{
+	if (cfg->idx_cap)
+		__builtin_prefetch(&cfg->idx_slots[rule_hash(r) & (cfg->idx_cap - 1)]);
 }
 
 /* (Re)builds the index for cfg->rules with room for at least want rules. */
@@ -558,11 +564,22 @@ int vw_config_class_mask(const struct vw_config *cfg, const char *list, __u32 *m
 
 /* ---- Class ids ------------------------------------------------------------------------------- */
 
+/* The mask of the classes of mask, each class id c moved to the bits of remap[c]. */
+static __u32 remap_mask(const __u32 *remap, __u32 mask)
+{
+	__u32 out = 0;
+
+	for (; mask; mask &= mask - 1)
+		out |= remap[__builtin_ctz(mask)];
+	return out;
+}
+
 int vw_config_assign_ids(struct vw_config *cfg, const struct vw_gen_cfg *prev)
 {
 	__u8 newid[VW_MAX_CLASSES];
-	__u32 used = 0, prev_used = 0, remap[VW_MAX_CLASSES] = {};
+	__u32 used = 0, prev_used = 0, named = 0, remap[VW_MAX_CLASSES] = {};
 	unsigned int i, j;
+	bool moved = false;
 	size_t r;
 
 	if (cfg->nclasses > VW_MAX_CLASSES)
@@ -601,22 +618,18 @@ int vw_config_assign_ids(struct vw_config *cfg, const struct vw_gen_cfg *prev)
 		if (cfg->classes[i].id < VW_MAX_CLASSES)
 			remap[cfg->classes[i].id] = 1U << newid[i];
 	}
-	for (r = 0; r < cfg->nrules; r++) {
-		__u32 m = cfg->rules[r].mask, out = 0;
-
-		for (j = 0; j < VW_MAX_CLASSES; j++)
-			if (m & (1U << j))
-				out |= remap[j];
-		cfg->rules[r].mask = out;
-	}
-	for (r = 0; r < cfg->nexempt; r++) {
-		__u32 m = cfg->exempt[r].mask, out = 0;
-
-		for (j = 0; j < VW_MAX_CLASSES; j++)
-			if (m & (1U << j))
-				out |= remap[j];
-		cfg->exempt[r].mask = out;
-	}
+	/* When every class the rules name keeps its id (a reload of the same classes), the masks
+	 * stay as they are: a pass that only reads instead of one that rewrites a million rules. */
+	for (r = 0; r < cfg->nrules; r++)
+		named |= cfg->rules[r].mask;
+	for (r = 0; r < cfg->nexempt; r++)
+		named |= cfg->exempt[r].mask;
+	for (j = 0; j < VW_MAX_CLASSES; j++)
+		moved |= (named >> j & 1) && remap[j] != 1U << j;
+	for (r = 0; moved && r < cfg->nrules; r++)
+		cfg->rules[r].mask = remap_mask(remap, cfg->rules[r].mask);
+	for (r = 0; moved && r < cfg->nexempt; r++)
+		cfg->exempt[r].mask = remap_mask(remap, cfg->exempt[r].mask);
 	for (i = 0; i < cfg->nclasses; i++)
 		cfg->classes[i].id = newid[i];
 	return 0;
@@ -1608,6 +1621,8 @@ static void resolve(struct parser *p)
 		struct class_list *l = &p->lists[pe->rule.mask];
 		const char *s;
 
+		if (i + IDX_PREFETCH < p->npend)
+			idx_prefetch(cfg, &p->pend[i + IDX_PREFETCH].rule);
 		if (l->bad) {
 			if (pe->file == last_file && pe->line == last_line)
 				continue;

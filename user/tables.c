@@ -424,6 +424,11 @@ static int write_buckets(int fd, __u32 gen, const char *what, const __u32 *keys,
 	}
 	memset(tab, 0, BUCKETS_HALF_BYTES);
 	for (i = 0; i < n && !err; i++) {
+		/* the buckets of a key ahead load while this one is placed */
+		if (i + 8 < n) {
+			__builtin_prefetch(&tab[VW_CUCKOO_H1(keys[i + 8])]);
+			__builtin_prefetch(&tab[VW_CUCKOO_H2(keys[i + 8])]);
+		}
 		err = vw_cuckoo_insert(tab, keys[i], vals[i]);
 		if (err)
 			pr_warn("the table of %s has no room for %zu of them (placed %zu)\n", what,

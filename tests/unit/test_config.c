@@ -9,6 +9,7 @@
  * for that directory's absolute path.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrtext.h"
 #include "config.h"
 
 #define MAX_FILES 12
@@ -792,6 +794,112 @@ static void test_prefixes(void)
 		pass(name);
 }
 
+/* One text against inet_pton: the same verdict and, when it is an address, the same bytes. */
+static bool text_agrees(const char *txt, size_t len, unsigned int *checked)
+{
+	__u8 want[16] = {0}, got[16] = {0};
+	char buf[64];
+	int w4, w6, g4, g6;
+
+	if (len >= sizeof(buf))
+		return true;
+	memcpy(buf, txt, len);
+	buf[len] = '\0';
+	w4 = inet_pton(AF_INET, buf, want) == 1;
+	g4 = vw_text_v4(txt, len, got);
+	if (w4 != g4 || (w4 && memcmp(want, got, 4)))
+		return false;
+	memset(want, 0, sizeof(want));
+	memset(got, 0, sizeof(got));
+	w6 = inet_pton(AF_INET6, buf, want) == 1;
+	g6 = vw_text_v6(txt, len, got);
+	if (w6 != g6 || (w6 && memcmp(want, got, 16)))
+		return false;
+	*checked += w4 + w6;
+	return true;
+}
+
+/* The address parsers accept exactly what inet_pton accepts: random text over the characters
+ * addresses are made of, and addresses as inet_ntop writes them, then mutated (a character
+ * dropped, doubled or changed, groups written with leading zeros or in capitals, "::" inserted). */
+static void test_address_text(void)
+{
+	static const char alphabet[] = "0123456789abcdefABCDEF::::....g /";
+	const char *name = "address_text_as_inet_pton";
+	unsigned int seed = 20261202, i, valid = 0, n = 0;
+	char txt[64], out[64];
+
+	for (i = 0; i < 400000; i++) {
+		size_t len, k;
+
+		if (i & 1) {
+			len = (size_t)rand_r(&seed) % 44;
+			for (k = 0; k < len; k++)
+				txt[k] = alphabet[(unsigned int)rand_r(&seed) % (sizeof(alphabet) - 1)];
+		} else {
+			__u8 a[16];
+			int v6 = rand_r(&seed) & 1, op = rand_r(&seed) % 7;
+
+			for (k = 0; k < 16; k++)
+				a[k] = rand_r(&seed) % 3 ? 0 : (__u8)rand_r(&seed);
+			inet_ntop(v6 ? AF_INET6 : AF_INET, a, out, sizeof(out));
+			len = strlen(out);
+			memcpy(txt, out, len);
+			k = len ? (size_t)rand_r(&seed) % len : 0;
+			if (op == 1 && len) { /* drop a character */
+				memmove(txt + k, txt + k + 1, len - k - 1);
+				len--;
+			} else if (op == 2 && len && len < 60) { /* double one */
+				memmove(txt + k + 1, txt + k, len - k);
+				len++;
+			} else if (op == 3 && len) { /* change one */
+				txt[k] = alphabet[(unsigned int)rand_r(&seed) % (sizeof(alphabet) - 1)];
+			} else if (op == 4) { /* capitals */
+				for (k = 0; k < len; k++)
+					if (txt[k] >= 'a' && txt[k] <= 'f')
+						txt[k] = (char)(txt[k] - 'a' + 'A');
+			} else if (op == 5 && len < 58) { /* "::" or "0" inserted */
+				const char *ins = rand_r(&seed) & 1 ? "::" : "0";
+				size_t il = strlen(ins);
+
+				memmove(txt + k + il, txt + k, len - k);
+				memcpy(txt + k, ins, il);
+				len += il;
+			} else if (op == 6 && v6) { /* every group written out in full */
+				len = 0;
+				for (k = 0; k < 8; k++)
+					len += (size_t)snprintf(txt + len, sizeof(txt) - len, "%s%02x%02x",
+								k ? ":" : "", a[2 * k], a[2 * k + 1]);
+			}
+		}
+		n++;
+		if (!text_agrees(txt, len, &valid)) {
+			fail(name, "'%.*s' parsed differently from inet_pton", (int)len, txt);
+			return;
+		}
+	}
+	/* the forms around the edges of the grammar */
+	{
+		static const char *const edge[] = {
+		    "::", ":", ":::", "::1", "1::", "1:", ":1", "1::2::3", "1:2:3:4:5:6:7:8",
+		    "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "1::2:3:4:5:6:7:8", "::2:3:4:5:6:7:8",
+		    "1:2:3:4:5:6:7:8::", "12345::", "0000::", "00000::", "::ffff:1.2.3.4",
+		    "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::01.2.3.4",
+		    "0.0.0.0", "255.255.255.255", "256.0.0.0", "01.2.3.4", "1.2.3.4.", ".1.2.3",
+		    "1..2.3", "1.2.3", "1.2.3.4.5", "00.0.0.0", "1.2.3.04", "fe80::1%eth0",
+		};
+
+		for (i = 0; i < ARRAY_LEN(edge); i++, n++) {
+			if (!text_agrees(edge[i], strlen(edge[i]), &valid)) {
+				fail(name, "'%s' parsed differently from inet_pton", edge[i]);
+				return;
+			}
+		}
+	}
+	printf("  %u texts, %u of them addresses\n", n, valid);
+	pass(name);
+}
+
 static void test_class_mask(void)
 {
 	const char *name = "class_mask";
@@ -1155,6 +1263,7 @@ int main(void)
 	test_nul_byte();
 	test_include_fanout();
 	test_prefixes();
+	test_address_text();
 	test_class_mask();
 	test_rules_random();
 	test_rules_edge();
