@@ -544,6 +544,11 @@ static int v4_paint(struct v4_tables *t, const struct vw_maps *m, __u32 gen,
 		const struct vw_rule *r = &cfg->rules[i];
 		__u32 a, k;
 
+		/* the /24 of a rule ahead loads while this one is painted */
+		if (i + 8 < cfg->nrules && cfg->rules[i + 8].family == VW_FAMILY_V4) {
+			memcpy(&a, cfg->rules[i + 8].addr, 4);
+			__builtin_prefetch(&t->tbl[ntohl(a) >> 9]);
+		}
 		if (r->family != VW_FAMILY_V4)
 			continue;
 		memcpy(&a, r->addr, 4);
