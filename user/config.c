@@ -208,16 +208,6 @@ static size_t idx_find(const struct vw_config *cfg, const struct vw_rule *r, boo
 	}
 }
 
-/* Rules ahead whose index slot is fetched while the current one is added: a million-rule index is
- * far larger than the cache, and each add otherwise waits for its slot's cache miss. */
-#define IDX_PREFETCH 16
-
-static void idx_prefetch(const struct vw_config *cfg, const struct vw_rule *r)
-{
-	if (cfg->idx_cap)
-		__builtin_prefetch(&cfg->idx_slots[rule_hash(r) & (cfg->idx_cap - 1)]);
-}
-
 /* (Re)builds the index for cfg->rules with room for at least want rules. */
 static int idx_build(struct vw_config *cfg, size_t want)
 {
@@ -1596,6 +1586,138 @@ static void parse_text(struct parser *p, unsigned int file, const char *buf, siz
 	}
 }
 
+/* A rule's hash and its position among the rules added, sorted by hash to find identical rules. */
+struct rule_key {
+	__u64 hash;
+	__u64 pos;
+};
+
+/* Sorts by hash: LSD radix, four passes of 16 bits, stable (equal hashes keep their order). */
+static int rule_keys_sort(struct rule_key *a, size_t n)
+{
+	struct rule_key *tmp = malloc((n ? n : 1) * sizeof(*tmp)), *src = a, *dst = tmp, *t;
+	size_t *count = malloc(65536 * sizeof(*count)), i, sum;
+	unsigned int shift;
+
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	for (shift = 0; shift < 64; shift += 16) {
+		memset(count, 0, 65536 * sizeof(*count));
+		for (i = 0; i < n; i++)
+			count[src[i].hash >> shift & 0xffff]++;
+		for (i = 0, sum = 0; i < 65536; i++) {
+			size_t c = count[i];
+
+			count[i] = sum;
+			sum += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[src[i].hash >> shift & 0xffff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	/* four passes: the result is back in a */
+	free(tmp);
+	free(count);
+	return 0;
+}
+
+/* Adds the pending rules of a config without errors to its empty rule set, as
+ * vw_config_add_rule one by one would (identical prefixes merged into the first, in the order
+ * written), but by sorting hashes: a million adds through the index cost a cache miss each. */
+static void add_pending_rules(struct parser *p)
+{
+	struct vw_config *cfg = p->cfg;
+	struct rule_key *keys = NULL;
+	unsigned int *from = NULL; /* the pending entry of each rule */
+	size_t i, j, n = 0, w;
+	__u8 *dup = NULL;
+	int err;
+
+	cfg->rules = malloc((p->npend ? p->npend : 1) * sizeof(*cfg->rules));
+	from = malloc((p->npend ? p->npend : 1) * sizeof(*from));
+	if (!cfg->rules || !from) {
+		p->fatal = -ENOMEM;
+		goto out;
+	}
+	cfg->cap = p->npend ? p->npend : 1;
+	for (i = 0; i < p->npend; i++) {
+		const struct pending *pe = &p->pend[i];
+		struct vw_rule *r = &cfg->rules[n];
+
+		if (!pe->rule.family)
+			continue; /* a line without a valid prefix */
+		if (!rule_valid(&pe->rule)) {
+			p->fatal = -EINVAL;
+			goto out;
+		}
+		memset(r, 0, sizeof(*r));
+		r->family = pe->rule.family;
+		r->plen = pe->rule.plen;
+		r->mask = p->lists[pe->rule.mask].mask;
+		memcpy(r->addr, pe->rule.addr, family_bytes(r->family));
+		if (pe->exempt) {
+			err = vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap, r);
+			if (err) {
+				p->fatal = err;
+				goto out;
+			}
+		}
+		from[n++] = (unsigned int)i;
+	}
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	dup = calloc(n ? n : 1, 1);
+	if (!keys || !dup) {
+		p->fatal = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		keys[i].hash = rule_hash(&cfg->rules[i]);
+		keys[i].pos = i;
+	}
+	err = rule_keys_sort(keys, n);
+	if (err) {
+		p->fatal = err;
+		goto out;
+	}
+	/* Within a run of one hash, positions ascend: each rule merges into the first identical one
+	 * before it. */
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && keys[j].hash == keys[i].hash; j++) {
+			size_t k;
+
+			for (k = i; k < j; k++) {
+				struct vw_rule *first = &cfg->rules[keys[k].pos];
+
+				if (!dup[keys[k].pos] && rule_same(first, &cfg->rules[keys[j].pos])) {
+					first->mask |= cfg->rules[keys[j].pos].mask;
+					dup[keys[j].pos] = 1;
+					break;
+				}
+			}
+		}
+	}
+	for (i = 0, w = 0; i < n; i++) {
+		if (dup[i])
+			continue;
+		if (w == VW_MAX_RULES) {
+			perr(p, p->pend[from[i]].file, p->pend[from[i]].line,
+			     "too many allow rules (more than %u)", VW_MAX_RULES);
+			break;
+		}
+		cfg->rules[w++] = cfg->rules[i];
+	}
+	cfg->nrules = w;
+out:
+	free(keys);
+	free(dup);
+	free(from);
+}
+
 /* Resolves the class lists of allow statements and adds their rules. */
 static void resolve(struct parser *p)
 {
@@ -1608,44 +1730,42 @@ static void resolve(struct parser *p)
 	for (i = 0; i < p->nlists; i++)
 		p->lists[i].bad =
 		    list_mask(cfg, p->lists[i].text, &p->lists[i].mask, ignore_bad_name, NULL) != 0;
-	if (p->nerrs == 0) {
-		/* the common case: sized once, no rehash while adding */
-		err = rules_reserve(cfg, p->npend);
-		if (err) {
-			p->fatal = err;
-			return;
-		}
-	}
-	for (i = 0; i < p->npend && !p->fatal; i++) {
+	/* Unknown classes first: each statement naming one is reported. */
+	for (i = 0; i < p->npend; i++) {
 		struct pending *pe = &p->pend[i];
 		struct class_list *l = &p->lists[pe->rule.mask];
 		const char *s;
 
-		if (i + IDX_PREFETCH < p->npend)
-			idx_prefetch(cfg, &p->pend[i + IDX_PREFETCH].rule);
-		if (l->bad) {
-			if (pe->file == last_file && pe->line == last_line)
-				continue;
-			last_file = pe->file;
-			last_line = pe->line;
-			for (s = l->text;; s++) {
-				size_t len = strcspn(s, ",");
-
-				if (len == 0)
-					perr(p, pe->file, pe->line, "empty class name in '%s'",
-					     quote(q, sizeof(q), l->text, strlen(l->text)));
-				else if (!class_find(cfg, s, len))
-					perr(p, pe->file, pe->line, "unknown class '%s'",
-					     quote(q, sizeof(q), s, len));
-				s += len;
-				if (!*s)
-					break;
-			}
+		if (!l->bad || (pe->file == last_file && pe->line == last_line))
 			continue;
+		last_file = pe->file;
+		last_line = pe->line;
+		for (s = l->text;; s++) {
+			size_t len = strcspn(s, ",");
+
+			if (len == 0)
+				perr(p, pe->file, pe->line, "empty class name in '%s'",
+				     quote(q, sizeof(q), l->text, strlen(l->text)));
+			else if (!class_find(cfg, s, len))
+				perr(p, pe->file, pe->line, "unknown class '%s'",
+				     quote(q, sizeof(q), s, len));
+			s += len;
+			if (!*s)
+				break;
 		}
-		if (p->nerrs || !pe->rule.family)
-			continue; /* rejected config: only look for more errors; or a marker */
-		pe->rule.mask = l->mask;
+	}
+	if (p->nerrs)
+		return; /* rejected config: nothing to add */
+	if (!cfg->nrules) {
+		add_pending_rules(p);
+		return;
+	}
+	for (i = 0; i < p->npend && !p->fatal; i++) {
+		struct pending *pe = &p->pend[i];
+
+		if (!pe->rule.family)
+			continue;
+		pe->rule.mask = p->lists[pe->rule.mask].mask;
 		err = vw_config_add_rule(cfg, &pe->rule);
 		if (!err && pe->exempt)
 			err = vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap,

@@ -1246,6 +1246,51 @@ out:
 	unlink("dup.conf");
 }
 
+/* One distinct prefix more than a generation holds: refused at the line of the prefix past the
+ * limit, with identical prefixes before it merged, not counted. */
+static void test_too_many_rules(void)
+{
+	const char *name = "error_too_many_allow_rules";
+	const unsigned int per_line = 1024, total = VW_MAX_RULES + 1;
+	unsigned int i, line = 1, want_line = 0;
+	struct vw_config cfg;
+	char *errbuf = NULL, want[128];
+	size_t errlen = 0;
+	FILE *f, *ef;
+	int rc;
+
+	clean_dir();
+	f = fopen("many.conf", "w");
+	if (!f) {
+		fail(name, "cannot write many.conf");
+		return;
+	}
+	fputs("class sip 5060/udp\nallow sip 10.0.0.0 10.0.0.0\n", f);
+	line++;
+	for (i = 0; i < total; i++) {
+		if (i % per_line == 0) {
+			fputs(i ? "\nallow sip" : "allow sip", f);
+			line++;
+		}
+		if (i == VW_MAX_RULES)
+			want_line = line;
+		/* 10.0.0.0 again first: a duplicate, not a new rule */
+		fprintf(f, " 10.%u.%u.%u", i >> 16, (i >> 8) & 0xff, i & 0xff);
+	}
+	fputs("\n", f);
+	fclose(f);
+	ef = open_memstream(&errbuf, &errlen);
+	rc = vw_config_load(&cfg, "many.conf", ef);
+	fclose(ef);
+	snprintf(want, sizeof(want), "many.conf:%u: too many allow rules (more than %u)\n", want_line,
+		 VW_MAX_RULES);
+	if (rc != -EINVAL || !errbuf || strcmp(errbuf, want))
+		fail(name, "rc %d, output '%s', want '%s'", rc, errbuf ? errbuf : "", want);
+	else
+		pass(name);
+	free(errbuf);
+}
+
 int main(void)
 {
 	size_t i;
@@ -1274,6 +1319,10 @@ int main(void)
 		printf("SKIP parse_1m_line_allow_file: VW_TEST_QUICK is set\n");
 	else
 		test_million_lines();
+	if (getenv("VW_TEST_QUICK"))
+		printf("SKIP error_too_many_allow_rules: VW_TEST_QUICK is set\n");
+	else
+		test_too_many_rules();
 
 	remove_tmpdir();
 	return failures ? 1 : 0;
