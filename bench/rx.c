@@ -7,8 +7,12 @@
  *   rx attach IFACE drop|pass DIR   attach floor_drop/floor_pass, pin DIR/floor_link and
  *                                   DIR/floor_counters (rm the link pin to detach)
  *   rx count floor DIR drop|pass    packets the floor program counted
- *   rx count voipwall PINDIR        packets voipwall dropped (every class and reason)
- *   rx count voipwall-all PINDIR    packets voipwall counted, whatever the verdict
+ *   rx count voipwall PINDIR [IFINDEX]
+ *                                   packets voipwall dropped (every class and reason), on the
+ *                                   interface IFINDEX only when given (a read of its counters
+ *                                   alone takes milliseconds, of all of them a few tenths of a s)
+ *   rx count voipwall-all PINDIR [IFINDEX]
+ *                                   packets voipwall counted, whatever the verdict
  */
 #include <net/if.h>
 #include <unistd.h>
@@ -92,7 +96,11 @@ out:
 	return err;
 }
 
-/* Sum packets over CPUs of entries [first, end) of a per-CPU map whose values start with a __u64
+/* Entries read per batch: voipwall's counters are some tens of thousands, and a lookup per entry
+ * took 0.3-0.6 s, long enough for a window's closing count to land after the traffic ended. */
+#define COUNT_BATCH 8192
+
+/* Sum packets over CPUs of entries [first, end) of a per-CPU array whose values start with a __u64
  * packet count, keeping entries for which keep(index) says so (all when keep is NULL). */
 static int sum_percpu(const char *path, __u32 first, __u32 end, size_t value_size,
 		      bool (*keep)(__u32), unsigned long long *total)
@@ -100,7 +108,8 @@ static int sum_percpu(const char *path, __u32 first, __u32 end, size_t value_siz
 	int ncpus = libbpf_num_possible_cpus();
 	size_t stride = (value_size + 7) & ~(size_t)7;
 	unsigned char *vals = NULL;
-	__u32 i;
+	__u32 *keys = NULL, in = first - 1, out = 0, n, j;
+	bool started = first > 0; /* the batch cursor is the key before the next one read */
 	int fd, c, err = 0;
 
 	*total = 0;
@@ -112,23 +121,34 @@ static int sum_percpu(const char *path, __u32 first, __u32 end, size_t value_siz
 		fprintf(stderr, PROG ": opening %s: %s\n", path, strerror(errno));
 		return err;
 	}
-	vals = calloc(ncpus, stride);
-	if (!vals) {
+	keys = calloc(COUNT_BATCH, sizeof(*keys));
+	vals = calloc((size_t)COUNT_BATCH * ncpus, stride);
+	if (!keys || !vals) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = first; i < end; i++) {
-		if (keep && !keep(i))
-			continue;
-		if (bpf_map_lookup_elem(fd, &i, vals)) {
+	while (!started || in + 1 < end) {
+		n = end - (started ? in + 1 : 0) < COUNT_BATCH ? end - (started ? in + 1 : 0)
+							      : COUNT_BATCH;
+		if (bpf_map_lookup_batch(fd, started ? &in : NULL, &out, keys, vals, &n, NULL) &&
+		    errno != ENOENT) { /* ENOENT: this batch ends the map */
 			err = -errno;
-			fprintf(stderr, PROG ": reading %s[%u]: %s\n", path, i, strerror(errno));
+			fprintf(stderr, PROG ": reading %s: %s\n", path, strerror(errno));
 			goto out;
 		}
-		for (c = 0; c < ncpus; c++)
-			*total += *(__u64 *)(vals + c * stride);
+		if (!n)
+			break;
+		for (j = 0; j < n; j++) {
+			if (keys[j] < first || keys[j] >= end || (keep && !keep(keys[j])))
+				continue;
+			for (c = 0; c < ncpus; c++)
+				*total += *(__u64 *)(vals + ((size_t)j * ncpus + c) * stride);
+		}
+		in = keys[n - 1];
+		started = true;
 	}
 out:
+	free(keys);
 	free(vals);
 	close(fd);
 	return err;
@@ -137,6 +157,35 @@ out:
 static bool vw_is_drop(__u32 idx)
 {
 	return VW_COUNTER_VERDICT(idx) == VW_VERDICT_DROP;
+}
+
+/* The counter entries [*first, *end) of the interface whose ifindex is the text ifx. */
+static int iface_counters(const char *dir, const char *ifx, __u32 *first, __u32 *end)
+{
+	char path[4096], *e;
+	unsigned long v = strtoul(ifx, &e, 10);
+	__u32 ifindex = (__u32)v, slot = 0;
+	int fd, err;
+
+	if (!*ifx || *e || v == 0 || v >= VW_MAX_IFINDEX) {
+		fprintf(stderr, PROG ": not an ifindex: %s\n", ifx);
+		return -EINVAL;
+	}
+	err = pin_path(path, sizeof(path), dir, "vw_ifslot");
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &ifindex, &slot) || !slot) {
+		err = fd < 0 || !slot ? -ENOENT : -errno;
+		fprintf(stderr, PROG ": no counter slot for ifindex %u in %s\n", ifindex, dir);
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	close(fd);
+	*first = (slot - 1) * VW_COUNTERS_PER_SLOT;
+	*end = *first + VW_COUNTERS_PER_SLOT;
+	return 0;
 }
 
 static int cmd_count(const char *kind, const char *dir, const char *which)
@@ -158,10 +207,17 @@ static int cmd_count(const char *kind, const char *dir, const char *which)
 			return err;
 		err = sum_percpu(path, slot, slot + 1, sizeof(struct floor_counter), NULL, &total);
 	} else if (!strcmp(kind, "voipwall") || !strcmp(kind, "voipwall-all")) {
+		__u32 first = 0, end = VW_COUNTERS;
+
+		if (which) {
+			err = iface_counters(dir, which, &first, &end);
+			if (err)
+				return err;
+		}
 		err = pin_path(path, sizeof(path), dir, "vw_counters");
 		if (err)
 			return err;
-		err = sum_percpu(path, 0, VW_COUNTERS, sizeof(struct vw_counter),
+		err = sum_percpu(path, first, end, sizeof(struct vw_counter),
 				 !strcmp(kind, "voipwall") ? vw_is_drop : NULL, &total);
 	} else {
 		fprintf(stderr, PROG ": count floor|voipwall|voipwall-all, not %s\n", kind);
@@ -181,6 +237,6 @@ int main(int argc, char **argv)
 		return cmd_count(argv[2], argv[3], argc == 5 ? argv[4] : NULL) ? 1 : 0;
 	fprintf(stderr, "Usage: " PROG " attach IFACE drop|pass DIR\n"
 			"       " PROG " count floor DIR drop|pass\n"
-			"       " PROG " count voipwall|voipwall-all PINDIR\n");
+			"       " PROG " count voipwall|voipwall-all PINDIR [IFINDEX]\n");
 	return 2;
 }

@@ -118,6 +118,9 @@ ip -n "$NS_RX" addr add 198.19.0.2/24 dev "$IF_RX"
 mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
 MAC_TX=$(mac "$NS_TX" "$IF_TX")
 MAC_RX=$(mac "$NS_RX" "$IF_RX")
+# voipwall's counters are read for this interface only: a read of all of them took a few tenths
+# of a second, so a window's closing count landed after the traffic had stopped.
+IFX_RX=$(ip netns exec "$NS_RX" cat "/sys/class/net/$IF_RX/ifindex")
 rx() { ip netns exec "$NS_RX" "$@"; }
 xf() { LIBXDP_BPFFS="$BPFFS/xdp" rx xdp-filter "$@"; }
 
@@ -166,7 +169,7 @@ teardown_floor() { rm -f "$BPFFS/floor/floor_link" "$BPFFS/floor/floor_counters"
 setup_voipwall() {
 	rx "$VW" --pin-dir "$BPFFS/vw" -c "$work/live.conf" load "$IF_RX" --mode native >/dev/null
 }
-count_voipwall() { "$B/rx" count voipwall "$BPFFS/vw"; }
+count_voipwall() { "$B/rx" count voipwall "$BPFFS/vw" "$IFX_RX"; }
 teardown_voipwall() {
 	if [ -n "$KEEP_IF" ]; then
 		rx "$VW" --pin-dir "$BPFFS/vw" unload "$IF_RX" >/dev/null
