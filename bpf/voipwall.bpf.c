@@ -339,9 +339,10 @@ static __always_inline int cuckoo_find(void *table, __u32 gen, __u32 key, __u32 
 		bk = lookup(table, &idx);
 		if (!bk)
 			return 0;
+		/* the key first: in nearly every slot it differs, and that ends the slot's test */
 #pragma unroll
 		for (s = 0; s < VW_CUCKOO_SLOTS; s++)
-			if (((bk->used >> s) & 1) && bk->key[s] == key) {
+			if (bk->key[s] == key && ((bk->used >> s) & 1)) {
 				*val = bk->val[s];
 				return 1;
 			}

@@ -274,6 +274,16 @@ static int rules_reserve(struct vw_config *cfg, size_t n)
 	return 0;
 }
 
+/* r as a rule set holds it: the family's address bytes only, nothing else set, with mask. */
+static void rule_normal(struct vw_rule *n, const struct vw_rule *r, __u32 mask)
+{
+	memset(n, 0, sizeof(*n));
+	n->family = r->family;
+	n->plen = r->plen;
+	n->mask = mask;
+	memcpy(n->addr, r->addr, family_bytes(r->family));
+}
+
 int vw_config_add_rule(struct vw_config *cfg, const struct vw_rule *r)
 {
 	struct vw_rule n;
@@ -284,12 +294,7 @@ int vw_config_add_rule(struct vw_config *cfg, const struct vw_rule *r)
 
 	if (!rule_valid(r))
 		return -EINVAL;
-	memset(&n, 0, sizeof(n));
-	n.family = r->family;
-	n.plen = r->plen;
-	n.mask = r->mask;
-	memcpy(n.addr, r->addr, family_bytes(r->family));
-
+	rule_normal(&n, r, r->mask);
 	err = idx_fresh(cfg);
 	if (err)
 		return err;
@@ -1626,7 +1631,8 @@ static int rule_keys_sort(struct rule_key *a, size_t n)
 	return 0;
 }
 
-/* Adds the pending rules of a config without errors to its empty rule set, as
+/* Adds the pending rules of a config without errors to its rule set, empty until now (parse_top
+ * starts from a cleared config), as
  * vw_config_add_rule one by one would (identical prefixes merged into the first, in the order
  * written), but by sorting hashes: a million adds through the index cost a cache miss each. */
 static void add_pending_rules(struct parser *p)
@@ -1655,11 +1661,7 @@ static void add_pending_rules(struct parser *p)
 			p->fatal = -EINVAL;
 			goto out;
 		}
-		memset(r, 0, sizeof(*r));
-		r->family = pe->rule.family;
-		r->plen = pe->rule.plen;
-		r->mask = p->lists[pe->rule.mask].mask;
-		memcpy(r->addr, pe->rule.addr, family_bytes(r->family));
+		rule_normal(r, &pe->rule, p->lists[pe->rule.mask].mask);
 		if (pe->exempt) {
 			err = vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap, r);
 			if (err) {
@@ -1725,7 +1727,6 @@ static void resolve(struct parser *p)
 	unsigned int last_file = UINT_MAX, last_line = 0;
 	char q[QBUF];
 	size_t i;
-	int err;
 
 	for (i = 0; i < p->nlists; i++)
 		p->lists[i].bad =
@@ -1754,30 +1755,8 @@ static void resolve(struct parser *p)
 				break;
 		}
 	}
-	if (p->nerrs)
-		return; /* rejected config: nothing to add */
-	if (!cfg->nrules) {
+	if (!p->nerrs) /* a rejected config adds nothing */
 		add_pending_rules(p);
-		return;
-	}
-	for (i = 0; i < p->npend && !p->fatal; i++) {
-		struct pending *pe = &p->pend[i];
-
-		if (!pe->rule.family)
-			continue;
-		pe->rule.mask = p->lists[pe->rule.mask].mask;
-		err = vw_config_add_rule(cfg, &pe->rule);
-		if (!err && pe->exempt)
-			err = vw_rule_list_add(&cfg->exempt, &cfg->nexempt, &cfg->exempt_cap,
-					       &pe->rule);
-		if (err == -E2BIG) {
-			perr(p, pe->file, pe->line, "too many allow rules (more than %u)",
-			     VW_MAX_RULES);
-			return;
-		}
-		if (err)
-			p->fatal = err;
-	}
 }
 
 static void parser_free(struct parser *p)

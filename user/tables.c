@@ -627,12 +627,6 @@ static int v4_fold(struct v4_tables *t, struct vw_build *b)
 			i = j;
 		}
 	}
-	if (t->nkeys > VW_MAX_CUCKOO_KEYS) {
-		pr_warn("%zu IPv4 prefixes longer than /24 sit in /24s whose longer prefixes have one "
-			"length, at most %u fit\n",
-			t->nkeys, VW_MAX_CUCKOO_KEYS);
-		return -E2BIG;
-	}
 	return 0;
 }
 
@@ -681,8 +675,9 @@ static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct 
 		}
 	}
 	progress_report(progress, ctx, "IPv4 table", 1, 1);
-	err = write_buckets(m->v4_long, gen, "IPv4 prefixes longer than /24", t->keys, t->vals,
-			    t->nkeys);
+	err = write_buckets(m->v4_long, gen,
+			    "IPv4 prefixes longer than /24 in /24s whose longer prefixes have one length",
+			    t->keys, t->vals, t->nkeys);
 	progress_report(progress, ctx, "IPv4 /25-/32 prefixes", 1, 1);
 out:
 	if (b16)
@@ -912,11 +907,6 @@ static int v6_long(struct v6_tables *t, struct vw_build *b)
 			goto out;
 		t->nf++;
 		i = j;
-	}
-	if (t->nf > VW_MAX_CUCKOO_KEYS) {
-		pr_warn("%zu IPv6 /32s hold rules of /32 or longer, at most %u fit\n", t->nf,
-			VW_MAX_CUCKOO_KEYS);
-		err = -E2BIG;
 	}
 out:
 	free(group);
