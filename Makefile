@@ -28,8 +28,8 @@ endif
 BPF_CFLAGS := -O2 -g --target=bpf -mcpu=v3 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Iinclude -I$(ARCH_INC)
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser -I$(BUILD) -MMD -MP
-LDLIBS += -lxdp -lbpf -lelf -lz
+CFLAGS += -pthread -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser -I$(BUILD) -MMD -MP
+LDLIBS += -lxdp -lbpf -lelf -lz -pthread
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -211,16 +211,16 @@ bench: $(BENCH_BINS) $(BPF_OBJS) $(BUILD)/voipwall
 	$(Q)BUILD=$(BUILD) QUICK=$(QUICK) PYTHON=$(PYTHON) scripts/bench.sh
 
 # ---- fuzz --------------------------------------------------------------------------
-# fuzz-config: the config parser's libFuzzer target. It links user/config.c and
+# fuzz-config: the config parser's libFuzzer target. It links user/config.c, user/addrtext.c and
 # user/names.c directly (libvw.a is built without coverage instrumentation) and runs for
 # FUZZ_SECONDS on a fresh copy of tests/fuzz/corpus/config; libFuzzer exits non-zero on a crash,
 # a leak, a timeout (FUZZ_TIMEOUT seconds per input) or a failed check, and so does the target.
 FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 10
-FUZZ_CC_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+FUZZ_CC_FLAGS := -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser
-FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/config.c user/names.c
-FUZZ_CONFIG_DEPS := $(FUZZ_CONFIG_SRCS) user/config.h user/names.h include/voipwall.h
+FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/config.c user/names.c user/addrtext.c
+FUZZ_CONFIG_DEPS := $(FUZZ_CONFIG_SRCS) user/config.h user/names.h user/addrtext.h include/voipwall.h
 
 $(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_DEPS) | $(BUILD)
 	@mkdir -p $(dir $@)

@@ -6,13 +6,15 @@
  * later, so their prefixes are kept aside with their class list and resolved once everything is
  * read. Errors are collected (file, line, text), sorted, and printed together at the end; any
  * error leaves the config empty. Identical prefixes merge their masks through a hash index, so
- * a million-line allow file costs a million O(1) steps.
+ * a million-line allow file costs a million O(1) steps. A long buffer is read by two threads: a
+ * second one parses the allow statements of its second half (see parse_text).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +31,8 @@
 /* Files one config may read, includes counted each time: a file including another several
  * times, at every level, would otherwise read an exponential number of files. */
 #define MAX_FILES_READ 10000
+/* Buffers at least this long are parsed by two threads (see parse_text); 0: never. */
+size_t vw_config_split_min = 1UL << 20;
 /* Tokens quoted in messages are cut to this many characters (a hostile line can be huge). */
 #define QUOTE_MAX 64
 
@@ -765,6 +769,7 @@ struct parser {
 	unsigned int depth;
 	bool too_many_files; /* reported once */
 
+	bool halved; /* a second thread is parsing the rest of a buffer: no other split */
 	char *line; /* current line, split into tokens in place */
 	size_t line_cap;
 	char **tok;
@@ -1420,6 +1425,7 @@ static bool confined_ok(const char *path)
 
 static void parse_text(struct parser *p, unsigned int file, const char *buf, size_t len,
 		       const char *dir);
+static void parser_free(struct parser *p);
 
 /* include PATH */
 static void st_include(struct parser *p, unsigned int file, unsigned int line, char **tok, size_t n,
@@ -1554,12 +1560,24 @@ static void parse_line(struct parser *p, unsigned int file, unsigned int line, c
 		     quote(q, sizeof(q), p->tok[0], strlen(p->tok[0])));
 }
 
-static void parse_text(struct parser *p, unsigned int file, const char *buf, size_t len,
-		       const char *dir)
+/* True for a line that is blank, a comment, or an allow statement. */
+static bool allow_or_blank(const char *l)
+{
+	while (is_blank(*l))
+		l++;
+	return !*l || (!strncmp(l, "allow", 5) && (!l[5] || is_blank(l[5])));
+}
+
+/* Parses the lines of buf, numbered from line + 1, and returns the number of the last one. With
+ * stop, only allow statements are taken: *stop gets the offset of the first other statement's
+ * line (len if none), which is left unparsed. */
+static unsigned int parse_lines(struct parser *p, unsigned int file, const char *buf, size_t len,
+				const char *dir, unsigned int line, size_t *stop)
 {
 	const char *s = buf, *end = buf + len;
-	unsigned int line = 0;
 
+	if (stop)
+		*stop = len;
 	while (s < end && !p->fatal) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *e = nl ? nl : end;
@@ -1569,26 +1587,141 @@ static void parse_text(struct parser *p, unsigned int file, const char *buf, siz
 
 		if (line == UINT_MAX) {
 			perr(p, file, line, "too many lines");
-			return;
+			break;
 		}
-		line++;
 		l = grow(p->line, &p->line_cap, n + 1, 1);
 		if (!l) {
 			p->fatal = -ENOMEM;
-			return;
+			break;
 		}
 		p->line = l;
 		if (memchr(s, '\0', n)) {
-			perr(p, file, line, "NUL byte in line");
+			perr(p, file, ++line, "NUL byte in line");
 		} else {
 			memcpy(l, s, n);
 			l[n] = '\0';
-			parse_line(p, file, line, dir);
+			if (stop && !allow_or_blank(l)) {
+				*stop = (size_t)(s - buf);
+				break;
+			}
+			parse_line(p, file, ++line, dir);
 		}
 		if (!nl)
 			break;
 		s = nl + 1;
 	}
+	return line;
+}
+
+/* The second half of a long buffer, parsed by a thread of its own into a parser of its own. */
+struct parse_half {
+	struct parser p;
+	unsigned int file;
+	const char *buf;
+	size_t len, stop;  /* stop: where a statement other than allow ends the half's part */
+	unsigned int lines; /* lines parsed, numbered from 1 */
+};
+
+static void *parse_half_run(void *arg)
+{
+	struct parse_half *h = arg;
+
+	h->lines = parse_lines(&h->p, h->file, h->buf, h->len, NULL, 0, &h->stop);
+	return NULL;
+}
+
+/* Appends what the half parsed to p, as if p had parsed it after line base: its class lists
+ * interned into p's, its pending prefixes and errors renumbered. */
+static void parse_half_merge(struct parser *p, struct parse_half *h, unsigned int base)
+{
+	struct parser *w = &h->p;
+	__u32 *remap = NULL;
+	struct pending *pe;
+	struct perr *e;
+	size_t i;
+
+	if (w->fatal && !p->fatal)
+		p->fatal = w->fatal;
+	if (p->fatal)
+		return;
+	remap = malloc((w->nlists ? w->nlists : 1) * sizeof(*remap));
+	if (!remap)
+		goto nomem;
+	if (w->npend) {
+		pe = grow(p->pend, &p->pend_cap, p->npend + w->npend, sizeof(*p->pend));
+		if (!pe)
+			goto nomem;
+		p->pend = pe;
+	}
+	if (w->nerrs) {
+		e = grow(p->errs, &p->errs_cap, p->nerrs + w->nerrs, sizeof(*p->errs));
+		if (!e)
+			goto nomem;
+		p->errs = e;
+	}
+	for (i = 0; i < w->nlists; i++) {
+		long k = intern_list(p, w->lists[i].text);
+
+		if (k < 0)
+			goto nomem;
+		remap[i] = (__u32)k;
+	}
+	for (i = 0; i < w->npend; i++) {
+		pe = &p->pend[p->npend++];
+		*pe = w->pend[i];
+		pe->line += base;
+		pe->rule.mask = remap[pe->rule.mask];
+	}
+	for (i = 0; i < w->nerrs; i++) {
+		e = &p->errs[p->nerrs];
+		*e = w->errs[i];
+		e->line += base;
+		e->seq = p->nerrs++;
+	}
+	w->nerrs = 0; /* the texts are p's now */
+	free(remap);
+	return;
+nomem:
+	p->fatal = -ENOMEM;
+	free(remap);
+}
+
+/* Parses a buffer. A long one is cut in two at a line boundary and a second thread parses the
+ * allow statements of the second half while this one parses the first; that part is appended
+ * as if read in order, and whatever follows it (from the half's first other statement on) is
+ * parsed here. Allow statements keep no state but the parser's own, so the result, errors
+ * included, is the one a single pass gives. */
+static void parse_text(struct parser *p, unsigned int file, const char *buf, size_t len,
+		       const char *dir)
+{
+	struct parse_half h;
+	const char *mid = NULL;
+	unsigned int line;
+	pthread_t t;
+
+	if (!p->halved && vw_config_split_min && len >= vw_config_split_min &&
+	    sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		mid = memchr(buf + len / 2, '\n', len - len / 2);
+	if (!mid || mid + 1 == buf + len) {
+		parse_lines(p, file, buf, len, dir, 0, NULL);
+		return;
+	}
+	memset(&h, 0, sizeof(h));
+	h.file = file;
+	h.buf = mid + 1;
+	h.len = (size_t)(buf + len - h.buf);
+	if (pthread_create(&t, NULL, parse_half_run, &h)) {
+		parse_lines(p, file, buf, len, dir, 0, NULL);
+		return;
+	}
+	p->halved = true;
+	line = parse_lines(p, file, buf, (size_t)(h.buf - buf), dir, 0, NULL);
+	pthread_join(t, NULL);
+	p->halved = false;
+	parse_half_merge(p, &h, line);
+	parser_free(&h.p);
+	if (!p->fatal && h.stop < h.len)
+		parse_lines(p, file, h.buf + h.stop, h.len - h.stop, dir, line + h.lines, NULL);
 }
 
 /* A rule's hash and its position among the rules added, sorted by hash to find identical rules. */

@@ -64,6 +64,9 @@ struct vw_config {
  * the caller reports them (e.g. falls back to the built-in config on -ENOENT).
  * cfg is overwritten, not freed: pass a zeroed or vw_config_free()d config. err may be NULL. */
 int vw_config_load(struct vw_config *cfg, const char *path, FILE *err);
+/* Buffers (a file, an include) at least this many bytes long are parsed by two threads, with the
+ * result of one pass; 0 parses every buffer in one thread. Default 1 MiB; tests lower it. */
+extern size_t vw_config_split_min;
 /* Parse from a memory buffer; name is used in messages (fuzzing, tests), and relative includes
  * are relative to name's directory. */
 int vw_config_parse_buf(struct vw_config *cfg, const char *name, const char *buf, size_t len,

@@ -12,7 +12,8 @@
  *   - its canonical text (vw_config_write) parses back to the same classes and rules;
  *   - vw_config_assign_ids against a generation with other ids keeps each rule's classes;
  *   - every prefix formats and parses back to itself.
- * A rejected config must come back empty.
+ * A rejected config must come back empty. Every input is also parsed in one pass and cut in two
+ * threads (each buffer split, see vw_config_split_min): both give the same errors and rules.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -233,12 +234,54 @@ static void check_assign_ids(struct vw_config *cfg, unsigned int seed)
 	free(before);
 }
 
+static int parse_split(const uint8_t *data, size_t size, size_t split_min, struct vw_config *cfg,
+		       char **errs)
+{
+	size_t len = 0, saved = vw_config_split_min;
+	FILE *f = open_memstream(errs, &len);
+	int rc;
+
+	CHECK(f);
+	vw_config_split_min = split_min;
+	rc = vw_config_parse_buf_confined(cfg, "fuzz.conf", (const char *)data, size, dir, f);
+	vw_config_split_min = saved;
+	CHECK(fclose(f) == 0);
+	return rc;
+}
+
+static bool same_rules(const struct vw_rule *a, size_t na, const struct vw_rule *b, size_t nb)
+{
+	return na == nb && (!na || !memcmp(a, b, na * sizeof(*a)));
+}
+
+static void check_split(const uint8_t *data, size_t size)
+{
+	struct vw_config one, two;
+	char *e1 = NULL, *e2 = NULL;
+	int rc1, rc2;
+
+	rc1 = parse_split(data, size, 0, &one, &e1);
+	rc2 = parse_split(data, size, 1, &two, &e2);
+	CHECK(rc1 == rc2);
+	CHECK(!strcmp(e1, e2));
+	CHECK(same_rules(one.rules, one.nrules, two.rules, two.nrules));
+	CHECK(same_rules(one.exempt, one.nexempt, two.exempt, two.nexempt));
+	CHECK(same_rules(one.blocks, one.nblocks, two.blocks, two.nblocks));
+	CHECK(one.nclasses == two.nclasses &&
+	      !memcmp(one.classes, two.classes, one.nclasses * sizeof(one.classes[0])));
+	vw_config_free(&one);
+	vw_config_free(&two);
+	free(e1);
+	free(e2);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vw_config cfg;
 	unsigned int seed = size ? data[0] | (unsigned int)data[size - 1] << 8 : 0;
 	int rc;
 
+	check_split(data, size);
 	rc = vw_config_parse_buf_confined(&cfg, "fuzz.conf", (const char *)data, size, dir, sink);
 	if (rc) {
 		CHECK(rc == -EINVAL || rc == -ENOMEM);

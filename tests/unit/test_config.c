@@ -1246,6 +1246,158 @@ out:
 	unlink("dup.conf");
 }
 
+/* What parsing a file gives: return code, error output, canonical text, rule arrays. */
+struct parse_result {
+	int rc;
+	char *errs, *text;
+	struct vw_config cfg;
+};
+
+static void parse_with_split(struct parse_result *r, const char *path, size_t split_min)
+{
+	size_t len = 0, saved = vw_config_split_min;
+	FILE *ef = open_memstream(&r->errs, &len);
+
+	if (!ef)
+		abort();
+	vw_config_split_min = split_min;
+	r->rc = vw_config_load(&r->cfg, path, ef);
+	vw_config_split_min = saved;
+	fclose(ef);
+	r->text = dump(&r->cfg);
+}
+
+static void parse_result_free(struct parse_result *r)
+{
+	free(r->errs);
+	free(r->text);
+	vw_config_free(&r->cfg);
+}
+
+static bool rules_equal(const struct vw_rule *a, size_t na, const struct vw_rule *b, size_t nb)
+{
+	return na == nb && (!na || !memcmp(a, b, na * sizeof(*a)));
+}
+
+/* Parses path in one pass and cut in two threads; false (after failing name) if they differ. */
+static bool split_agrees(const char *name, const char *path, const char *what,
+			 unsigned int *accepted)
+{
+	struct parse_result one = {0}, two = {0};
+	bool same;
+
+	parse_with_split(&one, path, 0);
+	parse_with_split(&two, path, 1);
+	same = one.rc == two.rc && !strcmp(one.errs, two.errs) && !strcmp(one.text, two.text) &&
+	       rules_equal(one.cfg.rules, one.cfg.nrules, two.cfg.rules, two.cfg.nrules) &&
+	       rules_equal(one.cfg.exempt, one.cfg.nexempt, two.cfg.exempt, two.cfg.nexempt) &&
+	       rules_equal(one.cfg.blocks, one.cfg.nblocks, two.cfg.blocks, two.cfg.nblocks);
+	if (!same)
+		fail(name, "%s: one pass rc %d, %zu rules, errors:\n%s--- two threads rc %d, %zu rules, "
+			   "errors:\n%s",
+		     what, one.rc, one.cfg.nrules, one.errs, two.rc, two.cfg.nrules, two.errs);
+	*accepted += one.rc == 0;
+	parse_result_free(&one);
+	parse_result_free(&two);
+	return same;
+}
+
+/* A random config line: classes, allow statements (valid, duplicate, bad prefixes, unknown or
+ * later classes, exempt), blocks, includes, comments, blank lines and unknown keywords. */
+static void random_line(FILE *f, unsigned int *seed, bool clean)
+{
+	static const char *const lists[] = {"sip", "rtp", "sip,rtp", "mgmt", "late", "nosuch",
+					    "sip,,rtp"};
+	unsigned int k = (unsigned int)rand_r(seed) % 100, i, n;
+
+	if (clean && k < 10)
+		k = 3 + k % 6; /* blocks, includes of inc.conf, comments */
+	if (k < 3) {
+		fprintf(f, "class c%u %u/udp\n", (unsigned int)rand_r(seed) % 6,
+			30000 + (unsigned int)rand_r(seed) % 50);
+	} else if (k < 5) {
+		fprintf(f, "block 198.19.%u.0/24\n", (unsigned int)rand_r(seed) % 8);
+	} else if (k < 7) {
+		fputs(clean || rand_r(seed) % 2 ? "include inc.conf\n" : "include missing.conf\n", f);
+	} else if (k < 9) {
+		fputs(rand_r(seed) % 2 ? "# a comment\n" : "   \n", f);
+	} else if (k < 10) {
+		fputs("alow sip 198.18.0.1\n", f);
+	} else {
+		fprintf(f, "%sallow %s", rand_r(seed) % 4 ? "" : "  ",
+			lists[(unsigned int)rand_r(seed) % 7 % (clean ? 3 : k < 95 ? 4 : 7)]);
+		n = 1 + (unsigned int)rand_r(seed) % 4;
+		for (i = 0; i < n; i++) {
+			unsigned int a = (unsigned int)rand_r(seed), c = a % 20 + (clean ? 2 : 0);
+
+			if (c == 0)
+				fputs(" 198.18.1.1/33", f);
+			else if (c == 1)
+				fputs(" 198.18.1.1/24", f);
+			else if (c < 12)
+				fprintf(f, " 198.18.%u.%u", a >> 8 & 3, a >> 16 & 31);
+			else
+				fprintf(f, " 2001:db8:%x::/48", a >> 8 & 31);
+		}
+		fputs(rand_r(seed) % 10 ? "\n" : " exempt # ok\n", f);
+	}
+}
+
+/* A long file is parsed by two threads: whatever the file, the result (rules in order, merged
+ * masks, exempt and block lists, errors with their file:line) is the one a single pass gives. The
+ * split falls mid-file, so files of random lines, with classes, errors and includes on either
+ * side, cover many cut points; every table case is parsed both ways too. */
+static void test_split_parse(void)
+{
+	const char *name = "parse_in_two_threads_as_one_pass";
+	unsigned int seed = 20261202, accepted = 0, round, i, lines;
+	size_t c, f;
+
+	for (c = 0; c < ARRAY_LEN(cases); c++) {
+		clean_dir();
+		for (f = 0; f < MAX_FILES && cases[c].files[f].path; f++) {
+			char *t = subst(cases[c].files[f].text);
+
+			write_file(cases[c].files[f].path, t, strlen(t));
+			free(t);
+		}
+		if (!split_agrees(name, cases[c].files[0].path, cases[c].name, &accepted))
+			return;
+	}
+	clean_dir();
+	write_file("inc.conf", "allow sip 198.18.9.9\nallow rtp 2001:db8:9::/48 # here\n", 54);
+	accepted = 0;
+	for (round = 0; round < 400; round++) {
+		FILE *out = fopen("r.conf", "w");
+		char what[32];
+
+		if (!out) {
+			fail(name, "cannot write r.conf");
+			return;
+		}
+		if (round % 4)
+			fputs("class sip 5060/udp\nclass rtp 10000-20000/udp\n", out);
+		lines = 1 + (unsigned int)rand_r(&seed) % 60;
+		for (i = 0; i < lines; i++)
+			random_line(out, &seed, round % 2);
+		if (round % 3 == 0)
+			fputs("class late 5061/tcp\n", out);
+		if (round % 2)
+			fputs("include inc.conf\n", out);
+		if (round % 5 == 0)
+			fputs("allow sip 198.18.3.3", out); /* no final newline */
+		fclose(out);
+		snprintf(what, sizeof(what), "random file %u", round);
+		if (!split_agrees(name, "r.conf", what, &accepted))
+			return;
+	}
+	/* the random files must exercise both outcomes */
+	if (accepted < 100 || accepted > 300)
+		fail(name, "%u of 400 random files accepted", accepted);
+	else
+		pass(name);
+}
+
 /* One distinct prefix more than a generation holds: refused at the line of the prefix past the
  * limit, with identical prefixes before it merged, not counted. */
 static void test_too_many_rules(void)
@@ -1314,6 +1466,7 @@ int main(void)
 	test_rules_edge();
 	test_assign_ids();
 	test_assign_ids_full();
+	test_split_parse();
 	/* VW_TEST_QUICK (make mutate): the 1,000,000-line files take most of the run. */
 	if (getenv("VW_TEST_QUICK"))
 		printf("SKIP parse_1m_line_allow_file: VW_TEST_QUICK is set\n");
