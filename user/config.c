@@ -1724,43 +1724,45 @@ static void parse_text(struct parser *p, unsigned int file, const char *buf, siz
 		parse_lines(p, file, h.buf + h.stop, h.len - h.stop, dir, line + h.lines, NULL);
 }
 
-/* A rule's hash and its position among the rules added, sorted by hash to find identical rules. */
+/* A rule's hash (32 bits) and its position among the rules added, sorted by hash to find
+ * identical rules: equal hashes are then compared rule by rule. */
 struct rule_key {
-	__u64 hash;
-	__u64 pos;
+	__u32 hash;
+	__u32 pos;
 };
 
-/* Sorts by hash: LSD radix, four passes of 16 bits, stable (equal hashes keep their order). */
+#define KEY_DIGIT_BITS 11 /* three passes cover 32 bits; 2,048 counters stay in L1 */
+
+/* Sorts by hash: LSD radix, stable (equal hashes keep their order). */
 static int rule_keys_sort(struct rule_key *a, size_t n)
 {
 	struct rule_key *tmp = malloc((n ? n : 1) * sizeof(*tmp)), *src = a, *dst = tmp, *t;
-	size_t *count = malloc(65536 * sizeof(*count)), i, sum;
+	size_t count[1U << KEY_DIGIT_BITS], i, sum;
 	unsigned int shift;
 
-	if (!tmp || !count) {
-		free(tmp);
-		free(count);
+	if (!tmp)
 		return -ENOMEM;
-	}
-	for (shift = 0; shift < 64; shift += 16) {
-		memset(count, 0, 65536 * sizeof(*count));
+	for (shift = 0; shift < 32; shift += KEY_DIGIT_BITS) {
+		const __u32 dmask = (1U << KEY_DIGIT_BITS) - 1;
+
+		memset(count, 0, sizeof(count));
 		for (i = 0; i < n; i++)
-			count[src[i].hash >> shift & 0xffff]++;
-		for (i = 0, sum = 0; i < 65536; i++) {
+			count[src[i].hash >> shift & dmask]++;
+		for (i = 0, sum = 0; i <= dmask; i++) {
 			size_t c = count[i];
 
 			count[i] = sum;
 			sum += c;
 		}
 		for (i = 0; i < n; i++)
-			dst[count[src[i].hash >> shift & 0xffff]++] = src[i];
+			dst[count[src[i].hash >> shift & dmask]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
 	}
-	/* four passes: the result is back in a */
+	/* an odd number of passes: the result is in tmp */
+	memcpy(a, src, n * sizeof(*a));
 	free(tmp);
-	free(count);
 	return 0;
 }
 
@@ -1811,8 +1813,10 @@ static void add_pending_rules(struct parser *p)
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		keys[i].hash = rule_hash(&cfg->rules[i]);
-		keys[i].pos = i;
+		__u64 h = rule_hash(&cfg->rules[i]);
+
+		keys[i].hash = (__u32)(h ^ h >> 32);
+		keys[i].pos = (__u32)i;
 	}
 	err = rule_keys_sort(keys, n);
 	if (err) {

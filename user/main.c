@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
@@ -512,6 +513,13 @@ int main(int argc, char **argv)
 	int rc = VW_EXIT_USAGE;
 	unsigned int i;
 
+	/* Applying a large config allocates and frees hundreds of MiB in steps (the file, the
+	 * parsed prefixes, the sorted tables). Blocks up to 32 MiB come from the heap, which keeps
+	 * what is freed, and so do the helper threads (one arena): a later step reuses pages an
+	 * earlier one touched instead of faulting in fresh ones. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_ARENA_MAX, 1);
 	/* a first pass for -j and -v only, so that errors of the real parse obey them */
 	for (i = 1; i < (unsigned int)argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))

@@ -6,14 +6,19 @@
  * A build writes only the generation it is given, which must not be the live
  * one: the program reads vw_active once per packet and then only that
  * generation's half of every table, so a packet sees either the old config or
- * the new one whole. Inner maps (IPv4 /25../32 hash, IPv6 hash, rule record)
- * are created fresh for each build and swapped into the generation's slot.
+ * the new one whole. Inner maps (IPv6 hash, leaves, rule record) are created
+ * fresh for each build and swapped into the generation's slot.
+ *
+ * On a machine with more than one CPU, the IPv6 prefixes are sorted and folded
+ * by a second thread while the IPv4 table is built: that step reads the config
+ * only. Every step that adds masks, nodes or leaves runs in the calling thread.
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -639,8 +644,8 @@ static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct 
 		    __u32 gen, vw_progress_fn progress, void *ctx)
 {
 	__u64 *b16 = NULL, *b24 = NULL;
+	__u32 s16, s24, last_mask = 0, last_entry = 0;
 	size_t l = 0;
-	__u32 s16, s24;
 	int err = 0;
 
 	b16 = map_mmap_range(m->v4_b16, B16_HALF_BYTES, (off_t)gen * B16_HALF_BYTES,
@@ -662,14 +667,18 @@ static int v4_write(const struct v4_tables *t, struct vw_build *b, const struct 
 
 			if (l < t->nlong24 && t->long24[l].slash24 == s24) {
 				e = t->long24[l++].entry;
-			} else if (mask) {
+			} else if (!mask) {
+				continue; /* zeroed when its /16 was claimed: stays 0 */
+			} else if (mask == last_mask) {
+				e = last_entry; /* a short prefix paints a run of /24s alike */
+			} else {
 				err = vw_mask_entry(b, mask, &e);
 				if (err)
 					goto out;
+				last_mask = mask;
+				last_entry = e;
 			}
 			tbl_set(t->tbl, s24, e);
-			if (!e)
-				continue;
 			set_bit64(b24, s24);
 			set_bit64(b16, s16);
 		}
@@ -814,11 +823,41 @@ static int v6_paint_fold(struct v6_tables *t, const struct vw_config *cfg)
 		stack[depth++] = w++;
 	}
 	t->n = w;
-	if (t->n > VW_MAX_V6) {
-		pr_warn("%zu distinct IPv6 prefixes, at most %u fit\n", t->n, VW_MAX_V6);
-		return -E2BIG;
-	}
-	return 0;
+	return t->n > VW_MAX_V6 ? -E2BIG : 0;
+}
+
+/* The IPv6 sort and fold, run by a thread of its own while the IPv4 table is built. */
+struct v6_fold_job {
+	struct v6_tables t;
+	const struct vw_config *cfg;
+	int err;
+	pthread_t thread;
+	bool threaded;
+};
+
+static void *v6_fold_run(void *arg)
+{
+	struct v6_fold_job *j = arg;
+
+	j->err = v6_paint_fold(&j->t, j->cfg);
+	return NULL;
+}
+
+static void v6_fold_start(struct v6_fold_job *j, const struct vw_config *cfg)
+{
+	memset(j, 0, sizeof(*j));
+	j->cfg = cfg;
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		j->threaded = !pthread_create(&j->thread, NULL, v6_fold_run, j);
+	if (!j->threaded)
+		v6_fold_run(j);
+}
+
+static void v6_fold_join(struct v6_fold_job *j)
+{
+	if (j->threaded)
+		pthread_join(j->thread, NULL);
+	j->threaded = false;
 }
 
 /* Rules shorter than /32: up to /16 they paint their /16 roots; /17../31 make a trie below
@@ -970,24 +1009,27 @@ out:
 	return err;
 }
 
-static int build_v6(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg,
-		    struct vw_build *b, struct vw_gen_cfg *gc, vw_progress_fn progress, void *ctx)
+/* The IPv6 tables from the job's sorted and folded prefixes. */
+static int build_v6(const struct vw_maps *m, __u32 gen, struct v6_fold_job *j, struct vw_build *b,
+		    struct vw_gen_cfg *gc, vw_progress_fn progress, void *ctx)
 {
-	struct v6_tables t = {0};
+	struct v6_tables *t = &j->t;
 	int err;
 
-	err = v6_paint_fold(&t, cfg);
+	v6_fold_join(j);
+	err = j->err;
+	if (err == -E2BIG)
+		pr_warn("%zu distinct IPv6 prefixes, at most %u fit\n", t->n, VW_MAX_V6);
 	if (!err)
-		err = v6_short(&t, b, gc);
+		err = v6_short(t, b, gc);
 	if (!err)
-		err = v6_long(&t, b);
+		err = v6_long(t, b);
 	if (!err)
-		err = v6_probe_keys(&t, b);
+		err = v6_probe_keys(t, b);
 	if (!err) {
 		progress_report(progress, ctx, "IPv6 prefixes folded", 1, 1);
-		err = v6_write(&t, m, gen, progress, ctx);
+		err = v6_write(t, m, gen, progress, ctx);
 	}
-	v6_tables_free(&t);
 	return err;
 }
 
@@ -1111,6 +1153,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 {
 	struct vw_gen_cfg *gc = NULL;
 	struct vw_gen_cfg other;
+	struct v6_fold_job v6;
 	struct vw_build b;
 	struct timespec ts;
 	__u32 class_mask, active, serial = 0, g;
@@ -1156,11 +1199,14 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 	if (err)
 		goto out;
 	progress_report(progress, ctx, "Ports", 1, 1);
+	v6_fold_start(&v6, cfg);
 	err = vw_build_init(&b);
 	if (!err)
 		err = build_v4(m, gen, cfg, &b, progress, ctx);
 	if (!err)
-		err = build_v6(m, gen, cfg, &b, gc, progress, ctx);
+		err = build_v6(m, gen, &v6, &b, gc, progress, ctx);
+	v6_fold_join(&v6); /* whatever failed first */
+	v6_tables_free(&v6.t);
 	if (!err)
 		err = build_shared(m, gen, &b);
 	vw_build_free(&b);
