@@ -33,6 +33,8 @@
 #define MAX_FILES_READ 10000
 /* Buffers at least this long are parsed by two threads (see parse_text); 0: never. */
 size_t vw_config_split_min = 1UL << 20;
+/* Buffers parsed by two threads so far. */
+unsigned long vw_config_splits;
 /* Tokens quoted in messages are cut to this many characters (a hostile line can be huge). */
 #define QUOTE_MAX 64
 
@@ -1699,8 +1701,9 @@ static void parse_text(struct parser *p, unsigned int file, const char *buf, siz
 	unsigned int line;
 	pthread_t t;
 
+	/* (a buffer of more than 4 Gi lines would number them past what a single pass reports) */
 	if (!p->halved && vw_config_split_min && len >= vw_config_split_min &&
-	    sysconf(_SC_NPROCESSORS_ONLN) > 1)
+	    len <= MAX_FILE_SIZE && sysconf(_SC_NPROCESSORS_ONLN) > 1)
 		mid = memchr(buf + len / 2, '\n', len - len / 2);
 	if (!mid || mid + 1 == buf + len) {
 		parse_lines(p, file, buf, len, dir, 0, NULL);
@@ -1714,6 +1717,7 @@ static void parse_text(struct parser *p, unsigned int file, const char *buf, siz
 		parse_lines(p, file, buf, len, dir, 0, NULL);
 		return;
 	}
+	__atomic_fetch_add(&vw_config_splits, 1, __ATOMIC_RELAXED);
 	p->halved = true;
 	line = parse_lines(p, file, buf, (size_t)(h.buf - buf), dir, 0, NULL);
 	pthread_join(t, NULL);
