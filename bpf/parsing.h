@@ -163,13 +163,40 @@ static __always_inline int parse_eth(struct hdr_cursor *c, void *data_end)
 	return proto;
 }
 
-/* A PPPoE session frame (RFC 2516) carrying PPP (RFC 1661). avail: bytes of the frame from the
- * PPPoE header on; on return, the bytes of the PPP payload (the PPPoE length bounds the IP
- * packet: the kernel trims the frame to it). Returns the EtherType of the payload (IPv4, IPv6),
+/* The frame's length, as far as the length checks below need it: len counts the first buffer
+ * until a check needs more bytes than that; only then are all buffers counted, with a helper call
+ * (bpf_xdp_get_buff_len) that a frame within its first buffer never pays. */
+struct frame_len {
+	__u32 len;
+	__u32 all; /* len counts every buffer */
+};
+
+static __always_inline __u32 frame_len_all(struct xdp_md *ctx, struct frame_len *f)
+{
+	if (!f->all) {
+		f->len = bpf_xdp_get_buff_len(ctx);
+		f->all = 1;
+	}
+	return f->len;
+}
+
+/* Does the frame hold need bytes from offset off on? */
+static __always_inline int frame_holds(struct xdp_md *ctx, struct frame_len *f, __u32 off,
+				       __u32 need)
+{
+	__u64 end = (__u64)off + need;
+
+	return end <= f->len || end <= frame_len_all(ctx, f);
+}
+
+/* A PPPoE session frame (RFC 2516) carrying PPP (RFC 1661), its header at offset off of the frame
+ * f. avail gets the bytes of the PPP payload (the PPPoE length bounds the IP packet: the kernel
+ * trims the frame to it). Returns the EtherType of the payload (IPv4, IPv6),
  * 0 for a PPP protocol that is not IP (control protocols: LCP, IPCP, IPV6CP, ...), or
  * PARSE_MALFORMED when a header is truncated, the PPPoE length disagrees with the frame, or the
  * payload is one the kernel may turn into IP that the program cannot read. */
-static __always_inline int parse_pppoe(struct hdr_cursor *c, void *data_end, __u32 *avail)
+static __always_inline int parse_pppoe(struct xdp_md *ctx, struct hdr_cursor *c, void *data_end,
+				       struct frame_len *f, __u32 off, __u32 *avail)
 {
 	struct pppoe_ppp_hdr *h = c->pos;
 	__u32 len;
@@ -179,7 +206,7 @@ static __always_inline int parse_pppoe(struct hdr_cursor *c, void *data_end, __u
 	if (h->ver_type != 0x11 || h->code != 0)
 		return PARSE_MALFORMED;
 	len = bpf_ntohs(h->length);
-	if (len < sizeof(h->ppp_proto) || len + 6 > *avail)
+	if (len < sizeof(h->ppp_proto) || !frame_holds(ctx, f, off, len + 6))
 		return PARSE_MALFORMED;
 	*avail = len - sizeof(h->ppp_proto);
 	c->pos = h + 1;
@@ -214,9 +241,10 @@ static __always_inline int parse_raw_ip(struct hdr_cursor *c, void *data_end)
 	return PARSE_MALFORMED;
 }
 
-/* IPv4 (RFC 791). avail: bytes of the frame (all buffers) from the IP header on. */
-static __always_inline int parse_ipv4(struct hdr_cursor *c, void *data_end, __u32 avail,
-				      struct pkt_meta *m)
+/* IPv4 (RFC 791), at offset m->l3_off of the frame f. avail: the bytes a PPPoE length leaves the
+ * packet (~0U without PPPoE); the frame must hold the packet too. */
+static __always_inline int parse_ipv4(struct xdp_md *ctx, struct hdr_cursor *c, void *data_end,
+				      struct frame_len *f, __u32 avail, struct pkt_meta *m)
 {
 	struct iphdr *iph = c->pos;
 	__u32 hlen, tot;
@@ -231,7 +259,7 @@ static __always_inline int parse_ipv4(struct hdr_cursor *c, void *data_end, __u3
 		return PARSE_MALFORMED;
 	tot = bpf_ntohs(iph->tot_len);
 	/* Bytes past tot_len are link padding; fewer bytes than tot_len: truncated. */
-	if (tot < hlen || tot > avail)
+	if (tot < hlen || tot > avail || !frame_holds(ctx, f, m->l3_off, tot))
 		return PARSE_MALFORMED;
 	m->family = VW_FAMILY_V4;
 	m->have_src = 1;
@@ -273,11 +301,11 @@ static __always_inline int ipv6_is_ext(__u8 nh)
 	return ipv6_is_generic_ext(nh) || nh == IPPROTO_AH || nh == IPPROTO_FRAGMENT;
 }
 
-/* IPv6 (RFC 8200) and its extension-header chain. avail as for parse_ipv4. The fixed header
+/* IPv6 (RFC 8200) and its extension-header chain. f and avail as for parse_ipv4. The fixed header
  * must lie in the first buffer; extension headers are copied out with bpf_xdp_load_bytes, so a
  * chain that runs past the first buffer of a multi-buffer frame is read like any other. */
 static __always_inline int parse_ipv6(struct xdp_md *ctx, struct hdr_cursor *c, void *data_end,
-				      __u32 avail, struct pkt_meta *m)
+				      struct frame_len *f, __u32 avail, struct pkt_meta *m)
 {
 	struct ipv6hdr *ip6h = c->pos;
 	__u32 i, off, payload_end;
@@ -290,7 +318,7 @@ static __always_inline int parse_ipv6(struct xdp_md *ctx, struct hdr_cursor *c, 
 	if (ip6h->version != 6)
 		return PARSE_MALFORMED;
 	payload_end = sizeof(*ip6h) + bpf_ntohs(ip6h->payload_len);
-	if (payload_end > avail)
+	if (payload_end > avail || !frame_holds(ctx, f, m->l3_off, payload_end))
 		return PARSE_MALFORMED;
 	m->family = VW_FAMILY_V6;
 	m->have_src = 1;

@@ -207,6 +207,7 @@ struct {
 struct vw_link_end {
 	__u32 l3_off;
 	__u32 avail;
+	struct frame_len f;
 };
 
 struct {
@@ -460,10 +461,10 @@ struct judgement {
 };
 
 /* The link layer, for a frame that starts as link says: returns the EtherType of what follows
- * (network order; negative: malformed), with l3_off where it starts and avail the bytes the frame
- * holds from there (less when a PPPoE length says so). */
-static __always_inline int parse_link(struct xdp_md *ctx, __u64 pkt_len, int link, __u32 *l3_off,
-				      __u32 *avail)
+ * (network order; negative: malformed), with l3_off where it starts and avail the bytes a PPPoE
+ * length leaves the packet (~0U without PPPoE: the frame alone bounds it). */
+static __always_inline int parse_link(struct xdp_md *ctx, struct frame_len *f, int link,
+				      __u32 *l3_off, __u32 *avail)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -471,19 +472,18 @@ static __always_inline int parse_link(struct xdp_md *ctx, __u64 pkt_len, int lin
 	__u32 off;
 	int proto;
 
+	*avail = ~0U;
 	if (link == LINK_IP)
 		proto = parse_raw_ip(&c, data_end);
 	else
 		proto = parse_eth(&c, data_end);
 	if (proto < 0)
 		return proto;
-	/* An offset, not pointer arithmetic: the verifier refuses 32-bit maths on pointers, which
-	 * clang would otherwise emit for pkt_len - (pos - data). */
+	/* An offset, not pointer arithmetic: the verifier refuses 32-bit maths on pointers. */
 	off = c.pos - data;
 	barrier_var(off);
-	*avail = pkt_len - off;
 	if (link == LINK_ETHER && proto == ETH_P_PPP_SES_BE) {
-		proto = parse_pppoe(&c, data_end, avail);
+		proto = parse_pppoe(ctx, &c, data_end, f, off, avail);
 		if (proto < 0)
 			return proto;
 		off = c.pos - data;
@@ -495,8 +495,8 @@ static __always_inline int parse_link(struct xdp_md *ctx, __u64 pkt_len, int lin
 
 /* L3 and L4 from l3_off. Returns PARSE_OK (ports read), PARSE_NO_PORTS, PARSE_LATER_FRAGMENT,
  * PARSE_NON_IP or PARSE_MALFORMED. */
-static __always_inline int parse_l3(struct xdp_md *ctx, int proto, __u32 l3_off, __u32 avail,
-				    struct pkt_meta *m)
+static __always_inline int parse_l3(struct xdp_md *ctx, struct frame_len *f, int proto,
+				    __u32 l3_off, __u32 avail, struct pkt_meta *m)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -508,9 +508,9 @@ static __always_inline int parse_l3(struct xdp_md *ctx, int proto, __u32 l3_off,
 	c.pos = data + l3_off;
 	m->l3_off = l3_off;
 	if (proto == bpf_htons(ETH_P_IP))
-		r = parse_ipv4(&c, data_end, avail, m);
+		r = parse_ipv4(ctx, &c, data_end, f, avail, m);
 	else if (proto == bpf_htons(ETH_P_IPV6))
-		r = parse_ipv6(ctx, &c, data_end, avail, m);
+		r = parse_ipv6(ctx, &c, data_end, f, avail, m);
 	else
 		return PARSE_NON_IP;
 	if (r != PARSE_OK)
@@ -626,17 +626,23 @@ static __always_inline int count(struct xdp_md *ctx, __u64 pkt_len, struct judge
 }
 
 /* Everything after the link layer, for both entry points: parse L3 and L4, classify, decide,
- * remember, count. proto is the EtherType from parse_link (negative: malformed). */
-static __always_inline int judge_l3(struct xdp_md *ctx, int proto, __u32 l3_off, __u32 avail,
-				    __u64 pkt_len)
+ * remember, count. proto is the EtherType from parse_link (negative: malformed).
+ *
+ * The bytes counted: the frame's length, all buffers, for a frame passed or monitored, and for a
+ * dropped one whose length checks read past its first buffer; a dropped frame within its first
+ * buffer counts that buffer, which is the whole frame unless later buffers hold bytes past the IP
+ * packet (no sender makes those; the drop path does not pay a helper call to count them). */
+static __always_inline int judge_l3(struct xdp_md *ctx, struct frame_len *f, int proto,
+				    __u32 l3_off, __u32 avail)
 {
 	struct judgement j = { VW_VERDICT_PASS, VW_REASON_UNPROTECTED, VW_CLASS_NONE };
 	struct pkt_meta m = {};
+	__u64 pkt_len;
 	__u32 gen;
 	__u8 pcls;
 
 	m.frag = FRAG_NONE;
-	switch (parse_l3(ctx, proto, l3_off, avail, &m)) {
+	switch (parse_l3(ctx, f, proto, l3_off, avail, &m)) {
 	case PARSE_OK:
 		if (classify(&m, &gen, &pcls, &j))
 			decide(&m, gen, pcls, &j);
@@ -653,6 +659,7 @@ static __always_inline int judge_l3(struct xdp_md *ctx, int proto, __u32 l3_off,
 		j = (struct judgement){ VW_VERDICT_DROP, VW_REASON_MALFORMED, VW_CLASS_NONE };
 	}
 	remember_first_fragment(&m, &j);
+	pkt_len = j.verdict == VW_VERDICT_DROP ? f->len : frame_len_all(ctx, f);
 	if (j.verdict != VW_VERDICT_PASS && m.have_src)
 		record_source(&m.src, pkt_len, j.cls, j.reason);
 	return count(ctx, pkt_len, &j);
@@ -665,20 +672,23 @@ static __always_inline int judge_l3(struct xdp_md *ctx, int proto, __u32 l3_off,
  * the verifier's instruction limit, at the cost of one per-CPU store and load. */
 static __always_inline int judge(struct xdp_md *ctx, int link)
 {
-	__u64 pkt_len = bpf_xdp_get_buff_len(ctx);
+	struct frame_len f = { .len = ctx->data_end - ctx->data };
 	__u32 l3_off = 0, avail = 0;
 	struct vw_link_end *le;
 	int proto;
 
-	proto = parse_link(ctx, pkt_len, link, &l3_off, &avail);
+	proto = parse_link(ctx, &f, link, &l3_off, &avail);
 	le = bpf_map_lookup_elem(&vw_link_end, &(__u32){ 0 });
 	if (!le)
 		return XDP_DROP;
 	le->l3_off = l3_off;
 	le->avail = avail;
+	le->f = f;
 	l3_off = *(volatile __u32 *)&le->l3_off;
 	avail = *(volatile __u32 *)&le->avail;
-	return judge_l3(ctx, proto, l3_off, avail, pkt_len);
+	f.len = *(volatile __u32 *)&le->f.len;
+	f.all = *(volatile __u32 *)&le->f.all;
+	return judge_l3(ctx, &f, proto, l3_off, avail);
 }
 
 /* Interfaces with an Ethernet header (Ethernet, VLAN tags, PPPoE). */

@@ -141,23 +141,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
-/* test_run puts a frame in one page after XDP_PACKET_HEADROOM and before the aligned
- * skb_shared_info; the rest goes to fragments. Read the struct's size from the kernel's BTF. */
-static size_t linear_size(void)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	struct btf *btf = btf__load_vmlinux_btf();
-	size_t shinfo = 320;
-
-	if (btf) {
-		int id = btf__find_by_name_kind(btf, "skb_shared_info", BTF_KIND_STRUCT);
-
-		if (id > 0)
-			shinfo = btf__type_by_id(btf, id)->size;
-		btf__free(btf);
-	}
-	return (size_t)page - 256 - ((shinfo + 63) / 64 * 64);
-}
 
 static __u64 coarse_ns(void)
 {
@@ -778,13 +761,13 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 		*exp_out = e;
 	a.action = (int)o.retval;
 	if (!rn->strict) {
-		/* Fast path: the model's cell moved by one packet and len bytes. That no other cell
+		/* Fast path: the model's cell moved by one packet and its counted bytes. That no other cell
 		 * moved is checked on the whole row at the end of the config (counters only grow),
 		 * which replays the config in strict mode to find the frame if one did. */
 		__u64 pk, by;
 
 		rn->exp_pk[cell] += 1;
-		rn->exp_by[cell] += len;
+		rn->exp_by[cell] += e.len;
 		err = read_cell(rn, cell, &pk, &by);
 		if (err)
 			return err;
@@ -796,13 +779,14 @@ static int run_frame(struct runner *rn, int link, const __u8 *d, size_t len,
 			return 1;
 		}
 		rn->exp_pk[cell] -= 1;
-		rn->exp_by[cell] -= len;
+		rn->exp_by[cell] -= e.len;
 	}
-	/* Exactly one counter cell moved, by one packet and len bytes: the model's. */
+	/* Exactly one counter cell moved, by one packet and the bytes the model counts: the
+	 * model's. */
 	a.moved = diff_row(rn, &a.cell, &a.dpk, &a.dby);
 	if (a.moved < 0)
 		return -EIO;
-	if (a.action == e.action && a.moved == 1 && a.cell == cell && a.dpk == 1 && a.dby == len) {
+	if (a.action == e.action && a.moved == 1 && a.cell == cell && a.dpk == 1 && a.dby == e.len) {
 		state = window ? window : check_state(rn, &e, buf, sizeof(buf));
 		if (!state)
 			return 0;
@@ -1704,7 +1688,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "diff: out of memory\n");
 		goto out;
 	}
-	rn->linear = linear_size();
+	rn->linear = xdptest_linear_size();
 	rn->lo_ifindex = if_nametoindex("lo");
 	if (!rn->lo_ifindex) {
 		fprintf(stderr, "diff: no loopback device: %s\n", strerror(errno));

@@ -574,7 +574,7 @@ static void later_fragment(const struct rm_state *st, struct rm_result *res)
 
 /* Section 2: IPv4. */
 static int ipv4(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, size_t len,
-		size_t avail, size_t off, struct rm_result *res)
+		size_t avail, size_t off, bool pppoe, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
 	unsigned int ihl, tot, fragw, fofs;
@@ -606,10 +606,13 @@ static int ipv4(const struct vw_config *cfg, struct rm_state *st, const __u8 *f,
 		MALFORMED(res, "2.1: total length < IHL*4");
 		return 0;
 	}
+	/* A PPPoE length is compared first; the frame's buffers are counted only past the first */
 	if (tot > len - off) {
+		res->len_all |= !pppoe;
 		MALFORMED(res, "2.1: total length beyond the packet");
 		return 0;
 	}
+	res->len_all |= off + tot > avail;
 	res->src_known = true;
 	v4_mapped(res->src.addr, ip + 12);
 
@@ -661,7 +664,7 @@ static bool is_v6_ext(__u8 nh)
 
 /* Section 3: IPv6. */
 static int ipv6(const struct vw_config *cfg, struct rm_state *st, const __u8 *f, size_t len,
-		size_t avail, size_t off, struct rm_result *res)
+		size_t avail, size_t off, bool pppoe, struct rm_result *res)
 {
 	const __u8 *ip = f + off;
 	struct l3_info l3 = {.family = VW_FAMILY_V6};
@@ -683,9 +686,11 @@ static int ipv6(const struct vw_config *cfg, struct rm_state *st, const __u8 *f,
 		return 0;
 	}
 	if (40 + (size_t)be16(ip + 4) > len - off) {
+		res->len_all |= !pppoe; /* as for IPv4 */
 		MALFORMED(res, "3.1: payload length beyond the packet");
 		return 0;
 	}
+	res->len_all |= off + 40 + (size_t)be16(ip + 4) > avail;
 	res->src_known = true;
 	memcpy(res->src.addr, ip + 8, 16);
 	l3.saddr = ip + 8;
@@ -766,6 +771,8 @@ static int pppoe(const __u8 *f, size_t *len, size_t avail, size_t *off, struct r
 		return -1;
 	}
 	plen = be16(f + *off + 4);
+	if (plen >= 2)
+		res->len_all |= *off + 6 + plen > avail;
 	if (plen < 2 || *off + 6 + plen > *len) {
 		MALFORMED(res, "1.4: PPPoE length disagrees with the frame");
 		return -1;
@@ -799,6 +806,7 @@ int rm_classify_link(const struct vw_config *cfg, struct rm_state *st, int link,
 		     size_t len, size_t avail, long origin, struct rm_result *res)
 {
 	size_t off = 12, iplen = len;
+	bool pppoe_seen = false;
 	unsigned int tags = 0;
 	int type, err = 0;
 
@@ -840,15 +848,16 @@ int rm_classify_link(const struct vw_config *cfg, struct rm_state *st, int link,
 		tags++;
 	}
 	if (type == ETHTYPE_PPPOE_SESSION) {
+		pppoe_seen = true;
 		type = pppoe(frame, &iplen, avail, &off, res);
 		if (type < 0)
 			goto out;
 	}
 l3:
 	if (type == ETHTYPE_IPV4)
-		err = ipv4(cfg, st, frame, iplen, avail, off, res);
+		err = ipv4(cfg, st, frame, iplen, avail, off, pppoe_seen, res);
 	else if (type == ETHTYPE_IPV6)
-		err = ipv6(cfg, st, frame, iplen, avail, off, res);
+		err = ipv6(cfg, st, frame, iplen, avail, off, pppoe_seen, res);
 	else
 		decide(res, VW_VERDICT_PASS, VW_REASON_NON_IP, VW_CLASS_NONE, "1.3: not IP");
 	if (err)
@@ -884,7 +893,7 @@ l3:
 		}
 	}
 out:
-	res->len = len;
+	res->len = res->verdict == VW_VERDICT_DROP && !res->len_all ? avail : len;
 	res->action = res->verdict == VW_VERDICT_DROP ? XDP_DROP : XDP_PASS;
 	return err;
 }

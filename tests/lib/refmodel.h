@@ -120,7 +120,8 @@ struct rm_result {
 				      * (the window may have ended) and records it */
 	bool src_updated;	     /* vw_sources[src] was updated (by rm_src_record()) */
 	__u64 src_weight;	     /* src_updated: packets it counted for (1 or VW_SRC_SAMPLE) */
-	size_t len;		     /* the frame's length */
+	size_t len;		     /* the bytes counted for the frame (see rm_classify) */
+	bool len_all;		     /* a length check counted every buffer of the frame */
 	struct vw_src_key src;
 	bool src_peek;		     /* src_bytes holds whatever sits where a source would be */
 	struct vw_src_key src_bytes; /* (even in an invalid header): must not be touched unless
@@ -155,7 +156,10 @@ const struct rm_src_entry *rm_src_find(const struct rm_state *st, const struct v
 
 /*
  * Classify one frame of len bytes, of which the first avail are in the first buffer (avail ==
- * len for a single-buffer frame), under cfg, updating st as the program updates its maps.
+ * len for a single-buffer frame), under cfg, updating st as the program updates its maps. The
+ * bytes counted (res->len) are len, but avail for a dropped frame whose length checks (PPPoE,
+ * IPv4, IPv6) all fit in the first buffer: the program counts later buffers only when a check
+ * or a pass needs them.
  * origin is recorded with any fragment entry stored. Returns 0, or -EINVAL for len == 0.
  */
 int rm_classify(const struct vw_config *cfg, struct rm_state *st, const __u8 *frame, size_t len,

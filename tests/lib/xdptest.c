@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "voipwall.skel.h"
@@ -143,6 +145,24 @@ void xdptest_close(struct xdptest *t)
 	free(t->percpu);
 	free(t->keys);
 	memset(t, 0, sizeof(*t));
+}
+
+/* test_run puts a frame in one page after XDP_PACKET_HEADROOM and before the aligned
+ * skb_shared_info; the rest goes to fragments. Read the struct's size from the kernel's BTF. */
+size_t xdptest_linear_size(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct btf *btf = btf__load_vmlinux_btf();
+	size_t shinfo = 320;
+
+	if (btf) {
+		int id = btf__find_by_name_kind(btf, "skb_shared_info", BTF_KIND_STRUCT);
+
+		if (id > 0)
+			shinfo = btf__type_by_id(btf, id)->size;
+		btf__free(btf);
+	}
+	return (size_t)page - 256 - ((shinfo + 63) / 64 * 64);
 }
 
 int xdptest_run(struct xdptest *t, const void *frame, size_t len, __u32 ingress_ifindex,

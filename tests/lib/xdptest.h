@@ -39,6 +39,8 @@ struct voipwall_bpf *xdptest_load(__u32 src_exact);
 int xdptest_open(struct xdptest *t);
 void xdptest_close(struct xdptest *t);
 
+/* Bytes of a frame that test_run puts in the first buffer; the rest goes to fragments. */
+size_t xdptest_linear_size(void);
 /* Run one frame through the program once, as received on ingress_ifindex (0: none, or 1: lo;
  * counters land in the slot vw_ifslot gives that ifindex, VW_IFACE_SLOT_OTHER by default).
  * Frames shorter than an Ethernet header are run behind XDP metadata so the program would see
