@@ -220,7 +220,7 @@ FUZZ_TIMEOUT ?= 10
 FUZZ_CC_FLAGS := -g -O1 -pthread -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser
 FUZZ_CONFIG_SRCS := tests/fuzz/fuzz_config.c user/config.c user/names.c user/addrtext.c
-FUZZ_CONFIG_DEPS := $(FUZZ_CONFIG_SRCS) user/config.h user/names.h user/addrtext.h include/voipwall.h
+FUZZ_CONFIG_DEPS := $(FUZZ_CONFIG_SRCS) user/config.h user/names.h user/addrtext.h user/sidejob.h include/voipwall.h
 
 $(BUILD)/fuzz/fuzz_config: $(FUZZ_CONFIG_DEPS) | $(BUILD)
 	@mkdir -p $(dir $@)

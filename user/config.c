@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "addrtext.h"
 #include "config.h"
 #include "names.h"
+#include "sidejob.h"
 
 /* A config (with its includes) larger than this is refused rather than read into memory. */
 #define MAX_FILE_SIZE (1UL << 30)
@@ -33,7 +33,7 @@
 #define MAX_FILES_READ 10000
 /* Buffers at least this long are parsed by two threads (see parse_text); 0: never. */
 size_t vw_config_split_min = 1UL << 20;
-/* Buffers parsed by two threads so far. */
+/* Buffers cut in two so far (each half parsed by its own thread on a machine with two CPUs). */
 unsigned long vw_config_splits;
 /* Tokens quoted in messages are cut to this many characters (a hostile line can be huge). */
 #define QUOTE_MAX 64
@@ -1523,7 +1523,10 @@ static inline bool is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static void parse_line(struct parser *p, unsigned int file, unsigned int line, const char *dir)
+/* Parses the line in p->line. With allow_only, a statement other than allow is left unparsed and
+ * the answer is false. */
+static bool parse_line(struct parser *p, unsigned int file, unsigned int line, const char *dir,
+		       bool allow_only)
 {
 	char q[QBUF], *s = p->line;
 	size_t n = 0;
@@ -1538,7 +1541,7 @@ static void parse_line(struct parser *p, unsigned int file, unsigned int line, c
 		t = grow(p->tok, &p->tok_cap, n + 1, sizeof(*t));
 		if (!t) {
 			p->fatal = -ENOMEM;
-			return;
+			return true;
 		}
 		p->tok = t;
 		p->tok[n++] = s;
@@ -1548,7 +1551,9 @@ static void parse_line(struct parser *p, unsigned int file, unsigned int line, c
 			*s++ = '\0';
 	}
 	if (!n)
-		return;
+		return true;
+	if (allow_only && strcmp(p->tok[0], "allow"))
+		return false;
 	if (!strcmp(p->tok[0], "class"))
 		st_class(p, file, line, p->tok, n);
 	else if (!strcmp(p->tok[0], "allow"))
@@ -1560,14 +1565,7 @@ static void parse_line(struct parser *p, unsigned int file, unsigned int line, c
 	else
 		perr(p, file, line, "unknown keyword '%s' (class, allow, block or include)",
 		     quote(q, sizeof(q), p->tok[0], strlen(p->tok[0])));
-}
-
-/* True for a line that is blank, a comment, or an allow statement. */
-static bool allow_or_blank(const char *l)
-{
-	while (is_blank(*l))
-		l++;
-	return !*l || (!strncmp(l, "allow", 5) && (!l[5] || is_blank(l[5])));
+	return true;
 }
 
 /* Parses the lines of buf, numbered from line + 1, and returns the number of the last one. With
@@ -1602,11 +1600,11 @@ static unsigned int parse_lines(struct parser *p, unsigned int file, const char 
 		} else {
 			memcpy(l, s, n);
 			l[n] = '\0';
-			if (stop && !allow_or_blank(l)) {
+			if (!parse_line(p, file, line + 1, dir, stop != NULL)) {
 				*stop = (size_t)(s - buf);
 				break;
 			}
-			parse_line(p, file, ++line, dir);
+			line++;
 		}
 		if (!nl)
 			break;
@@ -1688,22 +1686,22 @@ nomem:
 	free(remap);
 }
 
-/* Parses a buffer. A long one is cut in two at a line boundary and a second thread parses the
- * allow statements of the second half while this one parses the first; that part is appended
+/* Parses a buffer. A long one is cut in two at a line boundary and a side job (a second thread
+ * where there are two CPUs) parses the allow statements of the second half while this one parses
+ * the first; that part is appended
  * as if read in order, and whatever follows it (from the half's first other statement on) is
  * parsed here. Allow statements keep no state but the parser's own, so the result, errors
  * included, is the one a single pass gives. */
 static void parse_text(struct parser *p, unsigned int file, const char *buf, size_t len,
 		       const char *dir)
 {
+	struct vw_side_job job;
 	struct parse_half h;
 	const char *mid = NULL;
 	unsigned int line;
-	pthread_t t;
 
 	/* (a buffer of more than 4 Gi lines would number them past what a single pass reports) */
-	if (!p->halved && vw_config_split_min && len >= vw_config_split_min &&
-	    len <= MAX_FILE_SIZE && sysconf(_SC_NPROCESSORS_ONLN) > 1)
+	if (!p->halved && vw_config_split_min && len >= vw_config_split_min && len <= MAX_FILE_SIZE)
 		mid = memchr(buf + len / 2, '\n', len - len / 2);
 	if (!mid || mid + 1 == buf + len) {
 		parse_lines(p, file, buf, len, dir, 0, NULL);
@@ -1713,14 +1711,11 @@ static void parse_text(struct parser *p, unsigned int file, const char *buf, siz
 	h.file = file;
 	h.buf = mid + 1;
 	h.len = (size_t)(buf + len - h.buf);
-	if (pthread_create(&t, NULL, parse_half_run, &h)) {
-		parse_lines(p, file, buf, len, dir, 0, NULL);
-		return;
-	}
 	__atomic_fetch_add(&vw_config_splits, 1, __ATOMIC_RELAXED);
+	vw_side_start(&job, parse_half_run, &h);
 	p->halved = true;
 	line = parse_lines(p, file, buf, (size_t)(h.buf - buf), dir, 0, NULL);
-	pthread_join(t, NULL);
+	vw_side_join(&job);
 	p->halved = false;
 	parse_half_merge(p, &h, line);
 	parser_free(&h.p);

@@ -67,7 +67,7 @@ int vw_config_load(struct vw_config *cfg, const char *path, FILE *err);
 /* Buffers (a file, an include) at least this many bytes long are parsed by two threads, with the
  * result of one pass; 0 parses every buffer in one thread. Default 1 MiB; tests lower it. */
 extern size_t vw_config_split_min;
-/* How many buffers this process has parsed in two threads (tests check that a split happened). */
+/* How many buffers this process has cut in two (tests check that a split happened). */
 extern unsigned long vw_config_splits;
 /* Parse from a memory buffer; name is used in messages (fuzzing, tests), and relative includes
  * are relative to name's directory. */

@@ -18,7 +18,6 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/membarrier.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,6 +30,7 @@
 
 #include "flood.h"
 #include "log.h"
+#include "sidejob.h"
 #include "tables.h"
 #include "trie.h"
 
@@ -831,8 +831,7 @@ struct v6_fold_job {
 	struct v6_tables t;
 	const struct vw_config *cfg;
 	int err;
-	pthread_t thread;
-	bool threaded;
+	struct vw_side_job job;
 };
 
 static void *v6_fold_run(void *arg)
@@ -847,17 +846,7 @@ static void v6_fold_start(struct v6_fold_job *j, const struct vw_config *cfg)
 {
 	memset(j, 0, sizeof(*j));
 	j->cfg = cfg;
-	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
-		j->threaded = !pthread_create(&j->thread, NULL, v6_fold_run, j);
-	if (!j->threaded)
-		v6_fold_run(j);
-}
-
-static void v6_fold_join(struct v6_fold_job *j)
-{
-	if (j->threaded)
-		pthread_join(j->thread, NULL);
-	j->threaded = false;
+	vw_side_start(&j->job, v6_fold_run, j);
 }
 
 /* Rules shorter than /32: up to /16 they paint their /16 roots; /17../31 make a trie below
@@ -1016,7 +1005,7 @@ static int build_v6(const struct vw_maps *m, __u32 gen, struct v6_fold_job *j, s
 	struct v6_tables *t = &j->t;
 	int err;
 
-	v6_fold_join(j);
+	vw_side_join(&j->job);
 	err = j->err;
 	if (err == -E2BIG)
 		pr_warn("%zu distinct IPv6 prefixes, at most %u fit\n", t->n, VW_MAX_V6);
@@ -1205,7 +1194,7 @@ int vw_gen_build(const struct vw_maps *m, __u32 gen, const struct vw_config *cfg
 		err = build_v4(m, gen, cfg, &b, progress, ctx);
 	if (!err)
 		err = build_v6(m, gen, &v6, &b, gc, progress, ctx);
-	v6_fold_join(&v6); /* whatever failed first */
+	vw_side_join(&v6.job); /* whatever failed first */
 	v6_tables_free(&v6.t);
 	if (!err)
 		err = build_shared(m, gen, &b);
